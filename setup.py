@@ -1,0 +1,34 @@
+"""zc.stack: the zc distributions wired together (cluster CLI, end-to-end
+tests, the monorepo's test runner)."""
+import pathlib
+
+from setuptools import find_namespace_packages, setup
+
+HERE = pathlib.Path(__file__).parent
+long_description = (HERE / 'README.rst').read_text()
+
+setup(
+    name='zc.stack',
+    version='0.1.0.dev0',
+    description='The zc operations stack wired together',
+    long_description=long_description,
+    long_description_content_type='text/x-rst',
+    license='MIT',
+    python_requires='>=3.11',
+    # Explicit, or setuptools' discovery would see the package directories.
+    package_dir={'': 'src'},
+    packages=find_namespace_packages('src', include=['zc.*']),
+    include_package_data=True,
+    install_requires=[
+        'zc.thread',
+    ],
+    extras_require={
+        'test': [
+            'zope.testrunner',
+            # zc.lockfile (installed by ZEO) shares the zc namespace; the
+            # tests prove the two coexist.
+            'zc.lockfile',
+        ],
+    },
+    zip_safe=False,
+)

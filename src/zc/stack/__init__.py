@@ -1,0 +1,1 @@
+"""The zc operations stack wired together."""

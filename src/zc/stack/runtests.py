@@ -1,0 +1,53 @@
+"""Run every package's tests with zope.testrunner and close with a plain
+``N passed, N failed[, N skipped]`` line.
+
+zope.testrunner prints its ``Total:`` line only when more than one layer
+ran, and exits 0 when it found no tests at all; CI needs a line it can read
+and a failure when nothing ran. Used by ``make test`` in both the buildout
+and the pip environment.
+"""
+import pathlib
+import sys
+
+from zope.testrunner.runner import Runner
+
+#: The repository root: this file is src/zc/stack/runtests.py under it.
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+
+
+def source_dirs(root=ROOT):
+    """The ``src`` directory of every distribution in the repository."""
+    dirs = sorted(root.glob('*/src')) + [root / 'src']
+    return [d for d in dirs if d.is_dir()]
+
+
+def summary(runner):
+    """The closing line, from zope.testrunner's own counts."""
+    failed = (len(runner.failures) + len(runner.errors)
+              + len(runner.import_errors or ()))
+    skipped = len(runner.skipped)
+    passed = runner.ran - len(runner.failures) - len(runner.errors) - skipped
+    line = f'{passed} passed, {failed} failed'
+    if skipped:
+        line += f', {skipped} skipped'
+    return line
+
+
+def main(args=None):
+    args = sys.argv[1:] if args is None else list(args)
+    if not any(a.startswith('--test-path') for a in args):
+        for d in source_dirs():
+            args += ['--test-path', str(d)]
+    runner = Runner(args=[sys.argv[0]] + args)
+    runner.run()
+    if runner.options.list_tests:
+        return 0
+    print(summary(runner))
+    if runner.ran == 0:
+        print('error: no tests ran', file=sys.stderr)
+        return 2
+    return 1 if runner.failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

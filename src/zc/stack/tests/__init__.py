@@ -1,0 +1,1 @@
+"""Tests of the monorepo as a whole: namespace, environments, runner."""
