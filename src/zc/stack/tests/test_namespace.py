@@ -25,3 +25,4 @@ class NamespaceTests(unittest.TestCase):
         self.assertIn(ROOT / 'src', dirs)
         for src in dirs:
             self.assertFalse((src / 'zc' / '__init__.py').exists(), src)
+
