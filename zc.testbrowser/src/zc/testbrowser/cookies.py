@@ -123,6 +123,8 @@ class Cookies(collections.abc.MutableMapping):
         policy._now = self._jar._now = int(time.time())
         found = [c for c in self._jar
                  if (name is None or c.name == name)
+                 and policy.domain_return_ok(c.domain, request)
+                 and policy.path_return_ok(c.path, request)
                  and policy.return_ok(c, request)]
         found.sort(key=lambda c: len(c.path), reverse=True)
         return found

@@ -9,9 +9,55 @@ import base64
 import email.parser
 import email.policy
 import html
+import threading
 import urllib.parse
+import wsgiref.simple_server
 
-__all__ = ['ExampleApp', 'demo_app']
+__all__ = ['ExampleApp', 'Server', 'demo_app']
+
+
+class _QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
+    def log_message(self, *args):
+        pass  # tests don't want an access log on stderr
+
+
+class Server:
+    """Serves a WSGI application over real HTTP on a free loopback port,
+    from a thread, for tests that need a real server::
+
+        with Server(app) as server:
+            browser.open(server.url + '/page')
+    """
+
+    def __init__(self, app, host='127.0.0.1'):
+        self._server = wsgiref.simple_server.make_server(
+            host, 0, app, handler_class=_QuietHandler)
+        self._thread = None
+
+    @property
+    def url(self):
+        host, port = self._server.server_address[:2]
+        return f'http://{host}:{port}'
+
+    def start(self):
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={'poll_interval': 0.1},
+            name=f'zc.testbrowser.testing.Server {self.url}', daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(10)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
 
 
 def demo_app(environ, start_response):
@@ -179,7 +225,15 @@ class ExampleApp:
         lines += [f'{name}: {_show(value)}'
                   for name, value in request.fields()]
         return '200 OK', [], _page(
-            'Echo', '<pre>' + html.escape('\n'.join(lines)) + '</pre>')
+            'Echo',
+            '<pre>' + html.escape('\n'.join(lines), quote=False) + '</pre>')
+
+    def page_where(self, request):
+        environ = request.environ
+        return '200 OK', [('Content-Type', 'text/plain')], (
+            f'scheme {environ["wsgi.url_scheme"]}, '
+            f'host {environ["SERVER_NAME"]}, port {environ["SERVER_PORT"]}, '
+            f'path {request.path}\n')
 
     def page_headers(self, request):
         lines = sorted(
@@ -253,7 +307,7 @@ second line</textarea>
 <label>Comment <input name="comment" form="order"></label>
 <button form="order" name="go" value="buy" type="submit">Buy
   <b>now</b></button>
-<button form="order" type="submit" formaction="echo?preview=1"
+<button form="order" type="submit" formaction="echo/preview"
         formmethod="get" name="go" value="preview">Preview</button>
 <button form="order" type="button">Does nothing</button>
 <input name="loose" value="outside any form">''')
