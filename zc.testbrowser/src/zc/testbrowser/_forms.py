@@ -300,12 +300,13 @@ def make_field(element):
     if kind == 'FileControl':
         return FileField(element, kind, type)
     if kind in ('SubmitControl', 'ImageControl'):
-        if value is None and kind == 'SubmitControl':
-            value = 'Submit'
         field = SubmitField(element, kind, type, value or '')
-        for caption in (element.get('value'), element.get('alt')):
+        for caption in (value, element.get('alt')):
             if caption:
                 field.captions.append(normalize(caption))
+        if value is None and kind == 'SubmitControl':
+            # What a browser shows on a submit button without a value.
+            field.captions.append('Submit')
         return field
     if kind == 'IgnoreControl':
         return IgnoredField(element, kind, type, value or '')
