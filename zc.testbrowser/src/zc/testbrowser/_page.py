@@ -101,7 +101,10 @@ class Page:
         body = self.response.body
         if not self.is_text:
             return body
-        return body.decode(self.charset, 'replace')
+        try:
+            return body.decode(self.charset, 'replace')
+        except LookupError:  # a charset Python doesn't know: show the text
+            return body.decode('utf-8', 'replace')
 
     @functools.cached_property
     def document(self):

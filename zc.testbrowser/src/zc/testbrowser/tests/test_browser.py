@@ -301,12 +301,12 @@ class ParsingTests(unittest.TestCase):
         self.assertTrue(browser.getControl(name='group')
                         .getControl('a').disabled)
 
-    def test_unknown_charset_falls_back(self):
+    def test_unknown_charset_falls_back_to_utf8(self):
         browser, _ = browser_on(
-            b'<title>x</title>', content_type='text/html; charset=bogus-8')
-        with self.assertRaises(LookupError):
-            browser.contents
-        # The page itself can still be read as HTML... once decodable.
+            '<title>été</title>',
+            content_type='text/html; charset=bogus-8')
+        self.assertEqual(browser.contents, '<title>été</title>')
+        self.assertEqual(browser.title, 'été')
 
     def test_xhtml_is_html(self):
         browser, _ = browser_on(
