@@ -4,7 +4,7 @@ Plain WSGI and the standard library only, so the same file serves
 zc.testbrowser and the zope.testbrowser peer (in its own venv), in-process
 and, run as a script, over real HTTP:
 
-    python testbrowser_app.py serve   # prints the port, serves until stdin closes
+    python testbrowser_app.py serve   # prints its port; stops at stdin EOF
 """
 import sys
 import threading

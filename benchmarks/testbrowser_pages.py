@@ -73,8 +73,8 @@ def report(label, iterations, times):
 
 
 def in_process(python, iterations, rounds):
-    make = lambda: zc.testbrowser.browser.Browser(  # noqa: E731
-        wsgi_app=testbrowser_app.app)
+    def make():
+        return zc.testbrowser.browser.Browser(wsgi_app=testbrowser_app.app)
     start = 'http://localhost/page/1'
     ours(make, start, 5)  # warm up
     times = {'zc.testbrowser': [], 'zope.testbrowser 8.1': []}

@@ -23,8 +23,10 @@ def main(argv):
     mode = argv[0]
     if mode == 'wsgi':
         start = 'http://localhost/page/1'
-        make = lambda: zope.testbrowser.browser.Browser(  # noqa: E731
-            wsgi_app=testbrowser_app.app)
+
+        def make():
+            return zope.testbrowser.browser.Browser(
+                wsgi_app=testbrowser_app.app)
         iterations, rounds = map(int, argv[1:3])
     else:
         start = argv[1] + '/page/1'

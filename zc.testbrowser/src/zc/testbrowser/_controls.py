@@ -384,7 +384,11 @@ class ListControl(Control):
 
 class CheckboxListControl(ListControl):
     """Checkboxes sharing a name (a lone one without a value is a boolean).
+    It shows itself as a ``ListControl``, like the other list controls.
     """
+
+    def __repr__(self):
+        return f'<ListControl name={self.name!r} type={self.type!r}>'
 
 
 @implementer(interfaces.IItemControl)

@@ -91,7 +91,8 @@ class ScalarField(Field):
         self.value = ''
 
     def __repr__(self):
-        return f'<{self.kind}({self._repr_name()}={self.value}){self._flags()}>'
+        return (f'<{self.kind}({self._repr_name()}={self.value})'
+                f'{self._flags()}>')
 
 
 class IgnoredField(ScalarField):
@@ -357,11 +358,9 @@ class FormModel:
             if field.disabled:
                 continue
             for name, value in field.pairs(submitter, coord):
-                if name is not None and name != '' or (
-                        field is submitter and submitter.is_image):
+                if name:  # nameless controls are not submitted
                     pairs.append((name, value))
         return pairs
-
 
 
 def encode(pairs, enctype, charset):

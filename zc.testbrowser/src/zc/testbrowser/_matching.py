@@ -22,7 +22,7 @@ def substring_matcher(wanted):
     """A predicate: does a text contain ``wanted`` (whitespace-normalised),
     or match it when it is a compiled regex?"""
     if isinstance(wanted, RegexType):
-        return lambda text: text is not None and wanted.search(text) is not None
+        return _searcher(wanted)
     wanted = normalize(wanted)
     return lambda text: text is not None and wanted in text
 
@@ -32,8 +32,12 @@ def word_matcher(wanted):
     (case-sensitive, whitespace-normalised), so 'Text' finds 'Text Control'
     but not 'Context'. A compiled regex is searched as it is."""
     if isinstance(wanted, RegexType):
-        return lambda text: text is not None and wanted.search(text) is not None
-    pattern = re.compile(r'(?<!\w)%s(?!\w)' % re.escape(normalize(wanted)))
+        return _searcher(wanted)
+    return _searcher(
+        re.compile(r'(?<!\w)%s(?!\w)' % re.escape(normalize(wanted))))
+
+
+def _searcher(pattern):
     return lambda text: text is not None and pattern.search(text) is not None
 
 

@@ -30,13 +30,23 @@ def _parser(charset):
 
 
 class LinkModel:
-    """An ``<a href>`` or ``<area href>`` of the page."""
+    """An ``<a href>`` or ``<area href>`` of the page. Its URL and text are
+    worked out when first asked for: a search usually looks at one of them
+    for a few links only."""
 
     def __init__(self, element, base):
         self.element = element
         self.tag = element.tag
-        self.url = urllib.parse.urljoin(base, element.get('href').strip())
-        self.id = element.get('id')
+        self._base = base
+
+    @property
+    def id(self):
+        return self.element.get('id')
+
+    @functools.cached_property
+    def url(self):
+        return urllib.parse.urljoin(self._base,
+                                    self.element.get('href').strip())
 
     @functools.cached_property
     def text(self):

@@ -84,11 +84,12 @@ class WSGITransport:
         scheme = url.scheme or 'http'
         port = str(url.port or (443 if scheme == 'https' else 80))
         body = request.body or b''
+        # PEP 3333: PATH_INFO holds the unquoted bytes, as latin-1.
+        path = urllib.parse.unquote_to_bytes(url.path or '/')
         environ = {
             'REQUEST_METHOD': request.method,
             'SCRIPT_NAME': '',
-            'PATH_INFO': urllib.parse.unquote_to_bytes(url.path or '/')
-                         .decode('latin-1'),
+            'PATH_INFO': path.decode('latin-1'),
             'QUERY_STRING': url.query,
             'SERVER_NAME': host,
             'SERVER_PORT': port,
