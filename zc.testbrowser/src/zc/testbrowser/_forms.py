@@ -251,7 +251,8 @@ def _select_field(element):
                     contents=text)
         label = option.get('label')
         if label is not None:
-            item.labels = [normalize(label)]
+            # Shown instead of the text, which still finds it.
+            item.labels = [normalize(label), text]
         field.items.append(item)
     selected = field.selected_items()
     if not field.multiple:

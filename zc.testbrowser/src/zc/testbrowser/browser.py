@@ -30,7 +30,7 @@ from zc.testbrowser._forms import encode, urlencode
 from zc.testbrowser._matching import choose, describe, substring_matcher
 from zc.testbrowser._page import Page
 from zc.testbrowser._transport import HTTPTransport, Request, WSGITransport
-from zc.testbrowser.cookies import CookieResponse, Cookies
+from zc.testbrowser.cookies import CookiePolicy, CookieResponse, Cookies
 
 __all__ = [
     'AmbiguityError', 'Browser', 'BrowserStateError', 'CheckboxListControl',
@@ -76,7 +76,7 @@ class Browser(Strict):
             self._transport = WSGITransport(wsgi_app)
         else:
             self._transport = HTTPTransport()
-        self._cookie_policy = http.cookiejar.DefaultCookiePolicy()
+        self._cookie_policy = CookiePolicy()
         self._jar = http.cookiejar.CookieJar(self._cookie_policy)
         self._headers = list(DEFAULT_HEADERS)
         self._history = []
@@ -161,10 +161,14 @@ class Browser(Strict):
         visit = self._visit
         if visit is None:
             raise BrowserStateError('no URL has yet been .open()ed')
-        request = visit.request
-        self._history.pop()
-        fragment = urllib.parse.urldefrag(visit.url).fragment
-        self._send(request, fragment)
+        before = len(self._history)
+        try:
+            self._send(visit.request,
+                       urllib.parse.urldefrag(visit.url).fragment)
+        finally:
+            if len(self._history) > before:
+                # The new page replaces the old one in the history.
+                del self._history[before - 1]
 
     def goBack(self, count=1):
         if count < 1:

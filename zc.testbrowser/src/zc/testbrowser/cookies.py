@@ -48,6 +48,21 @@ def _timestamp(expires):
     return float(expires)
 
 
+class CookiePolicy(http.cookiejar.DefaultCookiePolicy):
+    """The standard policy, plus ``strict_domain``: when set, a cookie may
+    only be set for the exact host of the URL, never for a domain."""
+
+    strict_domain = False
+
+    def set_ok_domain(self, cookie, request):
+        if self.strict_domain and cookie.domain_specified:
+            host = http.cookiejar.eff_request_host(request)[1]
+            if cookie.domain.lstrip('.') not in (
+                    host, urllib.parse.urlsplit(request.full_url).hostname):
+                return False
+        return super().set_ok_domain(cookie, request)
+
+
 class CookieResponse:
     """The face of a response that ``CookieJar.extract_cookies`` reads."""
 
@@ -104,14 +119,11 @@ class Cookies(collections.abc.MutableMapping):
 
     @property
     def strict_domain_policy(self):
-        policy = self._browser._cookie_policy
-        return bool(policy.strict_ns_domain
-                    & policy.DomainStrictNonDomain)
+        return self._browser._cookie_policy.strict_domain
 
     @strict_domain_policy.setter
     def strict_domain_policy(self, value):
-        policy = self._browser._cookie_policy
-        policy.strict_ns_domain = policy.DomainStrict if value else 0
+        self._browser._cookie_policy.strict_domain = bool(value)
 
     def _visible(self, name=None):
         """The cookies sent to the URL, most specific path first, as the
@@ -208,20 +220,18 @@ class Cookies(collections.abc.MutableMapping):
         url = urllib.parse.urlsplit(self.url)
         request = self._request()
         host = http.cookiejar.eff_request_host(request)[1]
-        if domain is None:
-            domain = host
+        if domain is None or domain.lower().lstrip('.') in (
+                host, url.hostname):
+            domain = host  # a host-only cookie, as the jar files them
         else:
             domain = domain.lower()
-            if not domain.startswith('.') and domain != host and (
-                    domain + '.local' != host):
+            if not domain.startswith('.'):
                 domain = '.' + domain
-            if self.strict_domain_policy and domain.lstrip('.') not in (
-                    host, url.hostname):
+            if self.strict_domain_policy:
                 raise ValueError(
                     f'strict domain policy: cookies for {self.url} can only '
                     f'be set for {url.hostname!r}, not {domain!r}')
-            if domain.lstrip('.') not in (host, url.hostname) and not (
-                    http.cookiejar.domain_match(host, domain)):
+            if not http.cookiejar.domain_match(host, domain):
                 raise ValueError(f'domain {domain!r} does not match '
                                  f'{self.url}')
         if path is None:

@@ -213,6 +213,27 @@ class HistoryTests(unittest.TestCase):
                 action()
 
 
+class ReloadTests(unittest.TestCase):
+
+    def test_reload_replaces_the_page_in_the_history(self):
+        browser, app = browser_on('<p>')
+        browser.open('http://localhost/second')
+        browser.reload()
+        browser.goBack()
+        self.assertEqual(browser.url, 'http://localhost/page')
+
+    def test_failed_reload_keeps_the_history(self):
+        browser, app = browser_on('<p>')
+        browser.open('http://localhost/second')
+        app.status = '500 Internal Server Error'
+        with self.assertRaises(urllib.error.HTTPError):
+            browser.reload()
+        self.assertEqual(browser.headers['status'],
+                         '500 Internal Server Error')
+        browser.goBack()
+        self.assertEqual(browser.url, 'http://localhost/page')
+
+
 class LinkTests(unittest.TestCase):
 
     def test_text_normalisation_and_nbsp(self):
@@ -300,6 +321,16 @@ class ParsingTests(unittest.TestCase):
         self.assertEqual(browser.getControl(name='group').value, [''])
         self.assertTrue(browser.getControl(name='group')
                         .getControl('a').disabled)
+
+    def test_option_label_attribute(self):
+        browser, _ = browser_on(
+            '<form><select name="s"><option label="Short" value="1">A much'
+            ' longer text</option></select></form>')
+        select = browser.getControl(name='s')
+        self.assertEqual(select.displayOptions, ['Short'])
+        self.assertEqual(browser.getControl('longer text').optionValue, '1')
+        select.displayValue = ['Short']
+        self.assertEqual(select.value, ['1'])
 
     def test_unknown_charset_falls_back_to_utf8(self):
         browser, _ = browser_on(
@@ -461,6 +492,42 @@ class CookieTests(unittest.TestCase):
         browser.open('http://example.com/')
         self.assertNotIn('HTTP_COOKIE', app.environs[-1])
         self.assertEqual(len(browser.cookies), 0)
+
+    def test_strict_domain_policy_refuses_server_domain_cookies(self):
+        app = Recorder(headers=[('Set-Cookie', 'wide=1; Domain=example.com'),
+                                ('Set-Cookie', 'narrow=1')])
+        browser = Browser(wsgi_app=app)
+        browser.open('http://www.example.com/')
+        self.assertEqual(sorted(browser.cookies), ['narrow', 'wide'])
+        strict = Browser(wsgi_app=app)
+        strict.cookies.strict_domain_policy = True
+        strict.open('http://www.example.com/')
+        self.assertEqual(sorted(strict.cookies), ['narrow'])
+        self.assertTrue(strict.cookies.strict_domain_policy)
+
+    def test_create_for_the_host_itself(self):
+        app = Recorder()
+        browser = Browser('http://localhost/', wsgi_app=app)
+        browser.cookies.create('a', '1', domain='localhost')
+        browser.cookies.forURL('http://www.example.com/').create(
+            'b', '2', domain='www.example.com')
+        browser.reload()
+        self.assertEqual(app.environs[-1]['HTTP_COOKIE'], 'a=1')
+        browser.open('http://www.example.com/')
+        self.assertEqual(app.environs[-1]['HTTP_COOKIE'], 'b=2')
+        browser.open('http://other.example.com/')
+        self.assertNotIn('HTTP_COOKIE', app.environs[-1])
+
+    def test_port_and_secure_details(self):
+        browser = Browser('https://localhost:8443/', wsgi_app=Recorder())
+        browser.cookies.create('p', '1', port=8443, secure=True,
+                               commenturl='http://localhost/why')
+        info = browser.cookies.getinfo('p')
+        self.assertEqual((info['port'], info['secure'], info['commenturl']),
+                         ('8443', True, 'http://localhost/why'))
+        self.assertEqual(browser.cookies.header, 'p=1')
+        self.assertEqual(
+            browser.cookies.forURL('https://localhost:9443/').header, '')
 
     def test_missing_cookie(self):
         browser, _ = browser_on('<p>')
