@@ -157,12 +157,9 @@ class HTTPTransport:
         if url.scheme == 'https':
             connection = http.client.HTTPSConnection(
                 url.hostname, url.port, timeout=timeout)
-        elif url.scheme == 'http':
+        else:
             connection = http.client.HTTPConnection(
                 url.hostname, url.port, timeout=timeout)
-        else:
-            raise ValueError(f'{request.url!r}: only http and https URLs '
-                             'can be opened')
         target = url.path or '/'
         if url.query:
             target += '?' + url.query

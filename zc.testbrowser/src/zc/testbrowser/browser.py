@@ -192,6 +192,9 @@ class Browser(Strict):
     def _navigate(self, method, url, body=None, content_type=None,
                   referrer=None):
         url, fragment = urllib.parse.urldefrag(url)
+        if urllib.parse.urlsplit(url).scheme not in ('http', 'https'):
+            raise ValueError(
+                f'{url!r}: only http and https URLs can be opened')
         if isinstance(body, str):
             body = body.encode('utf-8')
         headers = []

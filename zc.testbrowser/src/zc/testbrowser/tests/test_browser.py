@@ -257,6 +257,15 @@ class LinkTests(unittest.TestCase):
             "  <Link text='one' url='http://localhost/a'>\n"
             "  <Link text='two' url='http://localhost/b'>"))
 
+    def test_links_to_other_schemes_cannot_be_followed(self):
+        browser, app = browser_on(
+            '<a href="mailto:ada@example.com">mail</a>'
+            '<a href="javascript:void(0)">script</a>')
+        for text in ('mail', 'script'):
+            with self.assertRaisesRegex(ValueError, 'only http and https'):
+                browser.follow(text)
+        self.assertEqual(len(app.environs), 1)
+
     def test_link_without_href_is_not_a_link(self):
         browser, _ = browser_on('<a name="x">anchor</a>')
         with self.assertRaises(LinkNotFoundError):
