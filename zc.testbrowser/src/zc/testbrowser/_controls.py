@@ -143,20 +143,15 @@ class Form(_OnPage):
 
     @property
     def action(self):
-        action = (self._model.get('action') or '').strip()
-        if not action:
-            return self._page.url
-        return self._page.resolve(action)
+        return self._model.target(self._page)[1]
 
     @property
     def method(self):
-        method = (self._model.get('method') or 'get').upper()
-        return method if method in ('GET', 'POST') else 'GET'
+        return self._model.target(self._page)[0]
 
     @property
     def enctype(self):
-        return (self._model.get('enctype')
-                or 'application/x-www-form-urlencoded').lower()
+        return self._model.target(self._page)[2]
 
     @property
     def name(self):

@@ -12,7 +12,7 @@ import uuid
 
 from zc.testbrowser._matching import normalize
 
-# input type -> (mechanize kind, public class family)
+# input type -> mechanize kind (any other type is a TextControl)
 _INPUT_KINDS = {
     'hidden': 'HiddenControl',
     'password': 'PasswordControl',
@@ -292,8 +292,6 @@ def make_field(element):
         return IgnoredField(element, 'IgnoreControl', type, value)
     type = (element.get('type') or 'text').lower()
     kind = _INPUT_KINDS.get(type, 'TextControl')
-    if kind == 'TextControl':
-        type = type if type else 'text'
     value = element.get('value')
     if kind in _LISTS:
         return Item(element, 'on' if value is None else value,
@@ -327,6 +325,25 @@ class FormModel:
 
     def get(self, attribute):
         return None if self.element is None else self.element.get(attribute)
+
+    def target(self, page, button=None):
+        """Where and how submitting with ``button`` (or none) sends the
+        data: ``(method, action URL, enctype, charset)``. A button's
+        ``formaction``/``formmethod``/``formenctype`` win over the form's
+        attributes; an empty action is the page itself."""
+        def attribute(name):
+            value = button.override('form' + name) if button else None
+            return value if value is not None else self.get(name)
+        action = (attribute('action') or '').strip()
+        action = page.resolve(action) if action else page.url
+        method = (attribute('method') or 'get').upper()
+        if method not in ('GET', 'POST'):
+            method = 'GET'
+        enctype = (attribute('enctype')
+                   or 'application/x-www-form-urlencoded').lower()
+        charsets = (self.get('accept-charset') or '').split()
+        charset = charsets[0] if charsets else page.charset
+        return method, action, enctype, charset
 
     def add(self, element, labels):
         """Give the form the control ``element``, with its label texts."""

@@ -349,8 +349,7 @@ class Browser(Strict):
                 search = getattr(value, 'search', None)
                 if search is None:
                     search = re.compile(value).search
-                found = [f for f in forms
-                         if search(Form(self, page, f).action)]
+                found = [f for f in forms if search(f.target(page)[1])]
             else:
                 found = [f for f in forms if f.get(key) == value]
         model = choose(found, index, what,
@@ -361,20 +360,7 @@ class Browser(Strict):
 
     def _submit(self, page, form, button, coord):
         """Submit ``form`` of ``page``, clicked with ``button`` (or not)."""
-        def override(attribute):
-            value = button.override(attribute) if button else None
-            return value if value is not None else form.get(attribute)
-        action = (override('formaction') if button else None) or form.get(
-            'action')
-        action = page.resolve(action.strip()) if action and action.strip() \
-            else page.url
-        method = ((button.override('formmethod') if button else None)
-                  or form.get('method') or 'get').upper()
-        enctype = ((button.override('formenctype') if button else None)
-                   or form.get('enctype')
-                   or 'application/x-www-form-urlencoded').lower()
-        charset = (form.get('accept-charset') or '').split()
-        charset = charset[0] if charset else page.charset
+        method, action, enctype, charset = form.target(page, button)
         pairs = form.pairs(button, coord)
         if method == 'POST':
             body, content_type = encode(pairs, enctype, charset)
@@ -389,8 +375,8 @@ class Browser(Strict):
     # -- debugging ---------------------------------------------------------
 
     def show(self, directory=None, open_in_browser=False):
-        """Write the current page to a file (named after its URL) so you
-        can look at it; print and return the path. With
+        """Write the current page to a temporary file (in ``directory``)
+        so you can look at it; print and return the path. With
         ``open_in_browser``, also open it with the ``webbrowser`` module.
         A ``<base>`` is added to HTML so links and images still resolve.
         """

@@ -417,6 +417,26 @@ class SubmissionTests(unittest.TestCase):
         self.assertIn(request.POST['empty'], (b'', ''))
         self.assertIn(b'name="empty"; filename=""', app.bodies[-1])
 
+    def test_button_overrides(self):
+        browser, app = browser_on(
+            '<form action="/plain" method="get"><input name="a" value="1">'
+            '<button formaction="/other" formmethod="post"'
+            ' formenctype="multipart/form-data">Send</button>'
+            '<input type="submit" value="Plain" formmethod="dialog"></form>')
+        form = browser.getForm()
+        self.assertEqual((form.method, form.action, form.enctype),
+                         ('GET', 'http://localhost/plain',
+                          'application/x-www-form-urlencoded'))
+        browser.getControl('Send').click()
+        self.assertEqual(app.environs[-1]['PATH_INFO'], '/other')
+        self.assertEqual(app.environs[-1]['REQUEST_METHOD'], 'POST')
+        self.assertTrue(app.environs[-1]['CONTENT_TYPE'].startswith(
+            'multipart/form-data; boundary='))
+        self.assertIn(b'name="a"\r\n\r\n1\r\n', app.bodies[-1])
+        browser.goBack()
+        browser.getControl('Plain').click()  # an unknown method is GET
+        self.assertEqual(browser.url, 'http://localhost/plain?a=1')
+
     def test_accept_charset(self):
         browser, app = browser_on(
             '<form method="post" action="/s" accept-charset="iso-8859-1">'
