@@ -25,7 +25,7 @@ _INPUT_KINDS = {
     'checkbox': 'CheckboxControl',
 }
 _LISTS = ('RadioControl', 'CheckboxControl')
-_CONTROL_TAGS = ('input', 'select', 'textarea', 'button')
+CONTROL_TAGS = ('input', 'select', 'textarea', 'button')
 
 
 class FileUpload:

@@ -11,7 +11,7 @@ import urllib.parse
 
 import lxml.html
 
-from zc.testbrowser._forms import _CONTROL_TAGS, FormModel
+from zc.testbrowser._forms import CONTROL_TAGS, FormModel
 from zc.testbrowser._matching import normalize
 
 _HTML_TYPES = ('text/html', 'application/xhtml+xml')
@@ -160,7 +160,7 @@ class Page:
             by_id.setdefault(form.get('id'), form)
         orphans = FormModel(None, len(forms))
         labels = _labels(document)
-        for element in document.iter(*_CONTROL_TAGS):
+        for element in document.iter(*CONTROL_TAGS):
             owner_id = element.get('form')
             if owner_id is not None:
                 owner = by_id.get(owner_id, orphans)
