@@ -105,12 +105,18 @@ def find_control(browser, page, forms, label, name, index, kinds=None):
                         if any(map(match, item.labels)))
 
     def available():
+        """Each control; for a label search also its labels (what the
+        search looked at) and its items."""
         for form in forms:
             for field in fields(form):
-                if label is not None and field.kind == 'HiddenControl':
+                if label is None:
+                    yield repr(field)
                     continue
-                yield repr(field)
-                if field.is_list and label is not None:
+                if field.kind == 'HiddenControl':
+                    continue
+                yield repr(field) + ''.join(
+                    f' label={text!r}' for text in field.labels)
+                if field.is_list:
                     yield from ('  ' + repr(item) for item in field.items)
 
     form, field, item = choose(

@@ -315,6 +315,22 @@ class ParsingTests(unittest.TestCase):
         with self.assertRaises(LookupError):
             browser.getControl('text')  # case-sensitive
 
+    def test_name_search_lists_every_control_hidden_too(self):
+        browser, _ = browser_on(
+            '<form><label>Visible <input name="v"></label>'
+            '<input type="hidden" name="h" value="x"></form>')
+        with self.assertRaises(LookupError) as caught:
+            browser.getControl(name='nope')
+        self.assertEqual(str(caught.exception), (
+            "name 'nope'\navailable items:\n"
+            "  <TextControl(v=)>\n"
+            "  <HiddenControl(h=x) (readonly)>"))
+        with self.assertRaises(LookupError) as caught:
+            browser.getControl('nope')
+        self.assertEqual(str(caught.exception), (
+            "label 'nope'\navailable items:\n"
+            "  <TextControl(v=)> label='Visible'"))
+
     def test_select_defaults(self):
         browser, _ = browser_on(
             '<form><select name="none"><option disabled>a</option>'
