@@ -364,6 +364,10 @@ class ParsingTests(unittest.TestCase):
         self.assertEqual(browser.contents, '<title>été</title>')
         self.assertEqual(browser.title, 'été')
 
+    def test_page_without_title(self):
+        browser, _ = browser_on('<p>no title</p>')
+        self.assertIsNone(browser.title)
+
     def test_xhtml_is_html(self):
         browser, _ = browser_on(
             '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>X'
