@@ -1,0 +1,28 @@
+import pathlib
+
+from setuptools import find_namespace_packages, setup
+
+HERE = pathlib.Path(__file__).parent
+long_description = (HERE / 'src/zc/testbrowser/README.rst').read_text()
+
+setup(
+    name='zc.testbrowser',
+    version='1.0.0.dev0',
+    description='A programmable browser for functional black-box tests of '
+                'web applications (zope.testbrowser API, faster)',
+    long_description=long_description,
+    long_description_content_type='text/x-rst',
+    license='MIT',
+    python_requires='>=3.11',
+    package_dir={'': 'src'},
+    packages=find_namespace_packages('src', include=['zc.*']),
+    include_package_data=True,
+    install_requires=[
+        'lxml >= 5',
+        'zope.interface',
+    ],
+    extras_require={
+        'test': ['zope.testrunner', 'WebOb'],
+    },
+    zip_safe=False,
+)

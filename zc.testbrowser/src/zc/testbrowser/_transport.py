@@ -1,0 +1,180 @@
+"""Getting a response for a request: straight from a WSGI application in
+the same process, or over real HTTP.
+
+A transport knows nothing about pages, cookies or redirects; the Browser
+does all that, identically for both. It only turns one ``Request`` into
+one ``Response``.
+"""
+import http.client
+import io
+import sys
+import urllib.parse
+
+from zc.testbrowser._errors import HostNotAllowed
+
+#: Hosts an in-process application answers for (and their subdomains).
+ALLOWED_HOSTS = ('localhost', '127.0.0.1', 'example.com', 'example.net',
+                 'example.org')
+
+
+class Request:
+    """What the browser sends: ``url`` has no fragment; ``headers`` is a
+    list of (name, value) pairs."""
+
+    __slots__ = ('method', 'url', 'headers', 'body')
+
+    def __init__(self, method, url, headers, body=None):
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+
+
+class Response:
+    """What came back: ``headers`` is a list of (name, value) pairs in the
+    order the server sent them."""
+
+    __slots__ = ('url', 'status', 'reason', 'headers', 'body')
+
+    def __init__(self, url, status, reason, headers, body):
+        self.url = url
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+
+    def header(self, name):
+        """The first value of header ``name`` (case-insensitive), or None.
+        """
+        name = name.lower()
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+    def header_values(self, name):
+        name = name.lower()
+        return [value for key, value in self.headers if key.lower() == name]
+
+
+def host_allowed(host):
+    host = host.lower()
+    return any(host == allowed or host.endswith('.' + allowed)
+               for allowed in ALLOWED_HOSTS)
+
+
+class WSGITransport:
+    """Calls a WSGI application directly, in this process and thread.
+
+    No WebTest and no lint layer in between: the environ is built once per
+    request from the URL and headers, and the application's exceptions
+    propagate unchanged (which is what ``handleErrors = False`` is for).
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    def send(self, request, handle_errors, timeout=None):
+        url = urllib.parse.urlsplit(request.url)
+        host = url.hostname or ''
+        if not host_allowed(host):
+            raise HostNotAllowed(
+                f'{request.url!r}: an in-process browser only serves '
+                f'{", ".join(ALLOWED_HOSTS)} and their subdomains')
+        scheme = url.scheme or 'http'
+        port = str(url.port or (443 if scheme == 'https' else 80))
+        body = request.body or b''
+        # PEP 3333: PATH_INFO holds the unquoted bytes, as latin-1.
+        path = urllib.parse.unquote_to_bytes(url.path or '/')
+        environ = {
+            'REQUEST_METHOD': request.method,
+            'SCRIPT_NAME': '',
+            'PATH_INFO': path.decode('latin-1'),
+            'QUERY_STRING': url.query,
+            'SERVER_NAME': host,
+            'SERVER_PORT': port,
+            'SERVER_PROTOCOL': 'HTTP/1.1',
+            'REMOTE_ADDR': '127.0.0.1',
+            'wsgi.version': (1, 0),
+            'wsgi.url_scheme': scheme,
+            'wsgi.input': io.BytesIO(body),
+            'wsgi.errors': sys.stderr,
+            'wsgi.multithread': False,
+            'wsgi.multiprocess': False,
+            'wsgi.run_once': False,
+            'CONTENT_LENGTH': str(len(body)) if body else '',
+        }
+        for name, value in request.headers:
+            key = name.upper().replace('-', '_')
+            if key == 'CONTENT_TYPE':
+                environ['CONTENT_TYPE'] = value
+                continue
+            if key == 'CONTENT_LENGTH':
+                continue
+            key = 'HTTP_' + key
+            if key in environ:
+                environ[key] += ',' + value
+            else:
+                environ[key] = value
+        if not handle_errors:
+            environ['wsgi.handleErrors'] = False
+            environ['paste.throw_errors'] = True
+            environ['x-wsgiorg.throw_errors'] = True
+        started = []
+        written = []
+
+        def start_response(status, headers, exc_info=None):
+            if exc_info is not None and started:
+                raise exc_info[1].with_traceback(exc_info[2])
+            started[:] = [status, headers]
+            return written.append
+
+        result = self.app(environ, start_response)
+        try:
+            for chunk in result:
+                if chunk:
+                    written.append(chunk)
+        finally:
+            close = getattr(result, 'close', None)
+            if close is not None:
+                close()
+        if not started:
+            raise AssertionError(
+                f'the WSGI application {self.app!r} returned without calling '
+                'start_response')
+        status, headers = started
+        code, _, reason = status.partition(' ')
+        return Response(request.url, int(code), reason, list(headers),
+                        b''.join(written))
+
+
+class HTTPTransport:
+    """Real HTTP with ``http.client``: one connection per request, as the
+    ``Connection: close`` header the browser sends says."""
+
+    def send(self, request, handle_errors, timeout=60):
+        url = urllib.parse.urlsplit(request.url)
+        if url.scheme == 'https':
+            connection = http.client.HTTPSConnection(
+                url.hostname, url.port, timeout=timeout)
+        else:
+            connection = http.client.HTTPConnection(
+                url.hostname, url.port, timeout=timeout)
+        target = url.path or '/'
+        if url.query:
+            target += '?' + url.query
+        try:
+            connection.putrequest(request.method, target, skip_host=True,
+                                  skip_accept_encoding=True)
+            for name, value in request.headers:
+                connection.putheader(name, value)
+            body = request.body
+            if body is not None or request.method in ('POST', 'PUT'):
+                connection.putheader('Content-Length', str(len(body or b'')))
+            connection.endheaders(body)
+            response = connection.getresponse()
+            data = response.read()
+            return Response(request.url, response.status, response.reason,
+                            response.getheaders(), data)
+        finally:
+            connection.close()

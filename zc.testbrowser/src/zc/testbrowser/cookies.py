@@ -1,0 +1,289 @@
+"""The browser's cookies, seen from one URL (``browser.cookies``).
+
+The jar is the standard library's ``http.cookiejar.CookieJar``: it already
+implements the cookie rules browsers follow (domains, paths, ports,
+expiry, secure), for responses from an in-process application and from a
+real server alike. This module adds the view a test wants: a mapping of
+the cookies that apply to a URL, their details, and ways to make and
+change them by hand.
+"""
+import collections.abc
+import datetime
+import email.utils
+import http.cookiejar
+import time
+import urllib.parse
+import urllib.request
+
+from zope.interface import implementer
+
+from zc.testbrowser._errors import AlreadyExpiredError
+from zc.testbrowser.interfaces import ICookies
+
+__all__ = ['Cookies', 'expiration_string']
+
+_UTC = datetime.timezone.utc
+
+
+def expiration_string(expires):
+    """An ``expires`` cookie attribute for a datetime (naive ones are taken
+    as UTC), e.g. 'Wed, 02 Jan 2030 00:00:00 GMT'."""
+    return email.utils.formatdate(_timestamp(expires), usegmt=True)
+
+
+def _timestamp(expires):
+    """Seconds since the epoch for a datetime, a cookie date string or a
+    number; None stays None (a session cookie)."""
+    if expires is None:
+        return None
+    if isinstance(expires, datetime.datetime):
+        if expires.tzinfo is None:
+            expires = expires.replace(tzinfo=_UTC)
+        return expires.timestamp()
+    if isinstance(expires, str):
+        stamp = http.cookiejar.http2time(expires)
+        if stamp is None:
+            raise ValueError(f'unrecognised expiration date {expires!r}')
+        return stamp
+    return float(expires)
+
+
+class CookiePolicy(http.cookiejar.DefaultCookiePolicy):
+    """The standard policy, plus ``strict_domain``: when set, a cookie may
+    only be set for the exact host of the URL, never for a domain."""
+
+    strict_domain = False
+
+    def set_ok_domain(self, cookie, request):
+        if self.strict_domain and cookie.domain_specified:
+            host = http.cookiejar.eff_request_host(request)[1]
+            if cookie.domain.lstrip('.') not in (
+                    host, urllib.parse.urlsplit(request.full_url).hostname):
+                return False
+        return super().set_ok_domain(cookie, request)
+
+
+class CookieResponse:
+    """The face of a response that ``CookieJar.extract_cookies`` reads."""
+
+    def __init__(self, response):
+        self._response = response
+
+    def info(self):
+        return self
+
+    def get_all(self, name, default=None):
+        return self._response.header_values(name) or default
+
+
+@implementer(ICookies)
+class Cookies(collections.abc.MutableMapping):
+    """A mutable mapping of cookie name to value for the cookies that would
+    be sent to ``url``; ``browser.cookies`` follows the browser's URL,
+    ``forURL`` pins another one."""
+
+    def __init__(self, browser, url=None):
+        self._browser = browser
+        self._url = url
+
+    @property
+    def _jar(self):
+        return self._browser._jar
+
+    @property
+    def url(self):
+        if self._url is not None:
+            return self._url
+        url = self._browser._current_url
+        if url is None:
+            raise RuntimeError('no request found')
+        return url
+
+    def forURL(self, url):
+        return Cookies(self._browser, url)
+
+    def __repr__(self):
+        try:
+            return f'<{type(self).__name__} for {self.url}>'
+        except RuntimeError:
+            return f'<{type(self).__name__} (no request yet)>'
+
+    def _request(self):
+        return urllib.request.Request(self.url)
+
+    @property
+    def header(self):
+        request = self._request()
+        self._jar.add_cookie_header(request)
+        return request.get_header('Cookie', '')
+
+    @property
+    def strict_domain_policy(self):
+        return self._browser._cookie_policy.strict_domain
+
+    @strict_domain_policy.setter
+    def strict_domain_policy(self, value):
+        self._browser._cookie_policy.strict_domain = bool(value)
+
+    def _visible(self, name=None):
+        """The cookies sent to the URL, most specific path first, as the
+        Cookie header orders them."""
+        request = self._request()
+        policy = self._browser._cookie_policy
+        # return_ok() checks expiry against the time the jar last stamped
+        # on its policy (CookieJar.add_cookie_header does the same).
+        policy._now = self._jar._now = int(time.time())
+        found = [c for c in self._jar
+                 if (name is None or c.name == name)
+                 and policy.domain_return_ok(c.domain, request)
+                 and policy.path_return_ok(c.path, request)
+                 and policy.return_ok(c, request)]
+        found.sort(key=lambda c: len(c.path), reverse=True)
+        return found
+
+    def _cookie(self, name):
+        found = self._visible(name)
+        if not found:
+            raise KeyError(name)
+        return found[0]
+
+    # the mapping
+
+    def __getitem__(self, name):
+        return self._cookie(name).value
+
+    def __setitem__(self, name, value):
+        if self._visible(name):
+            self.change(name, value)
+        else:
+            self.create(name, value)
+
+    def __delitem__(self, name):
+        found = self._visible(name)
+        if not found:
+            raise KeyError(name)
+        for cookie in found:
+            self._jar.clear(cookie.domain, cookie.path, cookie.name)
+
+    def __iter__(self):
+        seen = set()
+        for cookie in self._visible():
+            if cookie.name not in seen:
+                seen.add(cookie.name)
+                yield cookie.name
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+    def __contains__(self, name):
+        return bool(self._visible(name))
+
+    # details
+
+    def getinfo(self, name):
+        return _info(self._cookie(name))
+
+    def iterinfo(self, name=None):
+        for cookie in self._visible(name):
+            yield _info(cookie)
+
+    # making and changing cookies
+
+    def create(self, name, value, domain=None, expires=None, path=None,
+               secure=None, comment=None, commenturl=None, port=None):
+        if self._visible(name):
+            raise ValueError(f'cookie {name!r} already exists for {self.url}')
+        self._add(name, value, domain, _timestamp(expires), path, secure,
+                  comment, commenturl, port, creating=True)
+
+    def change(self, name, value=None, domain=None, expires=None, path=None,
+               secure=None, comment=None, commenturl=None, port=None):
+        old = self._cookie(name)
+        stamp = old.expires if expires is None else _timestamp(expires)
+        self._jar.clear(old.domain, old.path, old.name)
+        if stamp is not None and stamp <= time.time():
+            return  # expiring a cookie removes it, as it does from a server
+        self._add(
+            name,
+            old.value if value is None else value,
+            old.domain if domain is None else domain,
+            stamp,
+            old.path if path is None else path,
+            old.secure if secure is None else secure,
+            old.comment if comment is None else comment,
+            old.comment_url if commenturl is None else commenturl,
+            old.port if port is None else port,
+            creating=False)
+
+    def _add(self, name, value, domain, expires, path, secure, comment,
+             commenturl, port, creating):
+        url = urllib.parse.urlsplit(self.url)
+        request = self._request()
+        host = http.cookiejar.eff_request_host(request)[1]
+        if domain is None or domain.lower().lstrip('.') in (
+                host, url.hostname):
+            domain = host  # a host-only cookie, as the jar files them
+        else:
+            domain = domain.lower()
+            if not domain.startswith('.'):
+                domain = '.' + domain
+            if self.strict_domain_policy:
+                raise ValueError(
+                    f'strict domain policy: cookies for {self.url} can only '
+                    f'be set for {url.hostname!r}, not {domain!r}')
+            if not http.cookiejar.domain_match(host, domain):
+                raise ValueError(f'domain {domain!r} does not match '
+                                 f'{self.url}')
+        if path is None:
+            path = '/'
+        request_path = url.path or '/'
+        if not request_path.startswith(path):
+            raise ValueError(f'path {path!r} does not match {self.url}')
+        if secure is None:
+            secure = False
+        if secure and url.scheme != 'https':
+            raise ValueError(f'a secure cookie cannot be set for {self.url}')
+        if expires is not None and expires <= time.time():
+            if creating:
+                raise AlreadyExpiredError(
+                    f'cookie {name!r} would expire before it is created: '
+                    f'{expiration_string(expires)}')
+            return
+        self._jar.set_cookie(http.cookiejar.Cookie(
+            version=0, name=name, value=value,
+            port=None if port is None else str(port),
+            port_specified=port is not None,
+            domain=domain, domain_specified=domain.startswith('.'),
+            domain_initial_dot=domain.startswith('.'),
+            path=path, path_specified=True, secure=bool(secure),
+            expires=None if expires is None else int(expires),
+            discard=expires is None, comment=comment, comment_url=commenturl,
+            rest={}, rfc2109=False))
+
+    # removing
+
+    def clear(self):
+        for cookie in self._visible():
+            self._jar.clear(cookie.domain, cookie.path, cookie.name)
+
+    def clearAll(self):
+        self._jar.clear()
+
+    def clearAllSession(self):
+        self._jar.clear_session_cookies()
+
+
+def _info(cookie):
+    expires = cookie.expires
+    return {
+        'name': cookie.name,
+        'value': cookie.value,
+        'port': cookie.port,
+        'domain': cookie.domain,
+        'path': cookie.path,
+        'secure': cookie.secure,
+        'expires': (None if expires is None
+                    else datetime.datetime.fromtimestamp(expires, _UTC)),
+        'comment': cookie.comment,
+        'commenturl': cookie.comment_url,
+    }

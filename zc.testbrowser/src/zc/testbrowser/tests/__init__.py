@@ -1,0 +1,1 @@
+"""Tests of zc.testbrowser: the README doctest and unit tests."""
