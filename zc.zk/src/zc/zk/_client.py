@@ -410,6 +410,8 @@ class ZooKeeper:
                 self.delete_recursive(extra, dry_run=True)
             return
         self._transact(plan.operations)
+        self._gather({p: self.client.set_acls_async(p, acl)
+                      for p in plan.acl_changes})
         for extra in plan.extras:
             self.delete_recursive(extra)
 
@@ -527,7 +529,8 @@ class _ImportPlan:
         self.acl = acl
         self.trim = trim
         self.dry_run = dry_run
-        self.operations = []
+        self.operations = []    # transaction operations, in order
+        self.acl_changes = []   # paths (transactions can't change ACLs)
         self.extras = []
 
     def add(self, path, properties):
@@ -555,7 +558,7 @@ class _ImportPlan:
             if self.dry_run:
                 print(f'{path} acl change from {_show_acl(acl)} to'
                       f' {_show_acl(self.acl)}')
-            self.operations.append(('set_acls', path, self.acl))
+            self.acl_changes.append(path)
         for name in sorted(set(children) - set(node.children)):
             extra = join(path, name)
             if self.trim is None:

@@ -273,18 +273,20 @@ class Properties(_View, collections.abc.Mapping):
         self.update({name: value})
 
     def _write(self, raw):
-        with self._lock:
-            path = self.real_path
-            for key, link in raw.items():
-                if key.endswith(PROPERTY_LINK):
-                    name = key[:-len(PROPERTY_LINK)]
-                    try:
-                        self._follow(path, raw, name, link, None)
-                    except (BadPropertyLink, LinkLoop) as cause:
-                        raise ValueError('Bad property link', key, link,
-                                         cause) from cause
-            self.zk.set(path, encode(raw))
-            if self.watch and not self._closed:
-                self.refresh()
-            else:
+        # Not under the lock: the write may have to wait for watch
+        # callbacks (this view's among them) to run.
+        path = self.real_path
+        for key, link in raw.items():
+            if key.endswith(PROPERTY_LINK):
+                name = key[:-len(PROPERTY_LINK)]
+                try:
+                    self._follow(path, raw, name, link, None)
+                except (BadPropertyLink, LinkLoop) as cause:
+                    raise ValueError('Bad property link', key, link,
+                                     cause) from cause
+        self.zk.set(path, encode(raw))
+        if self.watch:
+            self.refresh()
+        else:
+            with self._lock:
                 self._state = (path, raw, self._values(path, raw, None))
