@@ -234,7 +234,7 @@ class ZooKeeper:
         for host in ([host] if host else local_hosts()):
             name = format_addr(host, int(port))
             data = dict(properties, pid=os.getpid())
-            event.notify(event.RegisteringServer(name, path, data))
+            event.notify(event.RegisteringServer(name, path, data, self))
             node = join(path, name)
             data = encode(data)
             self.client.create(node, data, acl, ephemeral=True)

@@ -12,12 +12,14 @@ class RegisteringServer:
     """Sent just before ``ZooKeeper.register`` creates a server's node.
 
     Subscribers may add to ``properties``; they are stored in the node.
+    ``zookeeper`` is the ``ZooKeeper`` registering.
     """
 
-    def __init__(self, name, path, properties):
+    def __init__(self, name, path, properties, zookeeper=None):
         self.name = name
         self.path = path
         self.properties = properties
+        self.zookeeper = zookeeper
 
     def __repr__(self):
         return (f'RegisteringServer({self.name!r}, {self.path!r}, '
