@@ -73,7 +73,7 @@ class ZooKeeper:
                                 else float(session_timeout))
         self.closed = False
         self._registered = {}   # ephemeral path -> (data, acl)
-        self._views = weakref.WeakSet()
+        self._views = weakref.WeakValueDictionary()  # id -> live view
         self._lock = threading.Lock()
         self._recovering = threading.Lock()
         self._lost = self._suspended = False
@@ -142,14 +142,14 @@ class ZooKeeper:
                         logger.exception('could not restore %s', path)
                     else:
                         logger.info('restored ephemeral node %s', path)
-            for view in list(self._views):
+            for view in list(self._views.values()):
                 view.refresh()
 
     def _add_view(self, view):
-        self._views.add(view)
+        self._views[id(view)] = view
 
     def _remove_view(self, view):
-        self._views.discard(view)
+        self._views.pop(id(view), None)
 
     def recv_timeout(self):
         """The session timeout in seconds (kept for old tests)."""
@@ -161,7 +161,7 @@ class ZooKeeper:
             return
         self.closed = True
         self.client.remove_listener(self._on_state)
-        for view in list(self._views):
+        for view in list(self._views.values()):
             view.close()
         if self._own_client:
             self.client.stop()

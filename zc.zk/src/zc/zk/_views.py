@@ -168,8 +168,6 @@ class Properties(_View, collections.abc.Mapping):
     and a change of a linked node counts as a change of this one.
     """
 
-    __hash__ = _View.__hash__  # Mapping would make views unhashable
-
     def _read(self):
         real_path = self.zk.resolve(self.path)
         watch = self._watcher if self.watch else None
@@ -200,11 +198,13 @@ class Properties(_View, collections.abc.Mapping):
         seen = (*seen, (path, name))
         target, _, target_name = str(link).strip().partition(' ')
         target_name = target_name.strip() or name
+        target = posixpath.join(path, target)
         try:
-            target = self.zk.resolve(posixpath.join(path, target))
+            target = self.zk.resolve(target)
         except NoNodeError:
             raise BadPropertyLink(
-                f'{path}: {name} => {link}: no node {target}') from None
+                f'{path}: {name} => {link}: no node'
+                f' {posixpath.normpath(target)}') from None
         if (target, target_name) in seen:
             raise LinkLoop(seen + ((target, target_name),))
         if target == path:

@@ -21,22 +21,27 @@ With ``TEST_ZOOKEEPER_CONNECTION`` set, the layer uses that server instead
 of starting one. While the layer is set up, it sets that variable to its
 server, so ``zc.zk.testing.setUp`` and subprocesses find it.
 """
+import logging
 import os
 import sys
 import uuid
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import NoNodeError
+from kazoo.exceptions import NoAuthError, NoNodeError
 
-from zc.zk.testing.server import Server, ZooKeeperUnavailable
+from zc.zk.testing.server import SUPERUSER, Server, ZooKeeperUnavailable
+
+logger = logging.getLogger(__name__)
 
 CONNECTION_VARIABLE = 'TEST_ZOOKEEPER_CONNECTION'
 CONNECT_TIMEOUT = 30
 
 
 def connect(hosts, timeout=CONNECT_TIMEOUT):
-    """A started kazoo client, or a one-line ZooKeeperUnavailable."""
-    client = KazooClient(hosts, timeout=10.0)
+    """A started kazoo client (the superuser of our test servers), or a
+    one-line ZooKeeperUnavailable."""
+    client = KazooClient(hosts, timeout=10.0,
+                         auth_data=[('digest', SUPERUSER)])
     try:
         client.start(timeout=timeout)
     except Exception as error:
@@ -52,6 +57,8 @@ def delete_tree(client, path):
         client.delete(path, recursive=True)
     except NoNodeError:
         pass
+    except NoAuthError:  # a server of someone else's: we are no superuser
+        logger.warning('could not delete %s: not allowed', path)
 
 
 class ZooKeeperLayer:

@@ -15,6 +15,8 @@ import subprocess
 import tempfile
 import time
 
+from kazoo.security import make_digest_acl_credential
+
 #: Where Debian's package puts the server. ``ZC_ZK_JAR`` overrides it.
 JAR = '/usr/share/java/zookeeper.jar'
 #: A logging backend for the server: log4j, configured to write warnings
@@ -25,6 +27,9 @@ MAIN_CLASS = 'org.apache.zookeeper.server.quorum.QuorumPeerMain'
 #: Small heap, fast start: several servers share a 2-core test machine.
 JVM_OPTIONS = ('-Xms32m', '-Xmx256m', '-XX:+UseSerialGC',
                '-XX:TieredStopAtLevel=1', '-XX:-UsePerfData')
+#: The superuser of test servers (``auth_data=[('digest', SUPERUSER)]``):
+#: test clean-up may delete nodes whatever their ACL.
+SUPERUSER = 'zc.zk.testing:super'
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
 SERVING_MODES = ('standalone', 'leader', 'follower', 'observer')
@@ -148,7 +153,10 @@ class Server:
         classpath = ':'.join([jar(), *(j for j in LOGGING_JARS
                                        if os.path.exists(j))])
         properties = os.path.join(self.directory, 'log4j.properties')
+        superdigest = make_digest_acl_credential(*SUPERUSER.split(':'))
         return [java, *JVM_OPTIONS, f'-Dlog4j.configuration=file:{properties}',
+                '-Dzookeeper.DigestAuthenticationProvider.superDigest='
+                + superdigest,
                 '-cp', classpath, MAIN_CLASS, self.config_path]
 
     def launch(self):
