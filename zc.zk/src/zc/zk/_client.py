@@ -4,6 +4,7 @@ import logging
 import os
 import posixpath
 import threading
+import time
 import weakref
 
 import kazoo.client
@@ -30,6 +31,7 @@ BATCH_TIMEOUT = 120
 #: Operations per transaction when writing many nodes at once.
 TRANSACTION_SIZE = 256
 _MAX_LINKS = 64
+_RECOVERY_RETRY_DELAY = 0.1
 
 
 def normalize(path):
@@ -73,7 +75,10 @@ class ZooKeeper:
                                 else float(session_timeout))
         self.closed = False
         self._registered = {}   # ephemeral path -> (data, acl)
-        self._views = weakref.WeakValueDictionary()  # id -> live view
+        # Live views by id: held weakly, except those with callbacks,
+        # which must go on being called whoever holds them.
+        self._views = weakref.WeakValueDictionary()
+        self._subscriptions = {}
         self._lock = threading.Lock()
         self._recovering = threading.Lock()
         self._lost = self._suspended = False
@@ -142,14 +147,23 @@ class ZooKeeper:
                         logger.exception('could not restore %s', path)
                     else:
                         logger.info('restored ephemeral node %s', path)
-            for view in list(self._views.values()):
-                view.refresh()
+            views = list(self._views.values())
+            # The connection may drop again while we read: retry what
+            # failed while connected; a new connection recovers anew.
+            while views and self.client.connected and not self.closed:
+                views = [view for view in views if not view.refresh()]
+                if views:
+                    time.sleep(_RECOVERY_RETRY_DELAY)
 
     def _add_view(self, view):
         self._views[id(view)] = view
 
+    def _subscribe(self, view):
+        self._subscriptions[id(view)] = view
+
     def _remove_view(self, view):
         self._views.pop(id(view), None)
+        self._subscriptions.pop(id(view), None)
 
     def recv_timeout(self):
         """The session timeout in seconds (kept for old tests)."""

@@ -56,20 +56,22 @@ class _View:
         self.refresh()
 
     def refresh(self):
-        """Read the node again; call the callbacks if it changed."""
+        """Read the node again (re-arming the watch); call the callbacks
+        if it changed. Return False if the connection failed meanwhile."""
         with self._lock:
             if self._closed:
-                return
+                return True
             try:
                 state = self._read()
             except NoNodeError:
                 self._gone()
-                return
+                return True
             except (ConnectionLoss, SessionExpiredError):
-                return  # refreshed again once reconnected
+                return False  # the ZooKeeper refreshes us when back
             if state != self._state:
                 self._state = state
                 self._notify()
+            return True
 
     def __call__(self, callback):
         """Call ``callback(view)`` now and whenever the node changes;
@@ -78,6 +80,7 @@ class _View:
             raise TypeError("Can't set callbacks without watching.")
         with self._lock:
             self.callbacks.append(callback)
+            self.zk._subscribe(self)
             try:
                 callback(self)
             except CancelWatch:

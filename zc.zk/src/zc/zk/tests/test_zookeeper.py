@@ -18,8 +18,9 @@ from zc.zk.testing import ZOOKEEPER, expire_session
 WAIT = 10.0
 
 
-def wait_for(condition, timeout=WAIT):
-    """Wait until ``condition()`` holds (watches fire asynchronously)."""
+def wait_for(condition, timeout=WAIT, message=None):
+    """Wait until ``condition()`` holds (watches fire asynchronously);
+    ``message()`` explains a time-out."""
     done = threading.Event()
     deadline = threading.Timer(timeout, done.set)
     deadline.start()
@@ -28,7 +29,8 @@ def wait_for(condition, timeout=WAIT):
             if condition():
                 return
             done.wait(0.01)
-        raise AssertionError(f'timed out waiting for {condition}')
+        raise AssertionError(message() if message else
+                             f'timed out waiting for {condition}')
     finally:
         deadline.cancel()
 
