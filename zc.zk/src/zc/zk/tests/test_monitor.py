@@ -1,5 +1,6 @@
 """The zc.monitor ``servers`` command and the health-check helpers,
 called directly with a real server (zc.monitor itself is optional)."""
+import contextlib
 import importlib.metadata
 import io
 import json
@@ -79,9 +80,12 @@ class MonitorTests(unittest.TestCase):
 
     def test_check_and_get_addr(self):
         connection = ZOOKEEPER.connection_string
-        with self.assertRaises(SystemExit) as caught:
+        with self.assertRaises(SystemExit) as caught, \
+                contextlib.redirect_stderr(io.StringIO()) as err:
             zc.zk.monitor.check(connection, '/app/providers')
         self.assertEqual(caught.exception.code, 1)
+        self.assertEqual(err.getvalue(),
+                         'no server registered at /app/providers\n')
         with socket.socket() as listener:
             listener.bind(('127.0.0.1', 0))
             listener.listen()
@@ -92,6 +96,11 @@ class MonitorTests(unittest.TestCase):
                              f'127.0.0.1:{port}')
             zc.zk.monitor.check(connection, '/app/providers')  # no exit
         self.zk.delete(f'/app/providers/127.0.0.1:{port}')
-        self.zk.register('/app/providers', ('127.0.0.1', free_port()))
-        with self.assertRaises(SystemExit):
+        port = free_port()
+        self.zk.register('/app/providers', ('127.0.0.1', port))
+        with self.assertRaises(SystemExit), \
+                contextlib.redirect_stderr(io.StringIO()) as err:
             zc.zk.monitor.check(connection, '/app/providers')
+        self.assertEqual(err.getvalue(), f'127.0.0.1:{port} (registered at'
+                         ' /app/providers) does not accept connections:'
+                         ' Connection refused\n')

@@ -180,3 +180,30 @@ class ACLTests(unittest.TestCase):
         for bad in ('world', 'digest:bob:r', 'nope:x:r', 'world:anyone:q'):
             with self.assertRaises(ValueError):
                 zc.zk.parse_acl(bad)
+
+
+class GraphvisTests(unittest.TestCase):
+
+    def test_service_links_become_edges(self):
+        from zc.zk import graphvis
+        text = textwrap.dedent('''
+            /app
+              db -> /db/providers
+              cache -> ../cache
+              config -> /config
+              /providers
+            /db
+              /providers
+            /cache
+              /providers
+            /config
+        ''')
+        self.assertEqual(graphvis.dot(text), textwrap.dedent('''\
+            digraph services {
+              "/app";
+              "/cache";
+              "/db";
+              "/app" -> "/cache" [label="cache"];
+              "/app" -> "/db" [label="db"];
+            }
+        '''))

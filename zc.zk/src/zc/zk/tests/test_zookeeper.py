@@ -312,3 +312,22 @@ class TreeTests(ZooKeeperTestCase):
             if path == '/w':
                 self.zk.delete('/w/a')
         self.assertEqual(walked, ['/w', '/w/b'])
+
+
+class SubscriptionTests(ZooKeeperTestCase):
+
+    def test_views_with_callbacks_live_on_unreferenced(self):
+        import gc
+        zk = self.zookeeper()
+        zk.create('/subscribed')
+        seen = []
+        zk.children('/subscribed')(lambda c: seen.append(len(c)))
+        gc.collect()
+        # After a reconnect the watch must be re-armed by the ZooKeeper,
+        # which needs the view.
+        expire_session(zk.client, ZOOKEEPER.hosts)
+        wait_for(lambda: zk.client.connected)
+        other = self.zookeeper()
+        other.create('/subscribed/child')
+        wait_for(lambda: seen[-1:] == [1],
+                 message=lambda: f'callbacks saw {seen}')
