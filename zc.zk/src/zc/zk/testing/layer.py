@@ -91,7 +91,12 @@ class ZooKeeperLayer:
         if self._saved_variable:
             self.hosts = self._saved_variable
         else:
-            self.server = Server().start()
+            self.server = Server()
+            try:
+                self.server.start()
+            except BaseException:
+                self._stop_server()
+                raise
             self.hosts = self.server.address
         try:
             self._client = connect(self.hosts)
