@@ -9,10 +9,14 @@ export PYTHONWARNINGS := ignore:Module zc was already imported:UserWarning
 SETUP_FILES := setup.py $(wildcard */setup.py)
 STAMP := bin/.buildout-stamp
 
-.PHONY: test cluster setup clean
+.PHONY: test cluster setup clean zookeeper
 
-test: $(STAMP)
+test: $(STAMP) zookeeper
 	bin/py -m zc.stack.runtests $(TESTFLAGS)
+
+# Tests run a real ZooKeeper: Debian's package, installed when missing.
+zookeeper: $(STAMP)
+	bin/py -m zc.zk.testing.install
 
 setup: $(STAMP)
 

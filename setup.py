@@ -22,6 +22,7 @@ setup(
     install_requires=[
         'zc.thread',
         'zc.testbrowser',
+        'zc.zk',
     ],
     extras_require={
         'test': [

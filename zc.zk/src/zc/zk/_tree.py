@@ -1,0 +1,142 @@
+"""The tree text format: parsing it, and writing a tree back out.
+
+One item per line; nesting by indentation::
+
+    /fooservice : service
+      threads = 1
+      database -> /databases/foomain
+      color => /defaults favorite_color
+      /providers
+
+Properties are Python literals (evaluated), ``->`` lines are node links
+and ``=>`` lines property links. Each error names the line it was found on.
+"""
+import re
+
+LINK = ' ->'
+PROPERTY_LINK = ' =>'
+
+_NAME = r'(?P<name>[^\s=/][^\s=]*)'
+_PROPERTY_LINK = re.compile(_NAME + r'\s*=>\s*(?P<target>\S+(\s+\S+)?)$')
+_PROPERTY = re.compile(_NAME + r'\s*=\s*(?P<expression>.*)$')
+_LINK = re.compile(_NAME + r'\s*->\s*(?P<target>\S+)$')
+_NODE = re.compile(
+    r'/(?P<name>[^\s/]+?)(?:(?:\s+:\s*|\s*:\s+)(?P<type>\S.*))?$')
+
+
+class TreeSyntaxError(ValueError):
+    """A tree text that cannot be parsed; says why, and where."""
+
+    def __init__(self, reason, lineno, line):
+        super().__init__(f'line {lineno}: {reason}: {line.strip()!r}')
+        self.reason = reason
+        self.lineno = lineno
+        self.line = line
+
+
+class ParseNode:
+    """A node of a parsed tree: a name, properties and named children."""
+
+    def __init__(self, name='', properties=None, children=None):
+        self.name = name
+        self.properties = {} if properties is None else properties
+        self.children = {} if children is None else children
+
+    def __repr__(self):
+        return f'<{type(self).__name__} {self.name!r}>'
+
+
+def parse_tree(text, node_class=ParseNode):
+    """Parse tree ``text`` into a root ``node_class`` instance (unnamed)
+    whose ``children`` are the top-level nodes."""
+    root = node_class()
+    # Each level: [indentation of its items, the node they belong to].
+    levels = [[None, root]]
+    last_node = None    # the node on the last item line, if it was a node
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.expandtabs().rstrip()
+        item = line.lstrip()
+        if not item or item.startswith('#'):
+            continue
+        indent = len(line) - len(item)
+
+        def error(reason):
+            return TreeSyntaxError(reason, lineno, line)
+
+        level = levels[-1]
+        if level[0] is None:
+            level[0] = indent
+        elif indent > level[0]:
+            if last_node is None:
+                raise error("Can't indent under properties")
+            levels.append([indent, last_node])
+        elif indent < level[0]:
+            while len(levels) > 1 and levels[-1][0] > indent:
+                levels.pop()
+            if levels[-1][0] != indent:
+                raise error('Invalid indentation')
+        parent = levels[-1][1]
+
+        last_node = None
+        if '=>' in item:
+            match = _PROPERTY_LINK.match(item)
+            if match is None:
+                raise error('Bad link format')
+            _add_property(parent, match['name'] + PROPERTY_LINK,
+                          match['target'], error)
+        elif match := _PROPERTY.match(item):
+            try:
+                value = eval(match['expression'], {})
+            except Exception as exc:
+                raise error(f'Bad property value ({exc})') from None
+            _add_property(parent, match['name'], value, error)
+        elif match := _LINK.match(item):
+            _add_property(parent, match['name'] + LINK, match['target'], error)
+        elif match := _NODE.match(item):
+            name = match['name']
+            if name in ('.', '..'):
+                raise error('Bad node name')
+            if name in parent.children:
+                raise error('duplicate node')
+            node = parent.children[name] = node_class(name)
+            if match['type']:
+                node.properties['type'] = match['type'].strip()
+            last_node = node
+        else:
+            raise error('Unrecognized data')
+    return root
+
+
+def _add_property(node, name, value, error):
+    if name in node.properties:
+        raise error('duplicate property')
+    node.properties[name] = value
+
+
+def format_node(name, properties, children, indent=''):
+    """The text of one node: ``/name`` (with its type), its properties and
+    links sorted, then its children, formatted the same way.
+
+    ``children`` is an iterable of ``(name, properties, children)``.
+    """
+    properties = dict(properties)
+    kind = properties.pop('type', None)
+    lines = [f'{indent}/{name}' + (f' : {kind}' if isinstance(kind, str)
+                                   else '')]
+    if kind is not None and not isinstance(kind, str):
+        properties['type'] = kind
+    inner = indent + '  '
+    links = []
+    for key in sorted(properties):
+        value = properties[key]
+        if key.endswith(LINK):
+            links.append(f'{inner}{key[:-len(LINK)]} -> {value}')
+        elif key.endswith(PROPERTY_LINK):
+            lines.append(f'{inner}{key[:-len(PROPERTY_LINK)]} => {value}')
+        else:
+            lines.append(f'{inner}{key} = {value!r}')
+    lines.extend(links)
+    text = '\n'.join(lines) + '\n'
+    for child in children:
+        text += format_node(*child, indent=inner)
+    return text

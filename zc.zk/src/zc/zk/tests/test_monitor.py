@@ -1,0 +1,106 @@
+"""The zc.monitor ``servers`` command and the health-check helpers,
+called directly with a real server (zc.monitor itself is optional)."""
+import contextlib
+import importlib.metadata
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import unittest
+
+import zope.event
+
+import zc.zk
+import zc.zk.monitor
+from zc.zk.testing import ZOOKEEPER, free_port
+
+
+class Connection:
+    """What zc.monitor hands a command: something with ``write(str)``."""
+
+    def __init__(self):
+        self.output = io.StringIO()
+
+    def write(self, text):
+        assert isinstance(text, str)
+        self.output.write(text)
+
+
+class MonitorTests(unittest.TestCase):
+
+    layer = ZOOKEEPER
+
+    def setUp(self):
+        zc.zk.monitor.registrations.clear()
+        zope.event.subscribers.append(zc.zk.monitor.notify)
+        self.addCleanup(zope.event.subscribers.remove, zc.zk.monitor.notify)
+        self.addCleanup(zc.zk.monitor.registrations.clear)
+        self.zk = zc.zk.ZooKeeper(ZOOKEEPER.connection_string)
+        self.addCleanup(self.zk.close)
+        self.zk.import_tree('/app\n  /providers\n')
+
+    def servers(self, *args):
+        connection = Connection()
+        zc.zk.monitor.servers(connection, *args)
+        return connection.output.getvalue()
+
+    def test_entry_point_and_no_zc_monitor_import(self):
+        [entry] = [e for e in importlib.metadata.entry_points(
+            group='zc.monitor') if e.name == 'servers']
+        self.assertIs(entry.load(), zc.zk.monitor.servers)
+        imported = subprocess.run(
+            [sys.executable, '-c', 'import sys, zc.zk.monitor;'
+             ' print("zc.monitor" in sys.modules)'], capture_output=True,
+            text=True, timeout=60,
+            env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+        self.assertEqual(imported.stdout, 'False\n', imported.stderr)
+
+    def test_servers_registered_by_this_process(self):
+        self.assertEqual(self.servers(), '[]\n')
+        self.zk.register('/app/providers', '127.0.0.1:81')
+        self.zk.register('/app/providers', '127.0.0.1:82')
+        self.assertEqual(json.loads(self.servers()), [
+            '/app/providers/127.0.0.1:81', '/app/providers/127.0.0.1:82'])
+
+    def test_servers_under_a_path(self):
+        other = zc.zk.ZooKeeper(ZOOKEEPER.connection_string)
+        self.addCleanup(other.close)
+        other.register('/app/providers', '127.0.0.1:2')
+        self.zk.register('/app/providers', '127.0.0.1:1')
+        self.assertEqual(self.servers('/app/providers'),
+                         '127.0.0.1:1 127.0.0.1:2\n')
+
+    def test_servers_under_a_path_without_a_session(self):
+        os.environ['ZC_ZK_CONNECTION_STRING'] = ZOOKEEPER.connection_string
+        self.addCleanup(os.environ.pop, 'ZC_ZK_CONNECTION_STRING')
+        self.zk.create('/app/providers/127.0.0.1:3')
+        self.assertEqual(self.servers('/app/providers'), '127.0.0.1:3\n')
+
+    def test_check_and_get_addr(self):
+        connection = ZOOKEEPER.connection_string
+        with self.assertRaises(SystemExit) as caught, \
+                contextlib.redirect_stderr(io.StringIO()) as err:
+            zc.zk.monitor.check(connection, '/app/providers')
+        self.assertEqual(caught.exception.code, 1)
+        self.assertEqual(err.getvalue(),
+                         'no server registered at /app/providers\n')
+        with socket.socket() as listener:
+            listener.bind(('127.0.0.1', 0))
+            listener.listen()
+            port = listener.getsockname()[1]
+            self.zk.register('/app/providers', ('127.0.0.1', port))
+            self.assertEqual(zc.zk.monitor.get_addr(connection,
+                                                    '/app/providers'),
+                             f'127.0.0.1:{port}')
+            zc.zk.monitor.check(connection, '/app/providers')  # no exit
+        self.zk.delete(f'/app/providers/127.0.0.1:{port}')
+        port = free_port()
+        self.zk.register('/app/providers', ('127.0.0.1', port))
+        with self.assertRaises(SystemExit), \
+                contextlib.redirect_stderr(io.StringIO()) as err:
+            zc.zk.monitor.check(connection, '/app/providers')
+        self.assertEqual(err.getvalue(), f'127.0.0.1:{port} (registered at'
+                         ' /app/providers) does not accept connections:'
+                         ' Connection refused\n')
