@@ -63,7 +63,7 @@ class InstallTests(unittest.TestCase):
         self.assertIsNone(install.ensure_installed(self.jar, apt, euid=0,
                                                    out=out))
         self.assertEqual(self.calls(), [
-            'update', 'install -y --no-install-recommends zookeeper'])
+            'update', 'install -y zookeeper'])
         self.assertIn("installing the Debian package 'zookeeper'",
                       out.getvalue())
 
