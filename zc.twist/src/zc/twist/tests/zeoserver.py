@@ -1,0 +1,35 @@
+"""A ZEO server process for the tests.
+
+    python -m zc.twist.tests.zeoserver PATH PORT
+
+serves the FileStorage at PATH on 127.0.0.1:PORT (0: a free port), prints
+``listening on <port>`` once it accepts connections, and stops, closing
+the storage, when its standard input is closed: a test that dies leaves no
+server behind. It uses ZEO's StorageServer directly rather than runzeo,
+which needs zdaemon's option parsing.
+"""
+import sys
+import threading
+
+import ZEO.StorageServer
+import ZODB.FileStorage
+
+
+def main(path, port):
+    storage = ZODB.FileStorage.FileStorage(path)
+    server = ZEO.StorageServer.StorageServer(
+        ('127.0.0.1', int(port)), {'1': storage})
+
+    def stop_when_stdin_closes():
+        sys.stdin.read()
+        server.close()
+
+    closer = threading.Thread(target=stop_when_stdin_closes, daemon=True)
+    closer.start()
+    print('listening on', server.addr[1], flush=True)
+    server.loop()
+    closer.join(30)  # it is still closing (saving the index)
+
+
+if __name__ == '__main__':
+    main(*sys.argv[1:])
