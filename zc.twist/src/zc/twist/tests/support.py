@@ -1,15 +1,22 @@
 """Real parts for the tests: a reactor running in a thread, ZEO server
 processes that can go away and come back, a writer committing from another
 thread, and a check that tests leave no thread behind."""
+import concurrent.futures
 import logging
 import os
 import queue
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import unittest
 
 import persistent
+import transaction
+import ZODB
+import ZODB.FileStorage
 from twisted.internet import defer
 from twisted.python import failure
 
@@ -44,6 +51,7 @@ class ReactorLayer:
 
     @classmethod
     def setUp(cls):
+        cls.threads = NoThreadsLeftBehind()
         reactor = global_reactor()
         cls.thread = threading.Thread(
             target=reactor.run, kwargs={'installSignalHandlers': False},
@@ -57,6 +65,7 @@ class ReactorLayer:
         cls.thread.join(TIMEOUT)
         if cls.thread.is_alive():
             raise RuntimeError('the reactor did not stop')
+        cls.threads.check()  # its thread pool, for instance
         raise NotImplementedError('a reactor cannot be restarted')
 
     @classmethod
@@ -68,24 +77,44 @@ class ReactorLayer:
         pass
 
 
+def call_in_reactor(func, *args, **kwargs):
+    """Call ``func`` in the reactor's thread; return a
+    ``concurrent.futures.Future`` of its result (of the Deferred's result
+    if it returns a Deferred)."""
+    future = concurrent.futures.Future()
+
+    def settle(result):
+        if isinstance(result, failure.Failure):
+            future.set_exception(result.value)
+        else:
+            future.set_result(result)
+
+    def call():
+        defer.maybeDeferred(func, *args, **kwargs).addBoth(settle)
+
+    global_reactor().callFromThread(call)
+    return future
+
+
 def in_reactor(func, *args, timeout=TIMEOUT, **kwargs):
     """Call ``func`` in the reactor's thread and wait for its result; a
     Deferred is waited for, a failure raised here."""
-    reactor = global_reactor()
-    outcome = queue.Queue()
-
-    def call():
-        deferred = defer.maybeDeferred(func, *args, **kwargs)
-        deferred.addBoth(outcome.put)
-
-    reactor.callFromThread(call)
+    future = call_in_reactor(func, *args, **kwargs)
     try:
-        result = outcome.get(timeout=timeout)
-    except queue.Empty:
+        return future.result(timeout)
+    except concurrent.futures.TimeoutError:
         raise AssertionError(f'{func!r} did not finish in {timeout} s')
-    if isinstance(result, failure.Failure):
-        result.raiseException()
-    return result
+
+
+def result_of(deferred):
+    """The result of a Deferred that has fired (a Failure if it failed);
+    the Deferred is left with None, so a failure is not reported as
+    unhandled."""
+    outcome = []
+    deferred.addBoth(outcome.append)
+    if not outcome:
+        raise AssertionError(f'{deferred!r} has not fired')
+    return outcome[0]
 
 
 # --- threads --------------------------------------------------------------
@@ -110,6 +139,46 @@ class NoThreadsLeftBehind:
             raise AssertionError(f'threads left behind: {left}')
 
 
+class TestCase(unittest.TestCase):
+    """Fails a test that leaves a thread behind; offers databases in a
+    temporary directory, closed after the test."""
+
+    def setUp(self):
+        threads = NoThreadsLeftBehind()
+        self.addCleanup(threads.check)  # cleanups run last in, first out
+        self.directory = tempfile.mkdtemp(prefix='zc.twist-')
+        self.addCleanup(shutil.rmtree, self.directory)
+
+    def path(self, name):
+        return os.path.join(self.directory, name)
+
+    def database(self, name='Data.fs', **options):
+        """A database on a new FileStorage, with a Counter at root.counter."""
+        db = ZODB.DB(ZODB.FileStorage.FileStorage(self.path(name)),
+                     **options)
+        self.addCleanup(db.close)
+        with db.transaction() as connection:
+            connection.root.counter = Counter()
+        return db
+
+    def open(self, db):
+        """A connection of the test's own (and its own transaction
+        manager), closed after the test."""
+        import transaction
+        connection = db.open(transaction.TransactionManager())
+        self.addCleanup(connection.close)
+        return connection
+
+    def counter(self, db):
+        """The counter, loaded in a connection of the test's own."""
+        return self.open(db).root.counter
+
+    def value(self, db):
+        """The counter's committed value."""
+        with db.transaction() as connection:
+            return connection.root.counter.value
+
+
 # --- writing from elsewhere -----------------------------------------------
 
 class Counter(persistent.Persistent):
@@ -121,10 +190,9 @@ class Counter(persistent.Persistent):
         self.value += amount
         return self.value
 
-    async def add_later(self, amount, seconds):
-        from twisted.internet import task
-        await task.deferLater(global_reactor(), seconds)
-        return self.add(amount)
+    async def add_when(self, deferred, amount):
+        """Add ``amount`` plus what ``deferred`` fires with."""
+        return self.add(amount + await deferred)
 
 
 def commit_elsewhere(db, oid, function, *args):
@@ -134,11 +202,19 @@ def commit_elsewhere(db, oid, function, *args):
     errors = []
 
     def write():
+        # Not db.transaction(): it leaves the connection open when the
+        # commit fails.
+        manager = transaction.TransactionManager()
+        connection = db.open(manager)
         try:
-            with db.transaction() as connection:
-                function(connection.get(oid), *args)
+            manager.begin()
+            function(connection.get(oid), *args)
+            manager.commit()
         except Exception as exception:  # reported below
+            manager.abort()
             errors.append(exception)
+        finally:
+            connection.close()
 
     thread = threading.Thread(target=write, name='elsewhere')
     thread.start()

@@ -20,15 +20,17 @@ def main(path, port):
     server = ZEO.StorageServer.StorageServer(
         ('127.0.0.1', int(port)), {'1': storage})
 
+    event_loop = server.acceptor.event_loop
+
     def stop_when_stdin_closes():
         sys.stdin.read()
-        server.close()
+        # Closing runs in the server's event loop: it closes the client
+        # connections and the storage, then stops the loop.
+        event_loop.call_soon_threadsafe(server.close)
 
-    closer = threading.Thread(target=stop_when_stdin_closes, daemon=True)
-    closer.start()
+    threading.Thread(target=stop_when_stdin_closes, daemon=True).start()
     print('listening on', server.addr[1], flush=True)
     server.loop()
-    closer.join(30)  # it is still closing (saving the index)
 
 
 if __name__ == '__main__':
