@@ -214,6 +214,18 @@ class PartialTests(support.TestCase):
         self.assertEqual(self.value(self.db), 0)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_failing_to_open_a_connection_fails_the_deferred(self):
+        db = ZODB.DB(ZODB.MappingStorage.MappingStorage())
+        with db.transaction() as connection:
+            connection.root.counter = Counter()
+        connection = db.open()
+        partial = self.partial(Counter.add, connection.root.counter, 1)
+        connection.close()
+        db.close()
+        outcome = result_of(partial())
+        self.assertIsInstance(outcome, zc.twist.Failure)
+        self.assertEqual(partial.attempt_count, 0)
+
     def test_explosive_error_in_the_call_is_raised_out_of_it(self):
         for error in (KeyboardInterrupt(), SystemExit(3),
                       ZODB.POSException.ReadOnlyError()):

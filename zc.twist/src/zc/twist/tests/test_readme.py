@@ -1,5 +1,6 @@
 """The README, run as a doctest against a real reactor and real databases."""
 import doctest
+import logging
 import os
 import shutil
 import sys
@@ -28,6 +29,8 @@ def setUp(test):
         commit_elsewhere=support.commit_elsewhere,
         wait_until=support.wait_until,
         log=support.LogRecords(),
+        # ZEO logs the disconnections the README causes on purpose
+        _zeo_log=support.LogRecords('ZEO', logging.WARNING),
         _threads=support.NoThreadsLeftBehind(),
         _here=os.getcwd(),
         _directory=tempfile.mkdtemp(prefix='zc.twist-'),
@@ -40,6 +43,7 @@ def setUp(test):
 def tearDown(test):
     globs = test.globs
     globs['log'].uninstall()
+    globs['_zeo_log'].uninstall()
     registry = zope.component.getGlobalSiteManager()
     registry.unregisterAdapter(zc.twist.connection)
     registry.unregisterAdapter(zc.twist.transactionManager)
