@@ -161,6 +161,22 @@ class TestCase(unittest.TestCase):
             connection.root.counter = Counter()
         return db
 
+    def multi_database(self):
+        """Two databases, 'first' and 'second', of one multi-database,
+        with a Counter at root.counter in each."""
+        import ZODB.MappingStorage
+        databases = {}
+        first, second = [
+            ZODB.DB(ZODB.MappingStorage.MappingStorage(),
+                    databases=databases, database_name=name)
+            for name in ('first', 'second')]
+        self.addCleanup(second.close)
+        self.addCleanup(first.close)
+        with first.transaction() as connection:
+            connection.root.counter = Counter()
+            connection.get_connection('second').root.counter = Counter()
+        return first, second
+
     def open(self, db):
         """A connection of the test's own (and its own transaction
         manager), closed after the test."""

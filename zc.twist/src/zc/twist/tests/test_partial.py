@@ -514,18 +514,7 @@ class PoolTests(support.TestCase):
 class MultiDatabaseTests(support.TestCase):
 
     def test_objects_of_two_databases_in_one_transaction(self):
-        databases = {}
-        first = ZODB.DB(ZODB.MappingStorage.MappingStorage(),
-                        databases=databases, database_name='first')
-        second = ZODB.DB(ZODB.MappingStorage.MappingStorage(),
-                         databases=databases, database_name='second')
-        self.addCleanup(second.close)
-        self.addCleanup(first.close)
-        with first.transaction() as connection:
-            connection.root.counter = Counter()
-            other = connection.get_connection('second')
-            other.root.counter = Counter()
-
+        first, second = self.multi_database()
         connection = self.open(first)
         here = connection.root.counter
         there = connection.get_connection('second').root.counter

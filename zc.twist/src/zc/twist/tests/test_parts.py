@@ -75,17 +75,7 @@ class ReferenceTests(support.TestCase):
             self.assertIs(zc.twist.Reference(obj), obj)
 
     def test_switches_database_in_a_multi_database(self):
-        import ZODB
-        import ZODB.MappingStorage
-        databases = {}
-        first = ZODB.DB(ZODB.MappingStorage.MappingStorage(),
-                        databases=databases, database_name='first')
-        second = ZODB.DB(ZODB.MappingStorage.MappingStorage(),
-                         databases=databases, database_name='second')
-        self.addCleanup(second.close)
-        self.addCleanup(first.close)
-        with second.transaction() as connection:
-            connection.root.counter = Counter()
+        first, second = self.multi_database()
         reference = zc.twist.Reference(self.open(second).root.counter.add)
         self.assertIs(reference.db, second)
         self.assertEqual(
