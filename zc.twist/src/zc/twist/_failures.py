@@ -50,6 +50,10 @@ class Failure(twisted.python.failure.Failure):
     ``truncate``), so failures can be stored or sent cheaply.
     """
 
+    # Pickles (and reprs) name the public home of the class, which stays
+    # put when modules are reorganized.
+    __module__ = 'zc.twist'
+
     def __init__(self, exc_value=None, exc_type=None, exc_tb=None,
                  captureVars=False):
         super().__init__(exc_value, exc_type, exc_tb, captureVars)
