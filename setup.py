@@ -23,6 +23,7 @@ setup(
         'zc.thread',
         'zc.testbrowser',
         'zc.zk',
+        'zc.twist',
     ],
     extras_require={
         'test': [
