@@ -12,7 +12,7 @@ STAMP := bin/.buildout-stamp
 .PHONY: test cluster setup clean zookeeper
 
 test: $(STAMP) zookeeper
-	bin/py -m zc.stack.runtests $(TESTFLAGS)
+	bin/zc-stack-test $(TESTFLAGS)
 
 # Tests run a real ZooKeeper: Debian's package, installed when missing.
 zookeeper: $(STAMP)

@@ -33,5 +33,10 @@ setup(
             'zc.lockfile',
         ],
     },
+    entry_points={
+        'console_scripts': [
+            'zc-stack-test = zc.stack.runtests:main',
+        ],
+    },
     zip_safe=False,
 )

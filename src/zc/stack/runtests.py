@@ -4,7 +4,9 @@
 zope.testrunner prints its ``Total:`` line only when more than one layer
 ran, and exits 0 when it found no tests at all; CI needs a line it can read
 and a failure when nothing ran. Used by ``make test`` in both the buildout
-and the pip environment.
+and the pip environment, as the ``zc-stack-test`` script: zope.testrunner
+re-runs its own script for layers that need a fresh process, and a console
+script (unlike ``python -m``) sets up the same ``sys.path`` again.
 """
 import pathlib
 import sys
@@ -35,6 +37,12 @@ def summary(runner):
 
 def main(args=None):
     args = sys.argv[1:] if args is None else list(args)
+    if args[:1] == ['--resume-layer']:
+        # zope.testrunner re-runs this script in a subprocess for layers
+        # that cannot be torn down; it reports the counts to the parent.
+        runner = Runner(args=[sys.argv[0]] + args)
+        runner.run()
+        return int(runner.failed)
     if not any(a.startswith('--test-path') for a in args):
         for d in source_dirs():
             args += ['--test-path', str(d)]
