@@ -24,10 +24,9 @@ setup(
         'test': [
             'zope.testrunner',
             # ZEO imports zdaemon (runzeo, zeoctl, ZEO.server()); the
-            # integration tests run it and its own zdaemon-related tests
-            # against this distribution.
-            'ZEO',
-            'zope.testing',
+            # integration tests run it, and its own zdaemon-related tests
+            # (which need ZEO's test extra), against this distribution.
+            'ZEO[test]',
         ],
     },
     entry_points={'console_scripts': ['zdaemon = zdaemon.zdctl:main']},

@@ -64,9 +64,6 @@ STOP_GRACE = 10
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
-#: The file ``python -m zdaemon`` runs, to restart ourselves the same way.
-_MAIN = os.path.join(_HERE, '__main__.py')
-
 
 def string_list(arg):
     """A command line split on whitespace (there is no quoting)."""
@@ -219,8 +216,7 @@ class ZDCmd(cmd.Cmd):
         options = self.options
         if options.zdrun:
             command = [options.python, options.zdrun]
-        elif os.path.isfile(sys.argv[0]) and not _same_file(sys.argv[0],
-                                                            _MAIN):
+        elif os.path.isfile(sys.argv[0]):
             # Ourselves (bin/zdaemon, or ZEO's zeoctl...): main() turns
             # into the manager in DAEMON_MANAGER_MODE.
             command = [options.python, sys.argv[0]]
@@ -631,13 +627,12 @@ class _Launch:
 
     @property
     def report(self):
-        """The manager's last words, if it exited because of the program:
-        ``exit STATUS REASON``; or the failure of its start."""
-        lines = self._data.decode(errors='replace').splitlines()
-        for line in lines:
+        """Why the manager exited, if because of the program; or the
+        failure of its start."""
+        for line in self._data.decode(errors='replace').splitlines():
             word, status, reason = (line.split(' ', 2) + ['', ''])[:3]
             if word == 'exit':
-                return f'{reason} (exit status {status})'
+                return reason
         returncode = self.process.poll()
         if returncode:
             return f'the manager failed to start (exit status {returncode})'
@@ -685,13 +680,6 @@ class TailHelper:
 
     def fsize(self):
         return os.fstat(self.f.fileno()).st_size
-
-
-def _same_file(a, b):
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def main(args=None, options=None, cmdclass=ZDCmd):

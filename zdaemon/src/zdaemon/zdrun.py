@@ -584,15 +584,15 @@ class Daemonizer:
             self._spawn()   # a restart; after a stop should_be_up is off
         elif exitstatus in self.options.exitcodes:
             self.logger.info('process %d %s; exiting now', pid, message)
-            self._finish(exitstatus, f'the program {message}, which means'
-                                     f' "do not restart" (exit-codes)')
+            self._finish(exitstatus, f'the program ended ({message}): an'
+                                     ' exit code meaning "do not restart"')
         else:
             delay = self.backoff.delay_after_death(lived)
             if delay is None:
                 self.logger.error('process %d %s; restarting too'
                                   ' frequently; quit', pid, message)
-                self._finish(1, f'the program {message}; it was restarting'
-                                f' too frequently, so the manager quit')
+                self._finish(1, f'the program ended ({message}) too often,'
+                                ' too soon: the manager gave up')
             elif delay:
                 self.logger.info('process %d %s; restarting in %d s', pid,
                                  message, delay)
