@@ -162,14 +162,15 @@ class ZDCmd(cmd.Cmd):
             while True:
                 self.get_status()
                 if cond():
-                    if msg:
-                        print(msg % self.__dict__)
-                    return True
+                    result = True
+                    break
                 if not self.zd_up and (launch is None or launch.ended()):
-                    return False
+                    result = False
+                    break
                 waited = time.monotonic() - start
                 if timeout is not None and waited >= timeout:
-                    return None
+                    result = None
+                    break
                 if int(waited) > dots:
                     dots = int(waited)
                     print('. ', end='', flush=True)
@@ -180,6 +181,9 @@ class ZDCmd(cmd.Cmd):
         finally:
             if dots:
                 print()
+        if result and msg:
+            print(msg % self.__dict__)
+        return result
 
     def _start_cond(self, old_pid=None):
         status = self.zd_status

@@ -124,6 +124,14 @@ class Sandbox:
         reply = _control.send_command(self.join(sockname), 'status')
         return _control.parse_status(reply) if reply else None
 
+    def wait_for_status(self, predicate, sockname='zdsock', what=None):
+        """Wait until the manager's status satisfies ``predicate``;
+        return it."""
+        def check():
+            status = self.status(sockname)
+            return status if status is not None and predicate(status) else None
+        return wait_until(check, what=what or predicate)
+
     def cleanup(self):
         """Stop the managers still answering here, kill the stubborn;
         return how many there were."""
