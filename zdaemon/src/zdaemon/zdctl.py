@@ -296,8 +296,8 @@ class ZDCmd(cmd.Cmd):
         if not transcript or os.path.realpath(transcript) == os.devnull:
             return []
         try:
-            return [line.rstrip('\n')
-                    for line in TailHelper(transcript).tail(lines)]
+            with TailHelper(transcript) as helper:
+                return [line.rstrip('\n') for line in helper.tail(lines)]
         except OSError:
             return []
 
@@ -478,7 +478,8 @@ class ZDCmd(cmd.Cmd):
                   file=sys.stderr)
             return 2
         try:
-            TailHelper(filename).tailf()
+            with TailHelper(filename) as helper:
+                helper.tailf()
         except KeyboardInterrupt:
             print()
         except OSError as error:
@@ -593,7 +594,7 @@ class _Launch:
     """
 
     def __init__(self, command, env):
-        import subprocess
+        import subprocess   # only here: it slows every other action down
         self._read_fd, write_fd = os.pipe()
         env = dict(env, **{zdrun.START_REPORT_FD: str(write_fd)})
         try:
@@ -637,7 +638,12 @@ class _Launch:
             word, status, reason = (line.split(' ', 2) + ['', ''])[:3]
             if word == 'exit':
                 return reason
-        returncode = self.process.poll()
+        import subprocess
+        try:
+            # It closed the pipe by exiting: the status is (nearly) there.
+            returncode = self.process.wait(timeout=5 if self._ended else 0)
+        except subprocess.TimeoutExpired:
+            returncode = None
         if returncode:
             return f'the manager failed to start (exit status {returncode})'
         return ''
@@ -650,6 +656,15 @@ class TailHelper:
 
     def __init__(self, fname):
         self.f = open(fname, 'rb')
+
+    def close(self):
+        self.f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
     def tailf(self, interval=1.0):
         """Print the last lines, then new ones as they come (until
