@@ -137,7 +137,7 @@ class ZDOptions:
                 raise ValueError('use at most one of flag= and handler=')
             if not short and not long:
                 raise ValueError('flag= requires a command line flag')
-            if (short and short.endswith(':')) or (long and long.endswith('=')):
+            if short and short.endswith(':') or long and long.endswith('='):
                 raise ValueError('flag= requires a flag without an argument')
             handler = _Flag(flag)
         if short and long and short.endswith(':') != long.endswith('='):

@@ -701,10 +701,7 @@ class Daemonizer:
 
     def cmd_restart(self, args):
         if not self.proc.pid:
-            self.should_be_up = True
-            self.backoff.reset()
-            self._spawn()
-            self.sendreply('Application started')
+            self.cmd_start(args)
             return
         self._stop()
         self.should_be_up = True

@@ -3,6 +3,7 @@
 Every test that starts a manager does it in a :class:`Sandbox`, which stops
 (or kills) whatever managers and programs are left when the test ends.
 """
+import contextlib
 import os
 import shlex
 import shutil
@@ -31,6 +32,19 @@ def python_env(**extra):
 
 def zdaemon_command(*args):
     return [sys.executable, '-m', 'zdaemon', *args]
+
+
+@contextlib.contextmanager
+def running(command, cwd, **kw):
+    """A subprocess (importing what we do), killed if it outlives the
+    ``with`` block."""
+    with subprocess.Popen(command, cwd=cwd, env=python_env(),
+                          **kw) as process:
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
 
 
 def wait_until(condition, timeout=WAIT_TIMEOUT, interval=0.01, what=None):

@@ -1,5 +1,6 @@
 """The daemon manager: control socket, restart policy, exit codes, start
 tests, transcript, foreground supervision."""
+import errno
 import json
 import os
 import signal
@@ -8,8 +9,10 @@ import subprocess
 import sys
 import time
 import unittest
+import unittest.mock
 
 from zdaemon import _control
+from zdaemon import zdrun
 from zdaemon.tests import support
 from zdaemon.tests.support import Sandbox
 
@@ -206,14 +209,13 @@ class ManagerTests(unittest.TestCase):
               start-test-program {sandbox.join('check')}
             </runner>
             ''')
-        launch = subprocess.Popen(
-            support.zdaemon_command('-C', 'conf', 'start'),
-            cwd=sandbox.path, env=support.python_env(),
-            stdout=subprocess.PIPE, text=True)
         self.addCleanup(sandbox.run, '-C conf stop')
-        testing = sandbox.wait_for_status(lambda s: s['application'])
-        self.assertEqual(testing['testing'], 1)
-        out, _ = launch.communicate(timeout=support.COMMAND_TIMEOUT)
+        with support.running(support.zdaemon_command('-C', 'conf', 'start'),
+                             sandbox.path, stdout=subprocess.PIPE,
+                             text=True) as launch:
+            testing = sandbox.wait_for_status(lambda s: s['application'])
+            self.assertEqual(testing['testing'], 1)
+            out, _ = launch.communicate(timeout=support.COMMAND_TIMEOUT)
         self.assertEqual(launch.returncode, 0)
         self.assertTrue(out.splitlines()[-1].startswith(
             'daemon process started, pid='), out)
@@ -304,11 +306,9 @@ class ForegroundTests(unittest.TestCase):
               daemon off
             </runner>
             ''')
-        manager = subprocess.Popen(
-            support.zdaemon_command('-C', 'conf', 'start'),
-            cwd=sandbox.path, env=support.python_env(),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
+        with support.running(support.zdaemon_command('-C', 'conf', 'start'),
+                             sandbox.path, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True) as manager:
             support.wait_until(lambda: sandbox.read('ready'))
             # zdaemon start became the manager (signals reach it).
             self.assertEqual(sandbox.status()['manager'], manager.pid)
@@ -319,10 +319,6 @@ class ForegroundTests(unittest.TestCase):
             self.assertEqual(sandbox.status()['application'], program)
             manager.send_signal(signal.SIGTERM)
             output, _ = manager.communicate(timeout=support.COMMAND_TIMEOUT)
-        finally:
-            if manager.poll() is None:
-                manager.kill()
-                manager.wait()
         # It exits with the program's status (0: the recorder's choice).
         self.assertEqual(manager.returncode, 0, output)
         self.assertEqual(sandbox.read('signals'), 'SIGHUP\nSIGTERM\n')
@@ -337,16 +333,32 @@ class ForegroundTests(unittest.TestCase):
               daemon off
             </runner>
             ''')
-        manager = subprocess.Popen(
-            support.zdaemon_command('-C', 'conf', 'start'),
-            cwd=sandbox.path, env=support.python_env(),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
+        with support.running(support.zdaemon_command('-C', 'conf', 'start'),
+                             sandbox.path, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL) as manager:
             sandbox.wait_for_status(lambda s: s['application'])
             manager.send_signal(signal.SIGINT)
             manager.wait(support.COMMAND_TIMEOUT)
-        finally:
-            if manager.poll() is None:
-                manager.kill()
-                manager.wait()
         self.assertEqual(manager.returncode, 128 + signal.SIGINT)
+
+
+class ForkFailureTests(unittest.TestCase):
+    """A fork that fails (no processes left...) is retried a second later.
+    (The original's retry raised AttributeError.)"""
+
+    def test_failed_fork_is_retried(self):
+        options = zdrun.ZDRunOptions()
+        options.realize(['sleep', '1'], progname='zdrun')
+        daemonizer = zdrun.Daemonizer()
+        daemonizer.options = options
+        daemonizer.proc = zdrun.Subprocess(options)
+        daemonizer.should_be_up = True
+        no_fork = unittest.mock.patch(
+            'os.fork', side_effect=OSError(errno.EAGAIN, 'no processes'))
+        with no_fork, self.assertLogs('zdaemon.zdrun', 'ERROR') as logs:
+            daemonizer._spawn()
+        self.assertEqual(logs.output, [
+            "ERROR:zdaemon.zdrun:can't fork: [Errno 11] no processes"])
+        self.assertEqual(daemonizer.proc.pid, 0)
+        self.assertAlmostEqual(daemonizer.respawn_at, time.monotonic() + 1,
+                               delta=0.5)

@@ -166,19 +166,13 @@ class ZEOProcessTests(unittest.TestCase):
             timeout=support.COMMAND_TIMEOUT)
 
     def test_runzeo_with_a_configuration_file(self):
-        server = subprocess.Popen(
-            [self.runzeo, '-C', self.conf], cwd=self.sandbox.path,
-            env=support.python_env(), stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True)
-        try:
+        with support.running([self.runzeo, '-C', self.conf],
+                             self.sandbox.path, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True) as server:
             self.store('stored')
             self.assertEqual(self.load(), 'stored')
             server.send_signal(signal.SIGTERM)
             output, _ = server.communicate(timeout=support.COMMAND_TIMEOUT)
-        finally:
-            if server.poll() is None:
-                server.kill()
-                server.wait()
         # SIGTERM: exit status 0, which tells zdaemon not to restart it.
         self.assertEqual(server.returncode, 0, output)
         log = self.sandbox.read('zeo.log')
