@@ -24,6 +24,7 @@ setup(
         'zc.testbrowser',
         'zc.zk',
         'zc.twist',
+        'zdaemon',
     ],
     extras_require={
         'test': [

@@ -1,0 +1,43 @@
+"""The package README, run as a doctest in a sandbox of its own."""
+import doctest
+import os
+
+from zdaemon.tests import support
+
+
+def setUp(test):
+    sandbox = support.Sandbox()
+
+    def write(name, text, mode=None):
+        sandbox.write(name, text, mode)
+
+    test.globs.update(
+        sandbox=sandbox,
+        os=os,
+        write=write,
+        read=sandbox.read,
+        zdaemon=lambda args: _show(sandbox.run(args, merge_output=True)),
+        zdaemon_output=lambda args: sandbox.run(args).stdout,
+        wait_for=support.wait_until,
+    )
+    test.globs['_cwd'] = os.getcwd()
+    os.chdir(sandbox.path)
+
+
+def tearDown(test):
+    os.chdir(test.globs['_cwd'])
+    test.globs['sandbox'].cleanup()
+
+
+def _show(done):
+    print(done.stdout, end='')
+    if done.returncode:
+        print(f'exit status {done.returncode}')
+
+
+def test_suite():
+    suite = doctest.DocFileSuite(
+        '../README.rst', setUp=setUp, tearDown=tearDown,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    suite.layer = support.Processes
+    return suite

@@ -1,0 +1,230 @@
+"""The zdaemon command line: actions, messages and exit statuses."""
+import io
+import os
+import sys
+import unittest
+import unittest.mock
+
+from zdaemon import zdctl
+from zdaemon.tests import support
+from zdaemon.tests.support import Sandbox
+from zdaemon.tests.testzdoptions import SAMPLE_CONF
+from zdaemon.tests.testzdoptions import Workspace
+
+
+class ActionTests(unittest.TestCase):
+
+    layer = support.Processes
+
+    def test_without_a_manager(self):
+        sandbox = Sandbox(self)
+        for action, code, out, err in [
+                ('status', 3, 'daemon manager not running\n', ''),
+                ('status -l', 3, 'daemon manager not running\n', ''),
+                ('stop', 0, 'daemon manager not running\n', ''),
+                ('kill', 1, '', 'daemon process not running\n'),
+                ('reopen_transcript', 1, '', 'daemon manager not running\n'),
+                ('wait', 3, 'daemon manager not running\n', ''),
+        ]:
+            done = sandbox.run(f'-p "sleep 1" {action}')
+            self.assertEqual((done.returncode, done.stdout, done.stderr),
+                             (code, out, err), action)
+
+    def test_user_errors(self):
+        sandbox = Sandbox(self)
+        for action, code, err in [
+                ('status -x', 2,
+                 'status argument must be absent, -l or --json\n'),
+                ('kill NOSUCH', 2, "invalid signal 'NOSUCH'\n"),
+                ('frobnicate', 2,
+                 "*** Unknown action: 'frobnicate' (use 'help' for a"
+                 " list)\n"),
+                ('show nothing', 2, 'show what? options, python or all\n'),
+                ('logtail', 2,
+                 'no log file; use logtail FILE, -l or the logfile key\n'),
+        ]:
+            done = sandbox.run(f'-p "sleep 1" {action}')
+            self.assertEqual((done.returncode, done.stderr), (code, err),
+                             action)
+        done = sandbox.run('-p "sleep 1"')
+        self.assertEqual(done.returncode, 2)
+        self.assertEqual(done.stderr, 'Error: an action argument is required'
+                         '\nFor help, use python -m zdaemon -h\n')
+
+    def test_missing_program_is_reported_at_start(self):
+        sandbox = Sandbox(self)
+        done = sandbox.run('-p no-such-zdtest-program start')
+        self.assertEqual(done.returncode, 1)
+        self.assertIn("Error: can't find program 'no-such-zdtest-program'"
+                      " on PATH", done.stderr)
+        self.assertIn('daemon manager not running', done.stderr)
+        self.assertIn('the manager failed to start (exit status 2)',
+                      done.stderr)
+        sandbox.write('noexec', 'data', mode=0o644)
+        done = sandbox.run('-p ./noexec start')
+        self.assertIn(f"no permission to run program"
+                      f" {sandbox.join('noexec')!r}", done.stderr)
+
+    def test_kill_status_wait(self):
+        sandbox = Sandbox(self)
+        program = '-p "sleep 100" -b 0'
+        done = sandbox.run(program + ' start')
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.addCleanup(sandbox.run, program + ' stop')
+        pid = sandbox.status()['application']
+        done = sandbox.run(program + ' status -l')
+        lines = done.stdout.splitlines()
+        self.assertEqual(lines[0], f'program running; pid={pid}')
+        self.assertIn(f'application={pid}', lines)
+        self.assertIn("args=['sleep', '100']", lines)
+        done = sandbox.run(program + ' kill 9')
+        self.assertEqual(done.stdout,
+                         f'signal SIGKILL sent to process {pid}\n')
+        # -b 0: restarted at once.
+        restarted = sandbox.wait_for_status(
+            lambda s: s['application'] not in (0, pid))
+        self.assertEqual(restarted['backoff'], 0)
+
+    def test_wait_returns_when_the_program_exits(self):
+        sandbox = Sandbox(self)
+        sandbox.script('brief', '''
+            import time
+            time.sleep(0.5)
+        ''')
+        # Exit status 0 ends the manager too.
+        self.assertEqual(sandbox.run('-p ./brief start').returncode, 0)
+        done = sandbox.run('-p ./brief wait')
+        self.assertEqual((done.returncode, done.stdout),
+                         (3, 'daemon manager not running\n'))
+
+    def test_warns_about_a_different_program(self):
+        sandbox = Sandbox(self)
+        self.assertEqual(sandbox.run('-p "sleep 100" start').returncode, 0)
+        self.addCleanup(sandbox.run, '-p "sleep 100" stop')
+        done = sandbox.run('-p "sleep 99" status')
+        self.assertEqual(done.stdout.splitlines()[:3], [
+            'WARNING! zdrun is managing a different program!',
+            "our program   = ['sleep', '99']",
+            "daemon's args = ['sleep', '100']"])
+
+    def test_start_arguments_are_added_to_the_program(self):
+        sandbox = Sandbox(self)
+        done = sandbox.run('-p sleep start 100')
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.addCleanup(sandbox.run, '-p sleep stop')
+        self.assertEqual(sandbox.status()['args'], ['sleep', '100'])
+
+    def test_restart_without_a_program_starts_it(self):
+        sandbox = Sandbox(self)
+        done = sandbox.run('-p "sleep 100" restart')
+        self.addCleanup(sandbox.run, '-p "sleep 100" stop')
+        self.assertTrue(done.stdout.startswith('daemon process started'))
+
+    def test_help_and_show(self):
+        sandbox = Sandbox(self)
+        done = sandbox.run('-p "sleep 1" help')
+        for action in ('start', 'stop', 'restart', 'status', 'kill', 'wait',
+                       'logreopen', 'reopen_transcript', 'logtail', 'fg',
+                       'foreground', 'show', 'help'):
+            self.assertIn(action, done.stdout.split())
+        done = sandbox.run('-p "sleep 1" -b 3 show')
+        self.assertIn('backofflimit: 3', done.stdout.splitlines())
+        done = sandbox.run('-p "sleep 1" show python')
+        self.assertIn(f'Executable: {sys.executable}',
+                      done.stdout.splitlines())
+        done = sandbox.run('-h')
+        self.assertTrue(done.stdout.startswith('zdaemon -- run a program'))
+        self.assertIn('Usage: python -m zdaemon [options] action'
+                      ' [arguments]', done.stdout)
+
+
+class ManagerCommandTests(unittest.TestCase):
+    """How zdaemon start runs the manager (no processes started)."""
+
+    def command(self, args):
+        options = zdctl.ZDCtlOptions()
+        options.realize(args + ['start'], progname='zdaemon')
+        cmd = zdctl.ZDCmd.__new__(zdctl.ZDCmd)
+        cmd.options = options
+        with unittest.mock.patch.object(sys, 'argv', ['-c']):
+            return cmd.manager_command(['extra'])
+
+    def test_defaults_are_not_repeated(self):
+        schema = os.path.join(os.path.dirname(zdctl.__file__), 'schema.xml')
+        self.assertEqual(
+            self.command(['-p', 'sleep 100']),
+            [sys.executable, '-m', 'zdaemon', '-S', schema,
+             'sleep', '100', 'extra'])
+
+    def test_command_line_options_are_passed_on(self):
+        command = self.command([
+            '-p', 'sleep 100', '-b', '3', '-f', '-s', 'run/sock', '-x',
+            '1,2', '-m', '077', '-t', 'out', '-z', '/tmp',
+            '--stop-timeout', '5'])
+        self.assertEqual(command[5:-3], [
+            '-b', '3', '-f', '-s', 'run/sock', '-t', 'out', '-m', '77',
+            '-x', '1,2', '-z', '/tmp', '--stop-timeout', '5'])
+
+    def test_only_what_differs_from_the_configuration(self):
+        command = self.command(['-C', SAMPLE_CONF, '-b', '10', '-b', '10',
+                                '-T', '5', '--stop-timeout', '7'])
+        self.assertEqual(command[3:], [
+            '-S', os.path.join(os.path.dirname(zdctl.__file__),
+                               'schema.xml'),
+            '-C', SAMPLE_CONF, '--stop-timeout', '7', 'runzeo', '-a',
+            '127.0.0.1:8100', '-f', 'Data.fs', 'extra'])
+
+    def test_a_script_runs_itself_as_the_manager(self):
+        options = zdctl.ZDCtlOptions()
+        options.realize(['-p', 'sleep 1', 'start'], progname='zdaemon')
+        cmd = zdctl.ZDCmd.__new__(zdctl.ZDCmd)
+        cmd.options = options
+        with unittest.mock.patch.object(sys, 'argv', [__file__]):
+            self.assertEqual(cmd.manager_command()[:2],
+                             [sys.executable, __file__])
+        work = Workspace(self)
+        zdrun_script = work.write('zdrun', '')
+        options.zdrun = zdrun_script
+        self.assertEqual(cmd.manager_command()[:2],
+                         [sys.executable, zdrun_script])
+
+
+class TailHelperTests(unittest.TestCase):
+
+    def test_tail(self):
+        work = Workspace(self)
+        path = work.write('log', ''.join(f'line {i}\n' for i in range(500)))
+        with zdctl.TailHelper(path) as helper:
+            self.assertEqual(helper.tail(3), ['line 497\n', 'line 498\n',
+                                              'line 499\n'])
+            self.assertEqual(helper.fsize(), os.path.getsize(path))
+        with zdctl.TailHelper(work.write('empty', '')) as helper:
+            self.assertEqual(helper.tail(5), [])
+        with zdctl.TailHelper(work.write('short', 'a\nb')) as helper:
+            self.assertEqual(helper.tail(), ['a\n', 'b'])
+
+    def test_tailf_follows_and_notices_truncation(self):
+        work = Workspace(self)
+        path = work.write('log', 'old\n')
+        helper = zdctl.TailHelper(path)
+        self.addCleanup(helper.close)
+        out = io.StringIO()
+        sleeps = []
+
+        def sleep(seconds):
+            # What happens to the file between two looks at it.
+            sleeps.append(seconds)
+            if len(sleeps) == 1:
+                with open(path, 'a') as f:
+                    f.write('new\n')
+            elif len(sleeps) == 2:
+                with open(path, 'w') as f:
+                    f.write('x\n')
+            else:
+                raise KeyboardInterrupt
+        with unittest.mock.patch('sys.stdout', out), \
+                unittest.mock.patch('time.sleep', sleep), \
+                self.assertRaises(KeyboardInterrupt):
+            helper.tailf()
+        self.assertEqual(out.getvalue(),
+                         'old\nnew\n==> File truncated <==\nx\n')
