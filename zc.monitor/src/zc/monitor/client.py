@@ -98,6 +98,7 @@ def _address(text):
 def _parser():
     parser = argparse.ArgumentParser(
         prog='zc-monitor',
+        usage='%(prog)s [-h] [-t SECONDS] ADDRESS [COMMAND [ARG ...]]',
         description='Send a command to a zc.monitor server and print the '
                     'answer. Without a command, start an interactive '
                     'session: each line of standard input is a command, '

@@ -17,6 +17,7 @@ import selectors
 import socket
 import threading
 import time
+import weakref
 
 from zc.monitor import address as addresses
 from zc.monitor import plugins
@@ -46,6 +47,8 @@ _SEND_FLAGS = getattr(socket, 'MSG_NOSIGNAL', 0)
 
 _READING, _BUSY, _CLOSING, _LINGERING, _CLOSED = range(5)
 _TOO_MANY = 'Too many monitor clients; try again later.\n'
+#: Seconds between checks of a forked child whether its parent exited.
+_TAKE_OVER_POLL = 0.1
 
 
 def open_or_warn(what, server_class, address, **options):
@@ -67,6 +70,11 @@ class Listener:
 
     It serves from the moment it is created until ``close()``; ``address``
     is the bound address (with the real port when port 0 was asked for).
+
+    A child process forked from the host does not serve its parent's
+    monitor, unless the parent exits: then the child takes the monitor over,
+    which is what happens when a process daemonizes after it configured
+    its monitor (as zdaemon does).
     """
 
     def __init__(self, address, *, timeout=TIMEOUT, max_line=MAX_LINE,
@@ -79,7 +87,15 @@ class Listener:
         self._unix_identity = None
         if isinstance(self.address, str):
             self._unix_identity = addresses.socket_identity(self.address)
-        name = f'zc.monitor {addresses.format_address(self.address)}'
+        self._name = f'zc.monitor {addresses.format_address(self.address)}'
+        self._worker_count = workers
+        self._closing = False
+        self._prepare()
+        self._start(self._run)
+        _listeners.add(self)
+
+    def _prepare(self):
+        """Set up what the loop needs besides the listening socket."""
         self._selector = selectors.DefaultSelector()
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_reader.setblocking(False)
@@ -92,10 +108,11 @@ class Listener:
         self._connections = set()
         self._turned_away = 0  # connections told there are too many
         self._accept_paused_until = None
-        self._closing = False
-        self._workers = _Workers(workers, name)
+        self._workers = _Workers(self._worker_count, self._name)
+
+    def _start(self, target, *args):
         self._thread = threading.Thread(
-            target=self._run, name=name, daemon=True)
+            target=target, args=args, name=self._name, daemon=True)
         self._thread.start()
 
     def close(self, timeout=10):
@@ -115,6 +132,34 @@ class Listener:
 
     def __repr__(self):
         return f'<zc.monitor.Listener {self.address!r}>'
+
+    def _after_fork_in_child(self, parent):
+        """In a forked child: drop the parent's clients and threads, and
+        wait to see whether the parent goes away.
+
+        The selector's epoll set and the sockets are shared with the parent,
+        so they are only closed here, never unregistered or shut down.
+        """
+        self._selector.close()
+        self._wake_reader.close()
+        self._wake_writer.close()
+        for connection in self._connections:
+            connection.sock.close()
+        if self._closing:
+            self._socket.close()
+        else:
+            self._start(self._take_over, parent)
+
+    def _take_over(self, parent):
+        while os.getppid() == parent:
+            if self._closing:
+                self._socket.close()  # the address stays the parent's
+                return
+            time.sleep(_TAKE_OVER_POLL)
+        logger.info('Monitor at %s taken over by process %s', self.address,
+                    os.getpid())
+        self._prepare()
+        self._run()
 
     # The loop (all of what follows runs in the listener's thread, except
     # ``_command_finished`` and ``_wake``).
@@ -204,6 +249,7 @@ class Listener:
             connection.command_finished(output, keep_open)
 
     def _shut_down(self):
+        _listeners.discard(self)
         for connection in list(self._connections):
             connection.close('monitor stopped')
         self._selector.close()
@@ -276,7 +322,8 @@ class _Connection:
             line = bytes(self.inbuf)  # a last line without its newline
             self.inbuf.clear()
         elif self.eof:
-            self.close('client closed')
+            self.state = _CLOSING  # after sending what is left to send
+            self.flush()
             return
         else:
             self.update_events()
@@ -291,8 +338,11 @@ class _Connection:
         """In a worker thread: let the session handle ``line``."""
         try:
             keep_open = self.session.handle_input(line)
-        except Exception:
-            logger.exception('Monitor session failed on %r', line)
+        except BaseException:
+            # The session reports a command's Exceptions itself; this is a
+            # SystemExit or the like, which must not end the worker.
+            logger.exception('Monitor command line %r ended its session',
+                             line)
             keep_open = False
         self.listener._command_finished(self, self.output.take(), keep_open)
 
@@ -332,6 +382,9 @@ class _Connection:
 
     def linger(self):
         """Answered: half-close, then drain input until the client closes."""
+        if self.eof:
+            self.close('answered')
+            return
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError:
@@ -439,6 +492,28 @@ class _Workers:
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(max(0.0, deadline - time.monotonic()))
+
+
+#: Listeners not closed yet, to fix up in forked children.
+_listeners = weakref.WeakSet()
+
+
+#: The process that forks, recorded before it does: by the time the child
+#: looks, a daemonizing parent may be gone already.
+_forking_process = None
+
+
+def _before_fork():
+    global _forking_process
+    _forking_process = os.getpid()
+
+
+def _after_fork_in_child():
+    for listener in list(_listeners):
+        listener._after_fork_in_child(_forking_process)
+
+
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 def _unlink_if_ours(path, identity):

@@ -77,7 +77,7 @@ class Server:
         """The connection closed (``reason`` says why): drop the command a
         ``MORE_MARKER`` left waiting."""
         logger.debug('Monitor connection closed: %s', reason)
-        self._more = None
+        self._end_more()
 
     def _call(self, name, command, args):
         try:

@@ -22,6 +22,15 @@ def wait_until(condition, timeout=TIMEOUT, message='condition'):
         time.sleep(0.02)
 
 
+def gone(pid):
+    """Whether process ``pid`` ended (a zombie has ended, too)."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] == 'Z'
+    except FileNotFoundError:
+        return True
+
+
 def python_env():
     """Environment for a child Python that imports what we import."""
     return {**os.environ, 'PYTHONPATH': os.pathsep.join(sys.path)}
