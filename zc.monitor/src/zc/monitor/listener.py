@@ -33,6 +33,10 @@ MAX_LINE = 64 * 1024
 MAX_CLIENTS = 128
 #: Threads running commands by default.
 WORKERS = 4
+#: The share of one CPU the monitor may use, on average over a second, by
+#: default. Beyond it (a flood of commands), it pauses: the host's work
+#: matters more than the monitor's answers.
+CPU_BUDGET = 0.02
 
 #: Unread output above which a client's further lines wait.
 _HIGH_WATER = 256 * 1024
@@ -49,6 +53,8 @@ _READING, _BUSY, _CLOSING, _LINGERING, _CLOSED = range(5)
 _TOO_MANY = 'Too many monitor clients; try again later.\n'
 #: Seconds between checks of a forked child whether its parent exited.
 _TAKE_OVER_POLL = 0.1
+#: Longest single pause when over the CPU budget (so ``close`` is prompt).
+_THROTTLE_STEP = 0.05
 
 
 def open_or_warn(what, server_class, address, **options):
@@ -70,6 +76,8 @@ class Listener:
 
     It serves from the moment it is created until ``close()``; ``address``
     is the bound address (with the real port when port 0 was asked for).
+    The options are the limits of the README's "Limits" section; a
+    ``cpu_budget`` of None lets the monitor use as much CPU as it gets.
 
     A child process forked from the host does not serve its parent's
     monitor, unless the parent exits: then the child takes the monitor over,
@@ -78,10 +86,19 @@ class Listener:
     """
 
     def __init__(self, address, *, timeout=TIMEOUT, max_line=MAX_LINE,
-                 max_clients=MAX_CLIENTS, workers=WORKERS):
+                 max_clients=MAX_CLIENTS, workers=WORKERS,
+                 cpu_budget=CPU_BUDGET):
+        for name, value in (('timeout', timeout), ('max_line', max_line),
+                            ('max_clients', max_clients),
+                            ('workers', workers),
+                            ('cpu_budget', 1 if cpu_budget is None
+                             else cpu_budget)):
+            if value <= 0:
+                raise ValueError(f'{name} must be positive, not {value!r}')
         self.timeout = timeout
         self.max_line = max_line
         self.max_clients = max_clients
+        self.cpu_budget = cpu_budget
         self.commands = plugins.commands()
         self._socket, self.address = addresses.bind(address)
         self._unix_identity = None
@@ -109,6 +126,8 @@ class Listener:
         self._turned_away = 0  # connections told there are too many
         self._accept_paused_until = None
         self._workers = _Workers(self._worker_count, self._name)
+        self._cpu_credit = self.cpu_budget or 0.0  # CPU seconds
+        self._cpu_credited = time.monotonic()
 
     def _start(self, target, *args):
         self._thread = threading.Thread(
@@ -165,11 +184,15 @@ class Listener:
     # ``_command_finished`` and ``_wake``).
 
     def _run(self):
+        cpu = time.thread_time()
         try:
             while not self._closing:
-                for key, events in self._selector.select(self._wait()):
-                    key.data(events)
+                for key, mask in self._selector.select(self._wait()):
+                    key.data(mask)
                 self._expire(time.monotonic())
+                now = time.thread_time()
+                self._spend(now - cpu)
+                cpu = now
         except Exception:
             logger.exception('Monitor server at %s failed', self.address)
         finally:
@@ -214,7 +237,7 @@ class Listener:
             if served < self.max_clients:
                 connection = _Connection(self, sock)
                 self._connections.add(connection)
-                connection.update_events()
+                connection.receive()  # the line may be there already
             elif self._turned_away < self.max_clients:
                 # Say why, and linger like after any answer, so that the
                 # client's unread request cannot reset the connection
@@ -227,10 +250,41 @@ class Listener:
             else:
                 sock.close()  # a flood: stop spending anything on it
 
-    def _command_finished(self, connection, output, keep_open):
-        """Called by a worker thread when a command is done."""
-        self._finished.append((connection, output, keep_open))
+    def _command_finished(self, connection, output, keep_open, cpu):
+        """Called by a worker thread when a command is done; ``cpu`` is the
+        CPU time the worker used for it."""
+        self._finished.append((connection, output, keep_open, cpu))
         self._wake()
+
+    def _spend(self, cpu):
+        """Account for ``cpu`` seconds of the monitor's CPU time; pause
+        while the monitor is over its budget.
+
+        The credit refills at ``cpu_budget`` CPU seconds per second, up to
+        one second's worth. Pausing the loop pauses everything the monitor
+        does (commands are only started from here), and a pause costs
+        nothing: clients wait in the kernel's queues. Their time-outs wait
+        too: a client is not to blame for the monitor's pauses.
+        """
+        if not self.cpu_budget:
+            return
+        self._cpu_credit -= cpu
+        paused = 0.0
+        while True:
+            now = time.monotonic()
+            self._cpu_credit = min(
+                self.cpu_budget, self._cpu_credit
+                + (now - self._cpu_credited) * self.cpu_budget)
+            self._cpu_credited = now
+            if self._cpu_credit >= 0 or self._closing:
+                break
+            pause = min(_THROTTLE_STEP, -self._cpu_credit / self.cpu_budget)
+            time.sleep(pause)
+            paused += time.monotonic() - now
+        if paused:
+            for connection in self._connections:
+                if connection.deadline is not None:
+                    connection.deadline += paused
 
     def _wake(self):
         try:
@@ -245,7 +299,8 @@ class Listener:
         except BlockingIOError:
             pass
         while self._finished:
-            connection, output, keep_open = self._finished.popleft()
+            connection, output, keep_open, cpu = self._finished.popleft()
+            self._spend(cpu)
             connection.command_finished(output, keep_open)
 
     def _shut_down(self):
@@ -273,6 +328,7 @@ class _Connection:
         self.inbuf = bytearray()
         self.outbuf = bytearray()
         self.eof = False
+        self.interrupted = False
         self.turned_away = False
         self.events = 0
         self.deadline = time.monotonic() + listener.timeout
@@ -287,6 +343,7 @@ class _Connection:
         try:
             data = self.sock.recv(65536)
         except BlockingIOError:
+            self.update_events()
             return
         except OSError as error:
             self.close(f'receive failed: {error}')
@@ -344,7 +401,8 @@ class _Connection:
             logger.exception('Monitor command line %r ended its session',
                              line)
             keep_open = False
-        self.listener._command_finished(self, self.output.take(), keep_open)
+        self.listener._command_finished(self, self.output.take(), keep_open,
+                                        _Workers.cpu_spent())
 
     def command_finished(self, output, keep_open):
         if self.state == _CLOSED:
@@ -374,19 +432,34 @@ class _Connection:
             self.update_events()
 
     def close_with(self, message):
-        """Send ``message`` and close (after lingering)."""
+        """Send ``message`` and close, without reading what the client is
+        still sending (so lingering, see ``linger``)."""
+        self.interrupted = True
         self.inbuf.clear()
         self.outbuf += message.encode()
         self.state = _CLOSING
         self.flush()
 
     def linger(self):
-        """Answered: half-close, then drain input until the client closes."""
+        """Answered: close, but not on input the client sends meanwhile.
+
+        Closing with unread input resets the connection, which can destroy
+        the answer before the client read it. A client whose line was
+        answered rarely sends more, so unless there is more already, close
+        at once. Otherwise, or when the client was interrupted (refused,
+        timed out), half-close and drain its input until it closes.
+        """
         if self.eof:
             self.close('answered')
             return
         try:
+            if not self.interrupted and self.sock.recv(65536) == b'':
+                self.close('answered')
+                return
             self.sock.shutdown(socket.SHUT_WR)
+        except BlockingIOError:
+            self.close('answered')  # nothing unread
+            return
         except OSError:
             self.close('answered')
             return
@@ -481,9 +554,21 @@ class _Workers:
         self._queue.put((function, args))
 
     def _work(self):
+        _Workers._cpu.mark = time.thread_time()
         while (job := self._queue.get()) is not None:
             function, args = job
             function(*args)
+
+    #: The CPU time each worker thread had accounted for.
+    _cpu = threading.local()
+
+    @classmethod
+    def cpu_spent(cls):
+        """In a worker: the CPU time it used since it last asked (waking up
+        for the job included), for the CPU budget."""
+        now = time.thread_time()
+        spent, cls._cpu.mark = now - cls._cpu.mark, now
+        return spent
 
     def stop(self, timeout):
         for _ in self._threads:

@@ -7,6 +7,7 @@ import http.server
 import logging
 import socket
 import threading
+import time
 
 from zc.monitor import metrics
 
@@ -37,11 +38,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class _HTTPServer(http.server.ThreadingHTTPServer):
+    """Answers each request in a daemon thread (a hung scraper must not
+    keep the process from exiting), which ``close`` still waits for."""
+
     daemon_threads = True
 
     def __init__(self, address, family):
         self.address_family = family  # the base class binds with it
+        self.requests = set()
         super().__init__(address, _Handler)
+
+    def process_request_thread(self, request, client_address):
+        thread = threading.current_thread()
+        self.requests.add(thread)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.requests.discard(thread)
 
 
 class MetricsServer:
@@ -73,7 +86,9 @@ class MetricsServer:
         """Stop serving and free the address."""
         self._server.shutdown()
         self._server.server_close()
-        self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        for thread in [self._thread, *self._server.requests]:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def __enter__(self):
         return self

@@ -14,6 +14,18 @@ from zc.monitor.metrics_http import MetricsServer
 logger = logging.getLogger('zc.monitor')
 
 
+def cpu_budget(text):
+    """``2%`` (or ``0.02``) as a share of one CPU, ``none`` as None."""
+    text = text.strip().lower()
+    if text == 'none':
+        return None
+    share = float(text[:-1]) / 100 if text.endswith('%') else float(text)
+    if not 0 < share <= 1:
+        raise ValueError(f'a CPU budget is more than 0% and at most 100%, '
+                         f'not {text!r}')
+    return share
+
+
 class MonitorFactory(Factory):
     """Creates the ``MonitorHandler`` that runs the configured monitor."""
 
@@ -26,7 +38,8 @@ class MonitorFactory(Factory):
         return MonitorHandler(
             section.address, section.metrics_address,
             timeout=section.timeout, max_clients=section.max_clients,
-            max_line=section.max_line)
+            max_line=section.max_line, workers=section.workers,
+            cpu_budget=section.cpu_budget)
 
     def getLevel(self):
         """Log handlers report their level; this one handles nothing."""

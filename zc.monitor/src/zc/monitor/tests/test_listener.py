@@ -85,7 +85,8 @@ class BadInputTests(CommandsMixin, unittest.TestCase):
                              'Timed out after 1 seconds without input.\n')
 
     def test_100_concurrent_clients_all_get_their_answers(self):
-        clients = [connect(self.address) for _ in range(100)]
+        address = self.listen().address  # no short time-out
+        clients = [connect(address) for _ in range(100)]
         try:
             # Every client is connected before any sends a command.
             for client in clients:
@@ -97,8 +98,10 @@ class BadInputTests(CommandsMixin, unittest.TestCase):
         self.assertEqual(answers, ['pong\n'] * 100)
 
     def test_100_concurrent_interactive_sessions(self):
+        address = self.listen().address  # no short time-out
+
         def session(results, index):
-            with connect(self.address) as client:
+            with connect(address) as client:
                 client.sendall(b'interactive\n')
                 for _ in range(5):
                     client.sendall(b'ping\n')
@@ -394,3 +397,32 @@ class ForkTests(CommandsMixin, unittest.TestCase):
                 wait_until(lambda: gone(daemon), message='the daemon to end')
         self.assertTrue(stat.S_ISSOCK(os.stat(path).st_mode))
         os.unlink(path)  # killed: nobody removed it
+
+
+def burn(connection, milliseconds):
+    """Use this much CPU time."""
+    end = time.thread_time() + int(milliseconds) / 1000
+    while time.thread_time() < end:
+        pass
+    connection.write('burnt\n')
+
+
+class BudgetTests(CommandsMixin, unittest.TestCase):
+
+    def test_the_monitor_pauses_beyond_its_cpu_budget(self):
+        # A budget of 5% of a CPU allows 50 ms of CPU at once, then 5 ms
+        # per second. Six commands of 20 ms need at least (120 - 50) / 0.05
+        # = 1.4 s; a busy machine can only make that longer.
+        self.register(burn, 'burn')
+        listener = self.listen(cpu_budget=0.05)
+        started = time.monotonic()
+        for _ in range(6):
+            self.assertEqual(query(listener.address, 'burn 20'), 'burnt\n')
+        self.assertGreater(time.monotonic() - started, 1.0)
+
+    def test_options_must_be_positive(self):
+        for option in ('timeout', 'max_line', 'max_clients', 'workers',
+                       'cpu_budget'):
+            with self.assertRaisesRegex(
+                    ValueError, f'^{option} must be positive, not 0$'):
+                zc.monitor.Listener(0, **{option: 0})

@@ -78,17 +78,25 @@ class ZConfigTests(unittest.TestCase):
         factory = self.load_zeo('address 0')
         section = factory.section
         self.assertEqual((section.timeout, section.max_clients,
-                          section.max_line, section.metrics_address),
-                         (120, 128, 65536, None))
+                          section.max_line, section.workers,
+                          section.cpu_budget, section.metrics_address),
+                         (120, 128, 65536, 4, 0.02, None))
+        self.assertIsNone(self.load_zeo(
+            'address 0\n    cpu-budget none').section.cpu_budget)
+        self.assertEqual(self.load_zeo(
+            'address 0\n    cpu-budget 0.5').section.cpu_budget, 0.5)
         handler = self.start(self.load_zeo('''
             address 127.0.0.1:0
             timeout 2s
             max-clients 3
             max-line 1KB
+            workers 1
+            cpu-budget 10%
             metrics-address 0'''))
         listener = handler.listener
         self.assertEqual((listener.timeout, listener.max_clients,
-                          listener.max_line), (2, 3, 1024))
+                          listener.max_line, listener.cpu_budget),
+                         (2, 3, 1024, 0.1))
         self.assertEqual(query(listener.address, 'x' * 2000),
                          'Line too long (more than 1024 bytes).\n')
         with urllib.request.urlopen(
@@ -113,7 +121,10 @@ class ZConfigTests(unittest.TestCase):
                 ('address 127.0.0.1:99999',
                  "port out of range in monitor address '127.0.0.1:99999'"),
                 ('address 0\n    max-clients many',
-                 "invalid literal for int() with base 10: 'many'")]:
+                 "invalid literal for int() with base 10: 'many'"),
+                ('address 0\n    cpu-budget 200%',
+                 "a CPU budget is more than 0% and at most 100%, not "
+                 "'200%'")]:
             with self.assertRaises(ZConfig.ConfigurationError) as caught:
                 self.load_zeo(monitor)
             self.assertIn(message, str(caught.exception))
