@@ -42,7 +42,7 @@ def interactive(connection):
 
     In interactive mode, an empty line repeats the last command.
     """
-    connection.write('Interactive mode on.  Use "quit" To exit.\n')
+    connection.write('Interactive mode on.  Use "quit" to exit.\n')
     return INTERACTIVE_MARKER
 
 

@@ -133,15 +133,10 @@ def zeocache(connection, database=''):
     name, where ``-`` is the main database, to get information for another
     database.
     """
-    db = _database(connection, database)
-    if db is None:
-        return
-    cache = getattr(db.storage, '_cache', None)
-    if cache is None:
-        connection.write(f'The {_label(database)} does not use a ZEO '
-                         f'client storage.\n')
-        return
-    connection.write(' '.join(map(str, cache.fc.getStats())) + '\n')
+    storage = _zeo_client(connection, database)
+    if storage is not None:
+        connection.write(' '.join(map(str, storage._cache.fc.getStats()))
+                         + '\n')
 
 
 def zeostatus(connection, database=''):
@@ -154,14 +149,9 @@ def zeostatus(connection, database=''):
     name, where ``-`` is the main database, to get information for another
     database.
     """
-    db = _database(connection, database)
-    if db is None:
-        return
-    if not hasattr(db.storage, 'is_connected'):
-        connection.write(f'The {_label(database)} does not use a ZEO '
-                         f'client storage.\n')
-        return
-    connection.write(f'{bool(db.storage.is_connected())}\n')
+    storage = _zeo_client(connection, database)
+    if storage is not None:
+        connection.write(f'{bool(storage.is_connected())}\n')
 
 
 def metrics():
@@ -192,13 +182,12 @@ def metrics():
                     f'Database {what} in the last {DELTAT} seconds.',
                     labels, value)
         storage = db.storage
-        if hasattr(storage, 'is_connected'):
+        if _is_zeo_client(storage):
             add('zeo_connected', 'gauge',
                 '1 if the ZEO client storage is connected, else 0.',
                 labels, int(bool(storage.is_connected())))
-        cache = getattr(storage, '_cache', None)
-        if cache is not None:
-            for what, value in zip(_ZEO_CACHE_STATS, cache.fc.getStats()):
+            for what, value in zip(_ZEO_CACHE_STATS,
+                                   storage._cache.fc.getStats()):
                 add(f'zeo_cache_{what}_total', 'counter',
                     f'ZEO client cache {what.replace("_", " ")}.',
                     labels, value)
@@ -218,6 +207,24 @@ def _database(connection, name):
     if db is None:
         connection.write(f'No {_label(name)} is registered.\n')
     return db
+
+
+def _zeo_client(connection, name):
+    """The ZEO client storage of the database called ``name``, or None
+    after telling the client why not."""
+    db = _database(connection, name)
+    if db is None:
+        return None
+    if not _is_zeo_client(db.storage):
+        connection.write(f'The {_label(name)} does not use a ZEO client '
+                         f'storage.\n')
+        return None
+    return db.storage
+
+
+def _is_zeo_client(storage):
+    # Duck typing: ZEO is not imported, and need not be installed.
+    return hasattr(storage, 'is_connected') and hasattr(storage, '_cache')
 
 
 def _label(name):

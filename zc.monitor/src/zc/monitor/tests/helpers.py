@@ -6,8 +6,13 @@ import sys
 import tempfile
 import textwrap
 import time
+import unittest
 
+import zope.component
+
+import zc.monitor
 import zc.monitor.client
+from zc.monitor.interfaces import IMonitorPlugin
 
 #: Seconds any single wait in the tests may take before it fails.
 TIMEOUT = 30
@@ -116,3 +121,31 @@ class ZEOLayer:
             cls.server.stop()
         shutil.rmtree(cls.directory)
         cls.directory = cls.server = None
+
+
+class MonitorTestCase(unittest.TestCase):
+    """Listeners and registrations that end with the test."""
+
+    listener = None
+
+    def listen(self, address=0, **options):
+        """A listener; the first becomes ``self.listener``."""
+        listener = zc.monitor.Listener(address, **options)
+        self.addCleanup(listener.close)
+        if self.listener is None:
+            self.listener = listener
+        return listener
+
+    def ask(self, line):
+        """``self.listener``'s answer to ``line``."""
+        return zc.monitor.client.query(self.listener.address, line)
+
+    def provide(self, component, interface, name):
+        zope.component.provideUtility(component, interface, name)
+        self.addCleanup(
+            zope.component.getGlobalSiteManager().unregisterUtility,
+            provided=interface, name=name)
+
+    def register(self, command, name):
+        """Register a monitor command."""
+        self.provide(command, IMonitorPlugin, name)

@@ -78,13 +78,13 @@ class ClientTests(unittest.TestCase):
         done = zc_monitor(self.path, stdin='echo a\n\necho b\nquit\necho c\n')
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertEqual(done.stdout,
-                         'Interactive mode on.  Use "quit" To exit.\n'
+                         'Interactive mode on.  Use "quit" to exit.\n'
                          'a\na\nb\nGoodbye.\n')
 
     def test_interactive_session_ends_with_stdin(self):
         done = zc_monitor('%s:%s' % self.tcp.address, stdin='echo x\n')
         self.assertEqual((done.returncode, done.stdout),
-                         (0, 'Interactive mode on.  Use "quit" To exit.\n'
+                         (0, 'Interactive mode on.  Use "quit" to exit.\n'
                              'x\n'))
 
     def test_nobody_listening(self):

@@ -8,15 +8,11 @@ import sys
 import tempfile
 import threading
 import time
-import unittest
-
-import zope.component
 
 import zc.monitor
 from zc.monitor.client import connect, query
-from zc.monitor.interfaces import IMonitorPlugin
-from zc.monitor.tests.helpers import (TIMEOUT, gone, python_env,
-                                     wait_until)
+from zc.monitor.tests.helpers import (TIMEOUT, MonitorTestCase, gone,
+                                     python_env, wait_until)
 
 
 def read_all(sock):
@@ -30,22 +26,7 @@ def monitor_threads():
     return [t for t in threading.enumerate() if t.name.startswith('zc.monitor')]
 
 
-class CommandsMixin:
-    """Registers test commands for one test and removes them after."""
-
-    def register(self, command, name):
-        zc.monitor.register(command, name)
-        self.addCleanup(
-            zope.component.getGlobalSiteManager().unregisterUtility,
-            provided=IMonitorPlugin, name=name)
-
-    def listen(self, address=0, **options):
-        listener = zc.monitor.Listener(address, **options)
-        self.addCleanup(listener.close)
-        return listener
-
-
-class BadInputTests(CommandsMixin, unittest.TestCase):
+class BadInputTests(MonitorTestCase):
 
     def setUp(self):
         self.register(lambda connection: connection.write('pong\n'), 'ping')
@@ -115,7 +96,7 @@ class BadInputTests(CommandsMixin, unittest.TestCase):
             thread.start()
         for thread in threads:
             thread.join(TIMEOUT)
-        expected = ('Interactive mode on.  Use "quit" To exit.\n'
+        expected = ('Interactive mode on.  Use "quit" to exit.\n'
                     + 'pong\n' * 5 + 'Goodbye.\n')
         self.assertEqual(results, [expected] * 100)
 
@@ -183,7 +164,7 @@ class BadInputTests(CommandsMixin, unittest.TestCase):
         self.assertEqual(query(self.address, 'ping'), 'pong\n')
 
 
-class ConcurrencyTests(CommandsMixin, unittest.TestCase):
+class ConcurrencyTests(MonitorTestCase):
 
     def test_a_slow_command_delays_only_its_own_client(self):
         release = threading.Event()
@@ -226,7 +207,7 @@ class ConcurrencyTests(CommandsMixin, unittest.TestCase):
                          [str(i) for i in range(200)])
 
 
-class LifecycleTests(CommandsMixin, unittest.TestCase):
+class LifecycleTests(MonitorTestCase):
 
     def test_close_frees_the_port_and_ends_every_thread(self):
         listener = zc.monitor.Listener(0)
@@ -270,7 +251,7 @@ class LifecycleTests(CommandsMixin, unittest.TestCase):
                                        'help'))
 
 
-class UnixSocketTests(CommandsMixin, unittest.TestCase):
+class UnixSocketTests(MonitorTestCase):
 
     def setUp(self):
         self.directory = tempfile.mkdtemp()
@@ -356,7 +337,7 @@ def pid(connection):
     connection.write(f'{os.getpid()}\n')
 
 
-class ForkTests(CommandsMixin, unittest.TestCase):
+class ForkTests(MonitorTestCase):
 
     def test_a_forked_child_leaves_the_monitor_to_its_parent(self):
         self.register(pid, 'pid')
@@ -407,7 +388,7 @@ def burn(connection, milliseconds):
     connection.write('burnt\n')
 
 
-class BudgetTests(CommandsMixin, unittest.TestCase):
+class BudgetTests(MonitorTestCase):
 
     def test_the_monitor_pauses_beyond_its_cpu_budget(self):
         # A budget of 5% of a CPU allows 50 ms of CPU at once, then 5 ms

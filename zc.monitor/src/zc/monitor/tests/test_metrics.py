@@ -5,15 +5,12 @@ import urllib.request
 
 import ZODB
 import transaction
-import zope.component
 from prometheus_client.parser import text_string_to_metric_families
 
-import zc.monitor
 import zc.monitor.zodb
-from zc.monitor.client import query
 from zc.monitor.interfaces import IMetricsProvider
 from zc.monitor.metrics_http import MetricsServer
-from zc.monitor.tests.helpers import TIMEOUT
+from zc.monitor.tests.helpers import TIMEOUT, MonitorTestCase
 
 
 def parse(text):
@@ -25,20 +22,16 @@ def parse(text):
         for family in text_string_to_metric_families(text)}
 
 
-class MetricsTests(unittest.TestCase):
+class MetricsTests(MonitorTestCase):
 
     def setUp(self):
-        self.listener = zc.monitor.Listener(0)
-        self.addCleanup(self.listener.close)
+        self.listen()
 
-    def provide(self, provider, name):
-        zope.component.provideUtility(provider, IMetricsProvider, name)
-        self.addCleanup(
-            zope.component.getGlobalSiteManager().unregisterUtility,
-            provided=IMetricsProvider, name=name)
+    def add_provider(self, provider, name):
+        self.provide(provider, IMetricsProvider, name)
 
     def metrics(self):
-        return query(self.listener.address, 'metrics')
+        return self.ask('metrics')
 
     def test_process_memory(self):
         families = parse(self.metrics())
@@ -63,7 +56,7 @@ class MetricsTests(unittest.TestCase):
         connection.close()
         families = parse(self.metrics())
         dbinfo = [float(n) for n in
-                  query(self.listener.address, 'dbinfo scratch').split()]
+                  self.ask('dbinfo scratch').split()]
         self.assertEqual(
             [families[f'zodb_{name}'][1][(f'zodb_{name}', labels)]
              for name in ('recent_loads', 'recent_stores',
@@ -74,7 +67,7 @@ class MetricsTests(unittest.TestCase):
         self.assertNotIn('zeo_connected', families)  # not a ZEO client
 
     def test_labels_and_help_are_escaped(self):
-        self.provide(lambda: [
+        self.add_provider(lambda: [
             ('odd_total', 'counter', 'Back\\slash and\nnewline.',
              [({'path': 'C:\\dir "quoted"\nnext'}, 3),
               ({'path': 'plain'}, 1.5)]),
@@ -100,8 +93,8 @@ class MetricsTests(unittest.TestCase):
     def test_a_failing_provider_is_reported_and_skipped(self):
         def broken():
             raise OSError('disk on fire')
-        self.provide(broken, 'broken')
-        self.provide(lambda: [('fine', 'gauge', 'Fine.', [({}, 1)])], 'fine')
+        self.add_provider(broken, 'broken')
+        self.add_provider(lambda: [('fine', 'gauge', 'Fine.', [({}, 1)])], 'fine')
         with self.assertLogs('zc.monitor', 'WARNING'):
             text = self.metrics()
         self.assertIn("# provider 'broken' failed: OSError: disk on fire\n",
@@ -119,7 +112,7 @@ class MetricsTests(unittest.TestCase):
             'value': [('good', 'gauge', '', [({}, 'many')])],
         }
         for name, metrics in cases.items():
-            self.provide(lambda metrics=metrics: metrics, name)
+            self.add_provider(lambda metrics=metrics: metrics, name)
         with self.assertLogs('zc.monitor', 'WARNING'):
             text = self.metrics()
         problems = [line for line in text.splitlines()
@@ -139,11 +132,11 @@ class MetricsTests(unittest.TestCase):
         self.assertNotIn('good', parse(text))
 
     def test_families_of_several_providers_merge_unless_types_differ(self):
-        self.provide(lambda: [('shared', 'gauge', 'A.', [({'p': 'a'}, 1)])],
+        self.add_provider(lambda: [('shared', 'gauge', 'A.', [({'p': 'a'}, 1)])],
                      'a')
-        self.provide(lambda: [('shared', 'gauge', 'B.', [({'p': 'b'}, 2)])],
+        self.add_provider(lambda: [('shared', 'gauge', 'B.', [({'p': 'b'}, 2)])],
                      'b')
-        self.provide(lambda: [('shared', 'counter', 'C.', [({'p': 'c'}, 3)])],
+        self.add_provider(lambda: [('shared', 'counter', 'C.', [({'p': 'c'}, 3)])],
                      'c')
         text = self.metrics()
         self.assertIn("# provider 'c': shared is a counter here but a gauge "

@@ -18,6 +18,7 @@ import zc.monitor.process
 import zc.monitor.zodb
 from zc.monitor.client import query
 from zc.monitor.interfaces import IMetricsProvider, IMonitorPlugin
+from zc.monitor.tests.helpers import MonitorTestCase
 from zc.monitor.tests.test_metrics import parse
 
 #: A distribution, as pip would install it, offering a command and metrics
@@ -49,7 +50,7 @@ def unregister(interface, name):
         provided=interface, name=name)
 
 
-class EntryPointTests(unittest.TestCase):
+class EntryPointTests(MonitorTestCase):
 
     def setUp(self):
         self.site = tempfile.mkdtemp()
@@ -66,11 +67,7 @@ class EntryPointTests(unittest.TestCase):
         sys.path.append(self.site)
         self.addCleanup(sys.path.remove, self.site)
         self.addCleanup(sys.modules.pop, 'zc_monitor_sample', None)
-        self.listener = zc.monitor.Listener(0)
-        self.addCleanup(self.listener.close)
-
-    def ask(self, line):
-        return query(self.listener.address, line)
+        self.listen()
 
     def test_an_installed_distribution_adds_a_command(self):
         self.assertEqual(self.ask('servers /databases'),
@@ -106,8 +103,7 @@ class EntryPointTests(unittest.TestCase):
         def servers(connection, *args):
             """Local override"""
             connection.write('overridden\n')
-        zc.monitor.register(servers)
-        self.addCleanup(unregister, IMonitorPlugin, 'servers')
+        self.register(servers, 'servers')
         self.assertEqual(self.ask('servers /x'), 'overridden\n')
         self.assertIn('  servers -- Local override\n', self.ask('help'))
 
@@ -115,23 +111,19 @@ class EntryPointTests(unittest.TestCase):
         os.rename(os.path.join(self.site, 'zc_monitor_sample-1.0.dist-info'),
                   os.path.join(self.site, 'elsewhere'))
         self.assertEqual(self.ask('servers'), 'servers at /\n')
-        with zc.monitor.Listener(0) as later:
-            self.assertEqual(query(later.address, 'servers'),
-                             'Invalid command \'servers\'. Try "help".\n')
+        later = self.listen()
+        self.assertEqual(query(later.address, 'servers'),
+                         'Invalid command \'servers\'. Try "help".\n')
 
 
 class IZ3MonitorPlugin(IMonitorPlugin):
     """Like zc.z3monitor's: a more specific kind of monitor plug-in."""
 
 
-class UtilityTests(unittest.TestCase):
+class UtilityTests(MonitorTestCase):
 
     def setUp(self):
-        self.listener = zc.monitor.Listener(0)
-        self.addCleanup(self.listener.close)
-
-    def ask(self, line):
-        return query(self.listener.address, line)
+        self.listen()
 
     def test_register_names_the_command_after_the_function(self):
         def uptime(connection):
@@ -152,8 +144,7 @@ class UtilityTests(unittest.TestCase):
             def __call__(self, connection):
                 connection.write('OK\n')
 
-        zope.component.provideUtility(Status(), IZ3MonitorPlugin, 'status')
-        self.addCleanup(unregister, IZ3MonitorPlugin, 'status')
+        self.provide(Status(), IZ3MonitorPlugin, 'status')
         self.assertEqual(self.ask('status'), 'OK\n')
         self.assertIn('  status -- Say OK\n', self.ask('help'))
 

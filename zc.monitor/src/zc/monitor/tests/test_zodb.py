@@ -7,26 +7,19 @@ import unittest.mock
 import ZEO
 import ZODB
 import transaction
-import zope.component
 from ZODB.interfaces import IDatabase
 
-import zc.monitor
 import zc.monitor.zodb
-from zc.monitor.client import query
-from zc.monitor.tests.helpers import ZEOLayer, wait_until
+from zc.monitor.tests.helpers import MonitorTestCase, ZEOLayer, wait_until
 from zc.monitor.tests.test_metrics import parse
 
 
-class DatabaseTestCase(unittest.TestCase):
+class DatabaseTestCase(MonitorTestCase):
 
     def setUp(self):
-        self.listener = zc.monitor.Listener(0)
-        self.addCleanup(self.listener.close)
+        self.listen()
 
-    def ask(self, line):
-        return query(self.listener.address, line)
-
-    def register(self, db, name=''):
+    def register_database(self, db, name=''):
         self.addCleanup(db.close)
         zc.monitor.zodb.register_database(db, name)
         self.addCleanup(zc.monitor.zodb.unregister_database, name)
@@ -38,7 +31,7 @@ class ZEOTests(DatabaseTestCase):
     layer = ZEOLayer
 
     def test_status_and_cache_before_and_after_the_server_stops(self):
-        db = self.register(ZEO.DB(ZEOLayer.server.address))
+        db = self.register_database(ZEO.DB(ZEOLayer.server.address))
         connection = db.open()
         connection.root()['zeo-test'] = list(range(1000))
         transaction.commit()
@@ -72,7 +65,7 @@ class ZEOTests(DatabaseTestCase):
         self.assertEqual(self.ask('zeostatus -'), 'True\n')
 
     def test_cache_accesses_are_counted(self):
-        db = self.register(ZEO.DB(ZEOLayer.server.address), 'counted')
+        db = self.register_database(ZEO.DB(ZEOLayer.server.address), 'counted')
         before = [int(n) for n in self.ask('zeocache counted').split()]
         db.cacheMinimize()  # so the root is loaded again, from the ZEO cache
         with db.transaction() as connection:
@@ -84,7 +77,7 @@ class ZEOTests(DatabaseTestCase):
 class ZODBTests(DatabaseTestCase):
 
     def test_monitor_lists_old_connections_by_age(self):
-        db = self.register(ZODB.DB(None))
+        db = self.register_database(ZODB.DB(None))
         young, middle, old = db.open(), db.open(), db.open()
         self.addCleanup(young.close)
         self.addCleanup(middle.close)
@@ -106,12 +99,12 @@ class ZODBTests(DatabaseTestCase):
         self.assertEqual(len(self.ask('monitor 0 -').splitlines()), 6)
 
     def test_closed_connections_are_not_counted(self):
-        db = self.register(ZODB.DB(None))
+        db = self.register_database(ZODB.DB(None))
         db.open().close()
         self.assertEqual(self.ask('monitor').splitlines()[0], '0')
 
     def test_dbinfo_counts_loads_over_deltat(self):
-        db = self.register(ZODB.DB(None))
+        db = self.register_database(ZODB.DB(None))
         with db.transaction() as connection:
             connection.root()['a'] = ZODB.DB  # any picklable reference
             connection.root()['b'] = transaction.get().__class__
@@ -140,10 +133,7 @@ class ZODBTests(DatabaseTestCase):
         # How a Zope application's databases are found.
         db = ZODB.DB(None)
         self.addCleanup(db.close)
-        zope.component.provideUtility(db, IDatabase, 'app')
-        self.addCleanup(
-            zope.component.getGlobalSiteManager().unregisterUtility,
-            provided=IDatabase, name='app')
+        self.provide(db, IDatabase, 'app')
         self.assertEqual(self.ask('dbinfo app'), '-1 -1 -1 1 1\n')
         self.assertEqual(self.ask('monitor 100 app').splitlines()[0], '0')
         self.assertEqual(
