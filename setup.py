@@ -25,6 +25,7 @@ setup(
         'zc.zk',
         'zc.twist',
         'zdaemon',
+        'zc.monitor',
     ],
     extras_require={
         'test': [
