@@ -5,6 +5,7 @@ Every test that starts a manager does it in a :class:`Sandbox`, which stops
 """
 import contextlib
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -20,6 +21,11 @@ from zdaemon import _control
 #: Generous bounds: the machines running the suite are shared and busy.
 COMMAND_TIMEOUT = 60
 WAIT_TIMEOUT = 30
+
+
+#: What ``stop`` prints: a dot for each second it waited (how many depends
+#: on the machine's load), then its message.
+STOPPED = re.compile(r'\A(?:(?:\. )+\n)?daemon process stopped\n\Z')
 
 
 def python_env(**extra):

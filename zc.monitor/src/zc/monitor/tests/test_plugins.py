@@ -24,12 +24,12 @@ from zc.monitor.tests.test_metrics import parse
 #: A distribution, as pip would install it, offering a command and metrics
 #: through entry points without importing zc.monitor.
 PLUGIN_MODULE = '''
-def servers(connection, path='/'):
-    """List the servers registered at a path
+def fleet(connection, path='/'):
+    """List the fleet registered at a path
 
     A sample plug-in.
     """
-    connection.write(f'servers at {path}\\n')
+    connection.write(f'fleet at {path}\\n')
 
 
 def metrics():
@@ -37,8 +37,8 @@ def metrics():
 '''
 ENTRY_POINTS = '''
 [zc.monitor]
-servers = zc_monitor_sample:servers
-broken = zc_monitor_sample_missing:servers
+fleet = zc_monitor_sample:fleet
+broken = zc_monitor_sample_missing:fleet
 
 [zc.monitor.metrics]
 sample = zc_monitor_sample:metrics
@@ -70,18 +70,18 @@ class EntryPointTests(MonitorTestCase):
         self.listen()
 
     def test_an_installed_distribution_adds_a_command(self):
-        self.assertEqual(self.ask('servers /databases'),
-                         'servers at /databases\n')
+        self.assertEqual(self.ask('fleet /databases'),
+                         'fleet at /databases\n')
         self.assertEqual(
-            self.ask('help servers'),
-            'Help for servers:\n\nList the servers registered at a path\n\n'
+            self.ask('help fleet'),
+            'Help for fleet:\n\nList the fleet registered at a path\n\n'
             'A sample plug-in.\n')
         self.assertNotIn('zc.monitor', sys.modules['zc_monitor_sample'].__dict__)
 
     def test_help_lists_it_and_skips_a_broken_one_with_a_warning(self):
         with self.assertLogs('zc.monitor', 'WARNING') as logs:
             answer = self.ask('help')
-        self.assertIn('  servers -- List the servers registered at a path\n',
+        self.assertIn('  fleet -- List the fleet registered at a path\n',
                       answer)
         self.assertIn('  help -- Get help about server commands\n', answer)
         self.assertNotIn('broken', answer)
@@ -100,20 +100,20 @@ class EntryPointTests(MonitorTestCase):
                          ('gauge', {('sample_things', (('kind', 'a'),)): 7.0}))
 
     def test_a_utility_takes_precedence(self):
-        def servers(connection, *args):
+        def fleet(connection, *args):
             """Local override"""
             connection.write('overridden\n')
-        self.register(servers, 'servers')
-        self.assertEqual(self.ask('servers /x'), 'overridden\n')
-        self.assertIn('  servers -- Local override\n', self.ask('help'))
+        self.register(fleet, 'fleet')
+        self.assertEqual(self.ask('fleet /x'), 'overridden\n')
+        self.assertIn('  fleet -- Local override\n', self.ask('help'))
 
     def test_entry_points_are_read_when_the_server_starts(self):
         os.rename(os.path.join(self.site, 'zc_monitor_sample-1.0.dist-info'),
                   os.path.join(self.site, 'elsewhere'))
-        self.assertEqual(self.ask('servers'), 'servers at /\n')
+        self.assertEqual(self.ask('fleet'), 'fleet at /\n')
         later = self.listen()
-        self.assertEqual(query(later.address, 'servers'),
-                         'Invalid command \'servers\'. Try "help".\n')
+        self.assertEqual(query(later.address, 'fleet'),
+                         'Invalid command \'fleet\'. Try "help".\n')
 
 
 class IZ3MonitorPlugin(IMonitorPlugin):
