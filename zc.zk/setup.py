@@ -30,8 +30,10 @@ setup(
         'event': ['zope.event'],
         # netifaces: a blank host registers every non-loopback address.
         'netifaces': ['netifaces'],
+        # zc.monitor: the ``servers`` command; monitor.zcml needs its zcml.
+        'monitor': ['zc.monitor[zcml]'],
         'test': ['zope.testrunner', 'zope.testing', 'zope.event',
-                 'zope.component'],
+                 'zope.component', 'zc.monitor[zcml]'],
     },
     entry_points={
         'console_scripts': [
