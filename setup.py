@@ -21,6 +21,7 @@ setup(
     include_package_data=True,
     install_requires=[
         'zc.thread',
+        'zc.zrs',
     ],
     extras_require={
         'test': [
