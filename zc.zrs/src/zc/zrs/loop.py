@@ -68,7 +68,9 @@ def in_loop_thread():
 
 
 @atexit.register
-def _stop():
+def stop():
+    """Stop the loop thread (at exit, or in tests once every Primary and
+    Secondary is closed); the next use starts a new one."""
     global _loop
     with _lock:
         loop, thread, _loop = _loop, _thread, None
