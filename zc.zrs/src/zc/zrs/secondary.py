@@ -314,8 +314,8 @@ class _Replicator:
             transaction.discard()
         db = self.secondary._db
         if db is not None:
-            db.invalidate(transaction.tid,
-                          {record.oid for record in transaction.records})
+            db.invalidate(transaction.tid, list(dict.fromkeys(
+                record.oid for record in transaction.records)))
 
 
 def _show(address):
