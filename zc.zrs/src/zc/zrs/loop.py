@@ -75,5 +75,10 @@ def stop():
     with _lock:
         loop, thread, _loop = _loop, _thread, None
     if loop is not None and not loop.is_closed():
+        try:
+            asyncio.run_coroutine_threadsafe(
+                loop.shutdown_default_executor(), loop).result(CALL_TIMEOUT)
+        except Exception:
+            logger.exception('stopping the executor of the zc.zrs loop')
         loop.call_soon_threadsafe(loop.stop)
         thread.join(CALL_TIMEOUT)

@@ -1,13 +1,21 @@
 """The primary: a storage wrapper that streams every committed transaction
-to the secondaries connected to its replication address."""
+to the secondaries connected to its replication address.
+
+Committing threads only note how far the data file is durable and nudge
+the zc.zrs loop; the loop reads the file and writes to the secondaries'
+sockets, a slice at a time, pausing when a socket's buffer is full. During
+a burst of commits it waits a moment before sending, so one read and one
+send carry several transactions and the committing threads keep the CPU;
+an isolated commit goes out at once.
+"""
 import asyncio
 import logging
 import os
-import threading
 import time
 
 import ZODB.blob
 import ZODB.FileStorage
+import ZODB.interfaces
 from ZODB.POSException import POSKeyError
 from ZODB.TimeStamp import TimeStamp
 from ZODB.utils import tid_repr
@@ -24,12 +32,16 @@ logger = logging.getLogger(__name__)
 
 #: How long close() lets connected secondaries catch up.
 CLOSE_TIMEOUT = 60
-#: Bytes gathered before they are handed to the network.
-BATCH_SIZE = 1 << 18
-#: The socket buffer the producer lets fill before it waits.
+#: Bytes gathered before they are handed to the socket (and the loop
+#: attends to other connections).
+SLICE_SIZE = 1 << 18
+#: The socket buffer a connection lets fill before it pauses.
 WRITE_HIGH_WATER = 1 << 20
-#: Producers re-check their state at least this often, whatever happens.
-POLL_INTERVAL = 1.0
+#: A commit that comes closer than BURST_WINDOW after the previous send is
+#: part of a burst: its sending waits COALESCE seconds to take the
+#: transactions that follow along.
+BURST_WINDOW = 0.01
+COALESCE = 0.002
 
 
 def _filestorage(storage):
@@ -51,8 +63,8 @@ class Primary(StorageWrapper):
     """Wraps a FileStorage (or a BlobStorage over one) and serves its
     transactions, as they commit, on ``addr``: ``(host, port)`` (port 0
     picks a free one; see ``address``) or a unix socket path. ``ssl`` is a
-    server-side ``ssl.SSLContext``; make it require client certificates for
-    mutual authentication (see zc.zrs.tls)."""
+    server-side ``ssl.SSLContext``; make it require client certificates
+    (``verify_mode = ssl.CERT_REQUIRED``) for mutual authentication."""
 
     def __init__(self, storage, addr, reactor=None, ssl=None):
         if reactor is not None:
@@ -62,10 +74,11 @@ class Primary(StorageWrapper):
         self._filestorage = _filestorage(storage)
         super().__init__(storage)
         self._blobs = ZODB.interfaces.IBlobStorage.providedBy(storage)
-        self._producers = set()
-        self._producers_lock = threading.Lock()
-        self._final_end = None
+        self._loop = zrsloop.get_loop()
+        self._connections = set()  # handshaken ones; used on the loop only
+        self._wake_pending = False
         self._closed = False
+        self._end = self._durable_end()
         self._ssl = ssl
         self._server = zrsloop.call(self._listen, parse_address(addr))
         self.address = self._server.sockets[0].getsockname()
@@ -82,50 +95,44 @@ class Primary(StorageWrapper):
         return await loop.create_server(factory, addr[0], addr[1],
                                         ssl=self._ssl, reuse_address=True)
 
-    # The storage API: commits wake the producers.
+    # The storage API: commits (and packs) move the durable end.
 
     def tpc_finish(self, *args, **kw):
         tid = self._storage.tpc_finish(*args, **kw)
-        self._wake()
+        self._committed()
         return tid
 
     def pack(self, *args, **kw):
-        result = self._storage.pack(*args, **kw)
-        self._wake()  # producers notice the new file and move to it
-        return result
+        try:
+            return self._storage.pack(*args, **kw)
+        finally:
+            self._committed()  # a new file, maybe
 
-    def _wake(self):
-        with self._producers_lock:
-            producers = list(self._producers)
-        for producer in producers:
-            producer.wake.set()
-
-    def _committed_end(self):
+    def _durable_end(self):
         """``(end, inode)``: how far the data file holds durable
         transactions, and which file that is. FileStorage moves its end
-        only after a transaction is flushed and fsynced, and swaps files on
+        only once a transaction is flushed and fsynced, and swaps files on
         pack while holding the same lock."""
-        if self._final_end is not None:
-            return self._final_end
         fs = self._filestorage
         with fs._lock:
             return fs._pos, os.fstat(fs._file.fileno()).st_ino
 
+    def _committed(self):
+        if self._closed:
+            return
+        self._end = self._durable_end()
+        if not self._wake_pending:
+            self._wake_pending = True
+            self._loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self):
+        """On the loop: tell every connection there may be more."""
+        self._wake_pending = False
+        for connection in list(self._connections):
+            connection.committed()
+
     def _data_file_name(self):
         return self._filestorage._file_name
-
-    # Secondaries.
-
-    def _add_producer(self, producer):
-        with self._producers_lock:
-            if self._closed:
-                return False
-            self._producers.add(producer)
-            return True
-
-    def _remove_producer(self, producer):
-        with self._producers_lock:
-            self._producers.discard(producer)
 
     def replication_status(self):
         """Plain data about each connected secondary, for monitoring: a list
@@ -134,56 +141,84 @@ class Primary(StorageWrapper):
         ``lag`` (seconds between the primary's last transaction and that
         one; 0.0 when it has everything) and ``bytes_behind``."""
         last = self._storage.lastTransaction()
-        with self._producers_lock:
-            producers = sorted(self._producers, key=lambda p: p.connected)
-        return [producer.status(last) for producer in producers]
+        while True:  # the loop may change the set meanwhile
+            try:
+                connections = sorted(self._connections,
+                                     key=lambda c: c.connected)
+                break
+            except RuntimeError:
+                continue
+        return [connection.status(last) for connection in connections]
 
     def close(self):
         """Stop listening, close the storage, let connected secondaries
-        catch up (at most CLOSE_TIMEOUT seconds), then disconnect them."""
+        receive what was committed (at most CLOSE_TIMEOUT seconds), then
+        disconnect them."""
         if self._closed:
             return
-        server = self._server
         try:
-            zrsloop.call(self._stop_listening, server)
+            zrsloop.call(self._stop_listening)
         except Exception:
             logger.exception('stopping the replication server')
-        self._final_end = self._committed_end()
-        with self._producers_lock:
-            self._closed = True
-            producers = list(self._producers)
+        self._end = self._durable_end()
+        self._closed = True
         self._storage.close()
-        for producer in producers:
-            producer.finish()
-        deadline = time.monotonic() + CLOSE_TIMEOUT
-        for producer in producers:
-            producer.join(max(0, deadline - time.monotonic()))
-            if producer.is_alive():
-                logger.warning('secondary %s did not catch up before close',
-                               producer.peer)
-                producer.stop()
+        try:
+            zrsloop.call(self._finish_connections,
+                         timeout=CLOSE_TIMEOUT + zrsloop.CALL_TIMEOUT)
+        except Exception:
+            logger.exception('closing replication connections')
 
-    async def _stop_listening(self, server):
-        server.close()
-        await asyncio.wait_for(server.wait_closed(), zrsloop.CALL_TIMEOUT)
+    async def _stop_listening(self):
+        self._server.close()
+        await asyncio.wait_for(self._server.wait_closed(),
+                               zrsloop.CALL_TIMEOUT)
+
+    async def _finish_connections(self):
+        connections = list(self._connections)
+        for connection in connections:
+            connection.finish()
+        lost = [c.lost for c in connections]
+        if lost:
+            await asyncio.wait(lost, timeout=CLOSE_TIMEOUT)
+        for connection in connections:
+            if not connection.lost.done():
+                logger.warning('secondary %s did not catch up before close',
+                               connection.peer)
+                connection.transport.abort()
 
 
 class _SecondaryConnection(asyncio.Protocol):
     """The primary's end of one secondary's connection, on the loop.
 
-    Reads the handshake, then only keep-alives; hands the sending to a
-    producer thread."""
+    Reads the handshake, then only keep-alives; streams the transactions
+    after the secondary's start tid, then new ones as they commit, and
+    moves to the new file after a pack."""
 
     def __init__(self, primary):
         self.primary = primary
+        self.loop = primary._loop
         self.transport = None
         self.peer = '?'
         self.reader = protocol.FrameReader(protocol.MAX_SECONDARY_MESSAGE)
         self.protocol_id = None
-        self.producer = None
-        # Set while the transport can take more data (flow control).
-        self.writable = threading.Event()
-        self.writable.set()
+        self.lost = self.loop.create_future()
+        self.connected = time.time()
+        self.started = False
+        self.last_tid = None  # the last transaction handed to the socket
+        self.bytes_behind = 0
+        self._data_file = None
+        self._pos = None
+        self._stream = None
+        self._sent_tid = None  # the last one gathered in the batch
+        self._batch = bytearray()
+        self._checksum = None
+        self._paused = False
+        self._scheduled = None
+        self._finishing = False
+        self._last_send = 0.0
+
+    # The handshake.
 
     def connection_made(self, transport):
         self.transport = transport
@@ -211,7 +246,7 @@ class _SecondaryConnection(asyncio.Protocol):
                 raise protocol.InputError(
                     f'{message.decode()} cannot replicate blobs')
             self.protocol_id = message
-        elif self.producer is None:
+        elif not self.started:
             if len(message) != 8:
                 raise protocol.InputError(f'bad start tid {message!r}')
             last = self.primary._storage.lastTransaction()
@@ -219,138 +254,102 @@ class _SecondaryConnection(asyncio.Protocol):
                 raise protocol.InputError(
                     f'TidTooHigh: secondary starts at {tid_repr(message)}, '
                     f'beyond the last transaction {tid_repr(last)}')
-            self._start(message)
+            self.started = True
+            self.loop.create_task(self._start(message))
         elif message:
             raise protocol.InputError('unexpected data after the handshake')
 
-    def _start(self, start_tid):
-        producer = _Producer(self.primary, self, start_tid)
-        if not self.primary._add_producer(producer):
-            self.transport.close()  # the primary is closing
+    async def _start(self, start_tid):
+        if self.primary._closed:
+            self.transport.close()
             return
-        self.producer = producer
+        self.last_tid = self._sent_tid = start_tid
+        self._checksum = protocol.Checksum(start_tid)
         logger.info('secondary %s (%s) starts after %s', self.peer,
                     self.protocol_id.decode(), tid_repr(start_tid))
-        producer.start()
+        try:
+            # Finding the start may scan much of a big file: not on the loop.
+            await self.loop.run_in_executor(None, self._open, start_tid)
+        except Exception:
+            logger.exception('secondary %s: finding its start', self.peer)
+            self.transport.abort()
+            return
+        if not self.transport.is_closing():
+            self.primary._connections.add(self)
+            if self._scheduled is None:
+                self._produce()
 
-    def pause_writing(self):
-        self.writable.clear()
+    def _open(self, after_tid):
+        """Open the current data file and find the first transaction after
+        ``after_tid``; False if the file changed meanwhile (a pack)."""
+        end, inode = self.primary._end
+        data_file = filescan.DataFile(self.primary._data_file_name())
+        if data_file.inode != inode:
+            data_file.close()
+            return False
+        data_file.limit = end
+        self._pos = data_file.position_after(after_tid, end)
+        if self._data_file is not None:
+            self._data_file.close()
+        self._data_file = data_file
+        return True
 
-    def resume_writing(self):
-        self.writable.set()
+    # Streaming.
 
-    def write(self, data):
-        """On the loop: send what the producer gathered."""
+    def committed(self):
+        """More may be durable: send it now, or shortly during a burst."""
+        if self._scheduled is not None or self._paused:
+            return
+        if time.monotonic() - self._last_send < BURST_WINDOW:
+            self._scheduled = self.loop.call_later(COALESCE, self._produce)
+        else:
+            self._produce()
+
+    def _produce(self):
+        """Send a slice of what is durable and not sent yet."""
+        self._scheduled = None
         if self.transport.is_closing():
             return
-        self.transport.write(data)
-        if self.transport.get_write_buffer_size() < WRITE_HIGH_WATER:
-            self.writable.set()
-
-    def close(self):
-        if not self.transport.is_closing():
-            self.transport.close()
-
-    def connection_lost(self, exc):
-        self.writable.set()
-        if self.producer is not None:
-            self.producer.stop()
-            self.primary._remove_producer(self.producer)
-        logger.info('secondary %s disconnected', self.peer)
-
-
-class _Stopped(Exception):
-    """The connection went away while the producer was sending."""
-
-
-class _Producer(threading.Thread):
-    """Streams committed transactions after ``start_tid`` to one secondary:
-    reads the data file up to its durable end, follows new commits (woken
-    by tpc_finish), and moves to the new file after a pack."""
-
-    def __init__(self, primary, connection, start_tid):
-        super().__init__(name=f'zc.zrs producer {connection.peer}',
-                         daemon=True)
-        self.primary = primary
-        self.connection = connection
-        self.peer = connection.peer
-        self.protocol_id = connection.protocol_id.decode()
-        self.loop = zrsloop.get_loop()
-        self.wake = threading.Event()
-        self.connected = time.time()
-        self.last_tid = start_tid  # the last one handed to the network
-        self._sent_tid = start_tid  # the last one gathered in the batch
-        self.bytes_behind = 0
-        self._checksum = protocol.Checksum(start_tid)
-        self._batch = bytearray()
-        self._stopped = False
-        self._finishing = False
-
-    def status(self, primary_last):
-        last = self.last_tid
-        lag = (max(0.0, _seconds(primary_last) - _seconds(last))
-               if last != z64 else None)
-        return dict(address=self.peer, protocol=self.protocol_id,
-                    connected=self.connected,
-                    last_tid=last.hex() if last != z64 else None,
-                    lag=lag, bytes_behind=self.bytes_behind)
-
-    def stop(self):
-        self._stopped = True
-        self.wake.set()
-
-    def finish(self):
-        """Send what is committed, then close the connection."""
-        self._finishing = True
-        self.wake.set()
-
-    def run(self):
-        data_file = None
         try:
-            pos = None
-            while not self._stopped:
-                self.wake.clear()
-                end, inode = self.primary._committed_end()
-                if data_file is None or data_file.inode != inode:
-                    if data_file is not None:
-                        data_file.close()
-                    data_file = filescan.DataFile(
-                        self.primary._data_file_name())
-                    if data_file.inode != inode:
-                        continue  # packed again meanwhile
-                    data_file.limit = end
-                    pos = data_file.position_after(self.last_tid, end)
-                data_file.limit = end
-                self.bytes_behind = end - pos
-                if pos < end:
-                    pos = self._send_until(data_file, pos, end)
-                    continue
-                if self._finishing:
-                    break
-                self.wake.wait(POLL_INTERVAL)
-        except _Stopped:
-            pass
+            if self._data_file is None and not self._open(self._sent_tid):
+                return  # a pack is under way; its end comes with a wake-up
+            more = self._fill()
         except Exception:
-            if not self._stopped:
-                logger.exception('replicating to secondary %s', self.peer)
-        finally:
-            if data_file is not None:
-                data_file.close()
-            self.loop.call_soon_threadsafe(self.connection.close)
-            self.primary._remove_producer(self)
+            logger.exception('replicating to secondary %s', self.peer)
+            self.transport.abort()
+            return
+        if self._batch:
+            self.transport.write(bytes(self._batch))
+            self._batch.clear()
+            self.last_tid = self._sent_tid
+            self._last_send = time.monotonic()
+        if more and not self._paused:
+            self._scheduled = self.loop.call_soon(self._produce)
+        elif not more and self._finishing:
+            self.transport.close()  # after what is buffered is sent
 
-    def _send_until(self, data_file, pos, end):
-        while pos < end and not self._stopped:
-            txn = data_file.transaction_at(pos)
-            self._send_transaction(data_file, txn)
-            pos = data_file.next_position(txn)
-            self.bytes_behind = end - pos
-            if len(self._batch) >= BATCH_SIZE:
-                self._flush()
-        self._flush()
-        return pos
+    def _fill(self):
+        """Gather up to SLICE_SIZE bytes; True if there is more to send."""
+        while len(self._batch) < SLICE_SIZE:
+            if self._stream is None:
+                end, inode = self.primary._end
+                if self._data_file.inode != inode:
+                    if not self._open(self._sent_tid):
+                        return False  # the pack's end comes with a wake-up
+                    continue
+                self._data_file.limit = end
+                self.bytes_behind = end - self._pos
+                if self._pos >= end:
+                    return False
+                self._stream = self._transaction(
+                    self._data_file.transaction_at(self._pos))
+            if next(self._stream, None) is None:
+                self._stream = None
+        return True
 
-    def _send_transaction(self, data_file, txn):
+    def _transaction(self, txn):
+        """Gather one transaction's messages, yielding between them."""
+        data_file = self._data_file
         add = self._add
         add(protocol.dumps(('T', (txn.tid, txn.status, txn.user,
                                   txn.description, txn.extension))))
@@ -361,8 +360,10 @@ class _Producer(threading.Thread):
                     ('S', (record.oid, record.tid, '', record.data_txn))))
                 add(record.data or b'')
             else:
-                self._add_blob(record, blob)
+                yield from self._blob(record, blob)
+            yield True
         add(protocol.dumps(('C', (self._checksum.digest(),))))
+        self._pos = data_file.next_position(txn)
         self._sent_tid = txn.tid
 
     def _blob_file(self, record):
@@ -374,7 +375,7 @@ class _Producer(threading.Thread):
         except POSKeyError:
             return None
 
-    def _add_blob(self, record, path):
+    def _blob(self, record, path):
         with open(path, 'rb') as blob:
             size = os.fstat(blob.fileno()).st_size
             blocks = -(-size // protocol.BLOB_BLOCK_SIZE)
@@ -386,24 +387,44 @@ class _Producer(threading.Thread):
                 if not block:
                     raise filescan.CorruptedFile(f'blob {path} shrank')
                 self._add(block)
-                if len(self._batch) >= BATCH_SIZE:
-                    self._flush()
+                yield True
 
     def _add(self, payload):
         self._checksum.update(payload)
         self._batch += protocol.frame(payload)
 
-    def _flush(self):
-        if not self._batch:
-            return
-        data = bytes(self._batch)
-        self._batch.clear()
-        writable = self.connection.writable
-        while not writable.wait(POLL_INTERVAL):
-            if self._stopped:
-                raise _Stopped()
-        if self._stopped:
-            raise _Stopped()
-        writable.clear()
-        self.loop.call_soon_threadsafe(self.connection.write, data)
-        self.last_tid = self._sent_tid
+    def pause_writing(self):
+        self._paused = True
+
+    def resume_writing(self):
+        self._paused = False
+        if self._scheduled is None:
+            self._scheduled = self.loop.call_soon(self._produce)
+
+    def finish(self):
+        """Send what is committed, then close."""
+        self._finishing = True
+        if not self.started or self._data_file is None:
+            self.transport.close()
+        elif self._scheduled is None and not self._paused:
+            self._produce()
+
+    def status(self, primary_last):
+        last = self.last_tid
+        lag = (max(0.0, _seconds(primary_last) - _seconds(last))
+               if last not in (None, z64) else None)
+        return dict(address=self.peer, protocol=self.protocol_id.decode(),
+                    connected=self.connected,
+                    last_tid=last.hex() if last not in (None, z64) else None,
+                    lag=lag, bytes_behind=self.bytes_behind)
+
+    def connection_lost(self, exc):
+        self.primary._connections.discard(self)
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+        if self._stream is not None:
+            self._stream.close()
+        if self._data_file is not None:
+            self._data_file.close()
+        self.lost.set_result(None)
+        logger.info('secondary %s disconnected', self.peer)

@@ -53,15 +53,21 @@ def assert_prefix(test, primary_path, secondary_path):
     primary, in order: its history is a prefix of the primary's."""
     secondary = transactions(secondary_path)
     primary = transactions(primary_path)
-    test.assertEqual(primary[:len(secondary)], secondary)
-    tids = [t[0][0] for t in secondary]
+    tids = [t[0][0].hex() for t in secondary]
     test.assertEqual(tids, sorted(set(tids)))
+    test.assertEqual([t[0][0].hex() for t in primary[:len(secondary)]],
+                     tids)
+    test.assertTrue(primary[:len(secondary)] == secondary,
+                    'the secondary has transactions the primary has not')
 
 
 def assert_replica(test, primary_path, secondary_path):
     """Same transactions, and the same bytes."""
-    test.assertEqual(transactions(primary_path),
-                     transactions(secondary_path))
+    primary = transactions(primary_path)
+    secondary = transactions(secondary_path)
+    test.assertEqual([t[0][0].hex() for t in primary],
+                     [t[0][0].hex() for t in secondary])
+    test.assertTrue(primary == secondary, 'different transactions')
     test.assertTrue(same_bytes(primary_path, secondary_path))
 
 

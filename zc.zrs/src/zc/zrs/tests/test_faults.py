@@ -155,10 +155,12 @@ class FaultTests(TempDirTest):
         primary, db = self.in_process_primary(200, size=2000)
         secondary = self.secondary(primary.address)
         self.caught_up(secondary, primary)
+        # Commits go on during the pack, all after the pack time (so the
+        # result of packing does not depend on how they interleave).
+        pack_time = time.time()
+        time.sleep(0.01)
         writer = threading.Thread(target=self.commit, args=(db, 100))
         writer.start()
-        time.sleep(0.01)
-        pack_time = time.time()
         primary.pack(pack_time, referencesf)
         writer.join(support.TIMEOUT)
         self.commit(db, 5)  # after the pack: read from the new file
