@@ -4,9 +4,12 @@ Runs with our Python (zc.zrs 4) or with the original's peer venv
 (zc.zrs 3.1.0): it only uses the API both share. One command per line on
 stdin, one JSON answer per line on stdout.
 
-    python zrs_worker.py plain PATH
-    python zrs_worker.py primary PATH PORT
+    python zrs_worker.py primary PATH PORT PLAIN_PATH
     python zrs_worker.py secondary PATH PORT
+
+The primary process also holds a plain FileStorage (PLAIN_PATH), so the
+throughput with and without replication is measured in the same process,
+in alternating rounds.
 """
 import json
 import sys
@@ -24,25 +27,29 @@ def main():
     import ZODB.FileStorage
     import transaction
     storage = ZODB.FileStorage.FileStorage(path)
-    if role in ('plain', 'primary'):
-        if role == 'primary':
-            import zc.zrs
-            storage = zc.zrs.Primary(storage,
-                                     ('127.0.0.1', int(sys.argv[3])))
+    if role == 'primary':
+        import zc.zrs
+        storage = zc.zrs.Primary(storage, ('127.0.0.1', int(sys.argv[3])))
         db = ZODB.DB(storage)
         conn = db.open()
         root = conn.root()
+        plain_db = ZODB.DB(ZODB.FileStorage.FileStorage(sys.argv[4]))
+        plain_tm = transaction.TransactionManager()
+        plain_root = plain_db.open(plain_tm).root()
         answer('ready')
         for line in sys.stdin:
             words = line.split()
-            if words[0] == 'commit':  # N commits of SIZE bytes, timed
+            if words[0] in ('commit', 'plain'):  # N commits of SIZE bytes
                 count, size = int(words[1]), int(words[2])
+                target, tm = ((root, transaction.manager)
+                              if words[0] == 'commit'
+                              else (plain_root, plain_tm))
                 start = time.perf_counter()
                 for i in range(count):
-                    root['x'] = b'x' * size if size else i
-                    transaction.commit()
+                    target['x'] = b'x' * size if size else i
+                    tm.commit()
                 answer([count / (time.perf_counter() - start),
-                        storage.lastTransaction().hex()])
+                        storage.lastTransaction().hex(), time.time()])
             elif words[0] == 'isolated':  # N commits DELAY apart
                 count, delay = int(words[1]), float(words[2])
                 done = []
@@ -57,6 +64,7 @@ def main():
                 break
         conn.close()
         db.close()
+        plain_db.close()
     else:
         import zc.zrs
         started = time.time()

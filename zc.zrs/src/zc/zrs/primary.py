@@ -4,9 +4,10 @@ to the secondaries connected to its replication address.
 Committing threads only note how far the data file is durable and nudge
 the zc.zrs loop; the loop reads the file and writes to the secondaries'
 sockets, a slice at a time, pausing when a socket's buffer is full. During
-a burst of commits it waits a moment before sending, so one read and one
-send carry several transactions and the committing threads keep the CPU;
-an isolated commit goes out at once.
+a burst of commits the loop waits a moment before sending, and committing
+threads do not nudge it while it waits: one wake-up, one read and one send
+carry several transactions, and the committing threads keep the CPU. An
+isolated commit goes out at once.
 """
 import asyncio
 import logging
@@ -75,8 +76,10 @@ class Primary(StorageWrapper):
         super().__init__(storage)
         self._blobs = ZODB.interfaces.IBlobStorage.providedBy(storage)
         self._loop = zrsloop.get_loop()
-        self._connections = set()  # handshaken ones; used on the loop only
-        self._wake_pending = False
+        self._connections = set()  # handshaken ones; changed on the loop
+        self._wake_pending = False  # a nudge is on its way to the loop
+        self._produce_scheduled = False  # the loop will send shortly
+        self._last_send = 0.0
         self._closed = False
         self._end = self._durable_end()
         self._ssl = ssl
@@ -109,27 +112,39 @@ class Primary(StorageWrapper):
             self._committed()  # a new file, maybe
 
     def _durable_end(self):
-        """``(end, inode)``: how far the data file holds durable
-        transactions, and which file that is. FileStorage moves its end
-        only once a transaction is flushed and fsynced, and swaps files on
-        pack while holding the same lock."""
+        """``(end, file)``: how far the data file holds durable
+        transactions, and the storage's file object for it. FileStorage
+        moves its end only once a transaction is flushed and fsynced, and
+        opens a new file object on pack, holding the same lock."""
         fs = self._filestorage
         with fs._lock:
-            return fs._pos, os.fstat(fs._file.fileno()).st_ino
+            return fs._pos, fs._file
 
     def _committed(self):
+        # The end is updated before the flags are read, and the loop clears
+        # a flag before it reads the end: no commit goes unnoticed.
         if self._closed:
             return
         self._end = self._durable_end()
-        if not self._wake_pending:
+        if self._connections and not (self._wake_pending
+                                      or self._produce_scheduled):
             self._wake_pending = True
             self._loop.call_soon_threadsafe(self._wake)
 
     def _wake(self):
-        """On the loop: tell every connection there may be more."""
+        """On the loop: send now, or shortly during a burst."""
         self._wake_pending = False
+        if time.monotonic() - self._last_send < BURST_WINDOW:
+            if not self._produce_scheduled:
+                self._produce_scheduled = True
+                self._loop.call_later(COALESCE, self._produce)
+        else:
+            self._produce()
+
+    def _produce(self):
+        self._produce_scheduled = False
         for connection in list(self._connections):
-            connection.committed()
+            connection.produce()
 
     def _data_file_name(self):
         return self._filestorage._file_name
@@ -208,6 +223,7 @@ class _SecondaryConnection(asyncio.Protocol):
         self.last_tid = None  # the last transaction handed to the socket
         self.bytes_behind = 0
         self._data_file = None
+        self._source = None  # the storage's file object _data_file views
         self._pos = None
         self._stream = None
         self._sent_tid = None  # the last one gathered in the batch
@@ -216,7 +232,6 @@ class _SecondaryConnection(asyncio.Protocol):
         self._paused = False
         self._scheduled = None
         self._finishing = False
-        self._last_send = 0.0
 
     # The handshake.
 
@@ -282,11 +297,16 @@ class _SecondaryConnection(asyncio.Protocol):
     def _open(self, after_tid):
         """Open the current data file and find the first transaction after
         ``after_tid``; False if the file changed meanwhile (a pack)."""
-        end, inode = self.primary._end
+        end, source = self.primary._end
         data_file = filescan.DataFile(self.primary._data_file_name())
-        if data_file.inode != inode:
+        try:
+            same = os.fstat(source.fileno()).st_ino == data_file.inode
+        except ValueError:  # closed: packed again meanwhile
+            same = False
+        if not same:
             data_file.close()
             return False
+        self._source = source
         data_file.limit = end
         self._pos = data_file.position_after(after_tid, end)
         if self._data_file is not None:
@@ -296,13 +316,9 @@ class _SecondaryConnection(asyncio.Protocol):
 
     # Streaming.
 
-    def committed(self):
-        """More may be durable: send it now, or shortly during a burst."""
-        if self._scheduled is not None or self._paused:
-            return
-        if time.monotonic() - self._last_send < BURST_WINDOW:
-            self._scheduled = self.loop.call_later(COALESCE, self._produce)
-        else:
+    def produce(self):
+        """More may be durable: send it (unless waiting for the socket)."""
+        if self._scheduled is None and not self._paused:
             self._produce()
 
     def _produce(self):
@@ -322,7 +338,7 @@ class _SecondaryConnection(asyncio.Protocol):
             self.transport.write(bytes(self._batch))
             self._batch.clear()
             self.last_tid = self._sent_tid
-            self._last_send = time.monotonic()
+            self.primary._last_send = time.monotonic()
         if more and not self._paused:
             self._scheduled = self.loop.call_soon(self._produce)
         elif not more and self._finishing:
@@ -332,8 +348,8 @@ class _SecondaryConnection(asyncio.Protocol):
         """Gather up to SLICE_SIZE bytes; True if there is more to send."""
         while len(self._batch) < SLICE_SIZE:
             if self._stream is None:
-                end, inode = self.primary._end
-                if self._data_file.inode != inode:
+                end, source = self.primary._end
+                if source is not self._source:
                     if not self._open(self._sent_tid):
                         return False  # the pack's end comes with a wake-up
                     continue

@@ -21,6 +21,7 @@ from ZODB.Connection import TransactionMetaData
 from ZODB.POSException import ReadOnlyError
 from ZODB.utils import tid_repr
 
+from zc.zrs import groupsync
 from zc.zrs import loop as zrsloop
 from zc.zrs import protocol
 from zc.zrs.wrapper import StorageWrapper
@@ -260,6 +261,13 @@ class _Replicator:
     # Applying, in the applier thread.
 
     def _apply_loop(self):
+        sync = groupsync.GroupSync(self.storage)
+        try:
+            self._apply_all(sync)
+        finally:
+            sync.close()
+
+    def _apply_all(self, sync):
         while True:
             try:
                 transaction = self.queue.get(timeout=POLL_INTERVAL)
@@ -274,6 +282,7 @@ class _Replicator:
                     transaction.discard()
                 else:
                     self._apply(transaction)
+                    sync.applied(more_waiting=not self.queue.empty())
             except Exception:
                 logger.critical('Failed to apply replicated transaction %s',
                                 tid_repr(transaction.tid), exc_info=True)

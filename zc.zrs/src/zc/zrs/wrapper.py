@@ -2,6 +2,16 @@
 import zope.interface
 
 
+#: Storage methods called on every load or commit: bound once, so calls
+#: skip the __getattr__ fallback.
+_HOT_METHODS = (
+    'load', 'loadBefore', 'loadSerial', 'prefetch', 'store', 'restore',
+    'storeBlob', 'restoreBlob', 'loadBlob', 'openCommittedBlobFile',
+    'temporaryDirectory', 'new_oid', 'tpc_begin', 'tpc_vote', 'tpc_abort',
+    'tpc_transaction', 'lastTransaction', 'getTid', 'sortKey', 'getName',
+    'checkCurrentSerialInTransaction', 'isReadOnly', 'supportsUndo')
+
+
 class StorageWrapper:
     """Looks like the wrapped storage: every attribute it does not define
     itself comes from the base, and it provides the base's interfaces (so
@@ -12,6 +22,11 @@ class StorageWrapper:
         self._storage = storage
         zope.interface.directlyProvides(
             self, zope.interface.providedBy(storage))
+        for name in _HOT_METHODS:
+            if not hasattr(type(self), name):
+                method = getattr(storage, name, None)
+                if method is not None:
+                    setattr(self, name, method)
 
     def __getattr__(self, name):
         if name == '_storage':
