@@ -25,7 +25,7 @@ setup(
         'transaction',
     ],
     extras_require={
-        'test': ['zope.testrunner', 'zope.testing'],
+        'test': ['zope.testrunner'],
     },
     entry_points={
         'console_scripts': [

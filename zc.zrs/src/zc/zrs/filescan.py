@@ -149,6 +149,14 @@ class DataFile:
         length = u64(self._read_exact(end - 8, 8))
         return end - 8 - length
 
+    def has_transaction(self, tid, following):
+        """Whether the transaction before position ``following`` (as
+        returned by position_after) is ``tid``."""
+        if following <= FILE_START:
+            return False
+        return self.transaction_at(
+            self._last_transaction_before(following)).tid == tid
+
     def position_after(self, tid, end):
         """Position of the first transaction with a tid greater than
         ``tid`` (``end`` if there is none), searching from whichever end

@@ -41,7 +41,7 @@ WRITE_HIGH_WATER = 1 << 20
 #: A commit that comes closer than BURST_WINDOW after the previous send is
 #: part of a burst: its sending waits COALESCE seconds to take the
 #: transactions that follow along.
-BURST_WINDOW = 0.01
+BURST_WINDOW = 0.005
 COALESCE = 0.002
 
 
@@ -309,6 +309,13 @@ class _SecondaryConnection(asyncio.Protocol):
         self._source = source
         data_file.limit = end
         self._pos = data_file.position_after(after_tid, end)
+        if (self._data_file is None and after_tid != z64
+                and not data_file.has_transaction(after_tid, self._pos)):
+            logger.warning(
+                'secondary %s starts after %s, a transaction this primary '
+                'does not have: packed away here, or the secondary holds '
+                'transactions the primary never had', self.peer,
+                tid_repr(after_tid))
         if self._data_file is not None:
             self._data_file.close()
         self._data_file = data_file

@@ -323,8 +323,12 @@ class _Replicator:
             transaction.discard()
         db = self.secondary._db
         if db is not None:
-            db.invalidate(transaction.tid, list(dict.fromkeys(
-                record.oid for record in transaction.records)))
+            try:
+                db.invalidate(transaction.tid, list(dict.fromkeys(
+                    record.oid for record in transaction.records)))
+            except Exception:  # committed all the same
+                logger.exception('invalidating %r after %s', db,
+                                 tid_repr(transaction.tid))
 
 
 def _show(address):

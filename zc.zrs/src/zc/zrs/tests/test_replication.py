@@ -169,6 +169,21 @@ class HandshakeTests(TempDirTest):
         kind, args = pickle.loads(raw.message())
         self.assertEqual((kind, args[0]), ('T', self.primary.lastTransaction()))
 
+    def test_start_tid_the_primary_lacks_is_reported(self):
+        self.commit(self.db, 2)
+        tids = [t.tid for t in self.primary.iterator()]
+        missing = (int.from_bytes(tids[1], 'big') + 1).to_bytes(8, 'big')
+        raw = RawSecondary(self.primary.address)
+        self.addCleanup(raw.close)
+        raw.send(b'zrs2.0')
+        raw.send(missing)
+        kind, args = pickle.loads(raw.message())
+        self.assertEqual((kind, args[0]), ('T', tids[2]))
+        [warning] = [m for m in self.logs.messages(logging.WARNING)
+                     if 'does not have' in m]
+        self.assertIn('the secondary holds transactions the primary never '
+                      'had', warning)
+
     def test_only_filestorages(self):
         import ZODB.MappingStorage
         with self.assertRaises(ValueError):
