@@ -110,6 +110,13 @@ class InteropTests(unittest.TestCase):
     def path(self, name):
         return os.path.join(self.dir, name)
 
+    def assertIdenticalReplica(self):
+        self.assertTrue(support.same_bytes(self.path('p.fs'),
+                                           self.path('s.fs')))
+        self.assertTrue(same_tree(self.path('p.blobs'),
+                                  self.path('s.blobs')))
+        self.assertEqual(self.logs.messages(), [])
+
     def test_original_primary_feeds_our_secondary(self):
         address = ('127.0.0.1', support.free_port())
         peer = Peer('primary', self.path('p.fs'), address,
@@ -128,11 +135,7 @@ class InteropTests(unittest.TestCase):
         support.wait_until(lambda: secondary.lastTransaction() == last)
         peer.close()
         secondary.close()
-        self.assertTrue(support.same_bytes(self.path('p.fs'),
-                                           self.path('s.fs')))
-        self.assertTrue(same_tree(self.path('p.blobs'),
-                                  self.path('s.blobs')))
-        self.assertEqual(self.logs.messages(), [])
+        self.assertIdenticalReplica()
 
     def test_our_primary_feeds_an_original_secondary(self):
         primary = zc.zrs.Primary(
@@ -164,8 +167,4 @@ class InteropTests(unittest.TestCase):
                            interval=0.1)
         peer.close()
         db.close()
-        self.assertTrue(support.same_bytes(self.path('p.fs'),
-                                           self.path('s.fs')))
-        self.assertTrue(same_tree(self.path('p.blobs'),
-                                  self.path('s.blobs')))
-        self.assertEqual(self.logs.messages(), [])
+        self.assertIdenticalReplica()

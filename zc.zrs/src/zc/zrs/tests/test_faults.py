@@ -42,9 +42,7 @@ class FaultTests(TempDirTest):
     layer = FaultLayer
 
     def in_process_primary(self, transactions=0, size=100):
-        primary = self.primary()
-        db = ZODB.DB(primary)
-        self.addCleanup(db.close)
+        primary, db = self.primary_db()
         self.commit(db, transactions, size)
         return primary, db
 

@@ -51,6 +51,12 @@ class TempDirTest(unittest.TestCase):
         self.addCleanup(secondary.close)
         return secondary
 
+    def primary_db(self, **kw):
+        primary = self.primary(**kw)
+        db = ZODB.DB(primary)
+        self.addCleanup(db.close)
+        return primary, db
+
     def commit(self, db, count=1, size=100):
         for i in range(count):
             with db.transaction() as conn:
@@ -202,9 +208,7 @@ class BlobTests(TempDirTest):
         self.assertIn('cannot replicate blobs', self.logs.messages()[0])
 
     def test_large_and_empty_blobs_replicate(self):
-        primary = self.primary(blobs=True)
-        db = ZODB.DB(primary)
-        self.addCleanup(db.close)
+        primary, db = self.primary_db(blobs=True)
         secondary = self.secondary(primary.address, blobs=True)
         sizes = {'big': 3 * protocol.BLOB_BLOCK_SIZE + 17, 'empty': 0,
                  'exact': protocol.BLOB_BLOCK_SIZE}
@@ -231,9 +235,7 @@ class BlobTests(TempDirTest):
 class TopologyTests(TempDirTest):
 
     def test_relay_chain(self):
-        primary = self.primary()
-        db = ZODB.DB(primary)
-        self.addCleanup(db.close)
+        primary, db = self.primary_db()
         relay = zc.zrs.Secondary(
             zc.zrs.Primary(ZODB.FileStorage.FileStorage(self.path('r.fs')),
                            ('127.0.0.1', 0)),
@@ -260,9 +262,7 @@ class TopologyTests(TempDirTest):
         self.assertNoErrors()
 
     def test_secondary_connects_when_given_an_address(self):
-        primary = self.primary()
-        db = ZODB.DB(primary)
-        self.addCleanup(db.close)
+        primary, db = self.primary_db()
         secondary = self.secondary(None)
         self.commit(db, 3)
         self.assertEqual(len(secondary), 0)
@@ -270,9 +270,7 @@ class TopologyTests(TempDirTest):
         self.caught_up(secondary, primary)
 
     def test_keep_alives(self):
-        primary = self.primary()
-        db = ZODB.DB(primary)
-        self.addCleanup(db.close)
+        primary, db = self.primary_db()
         secondary = self.secondary(primary.address, keep_alive_delay=0.05)
         self.commit(db)
         self.caught_up(secondary, primary)
@@ -288,9 +286,7 @@ class TopologyTests(TempDirTest):
 class ClosingTests(TempDirTest):
 
     def test_closing_a_secondary_mid_transaction_is_clean(self):
-        primary = self.primary()
-        db = ZODB.DB(primary)
-        self.addCleanup(db.close)
+        primary, db = self.primary_db()
         self.commit(db, 200, size=20000)
         secondary = self.secondary(primary.address)
         support.wait_until(lambda: len(secondary) > 0)
