@@ -232,6 +232,29 @@ class BlobTests(TempDirTest):
         self.assertNoErrors()
 
 
+class HistoryTests(TempDirTest):
+
+    def test_undo_backpointers_and_undone_creations_replicate(self):
+        from persistent.mapping import PersistentMapping
+        primary, db = self.primary_db()
+        secondary = self.secondary(primary.address)
+        with db.transaction() as conn:
+            conn.root()['child'] = PersistentMapping(value=1)
+        # Undoing the last transaction writes the root as a backpointer to
+        # its previous version and the child as an undone creation.
+        db.undo(db.undoLog(0, 1)[0]['id'])
+        transaction.commit()
+        self.caught_up(secondary, primary)
+        _header, records = support.transactions(self.path('primary.fs'))[-1]
+        self.assertEqual(sorted((data is None, data_txn is None)
+                                for _oid, _tid, data, data_txn in records),
+                         [(False, False), (True, True)])
+        secondary.close()
+        support.assert_replica(self, self.path('primary.fs'),
+                               self.path('secondary.fs'))
+        self.assertNoErrors()
+
+
 class TopologyTests(TempDirTest):
 
     def test_relay_chain(self):
