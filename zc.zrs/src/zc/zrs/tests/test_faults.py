@@ -12,7 +12,6 @@ import threading
 import time
 
 import ZODB
-import ZODB.FileStorage
 from ZODB.serialize import referencesf
 
 import zc.zrs
