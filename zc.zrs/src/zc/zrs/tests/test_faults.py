@@ -11,7 +11,6 @@ import signal
 import threading
 import time
 
-import ZODB
 from ZODB.serialize import referencesf
 
 import zc.zrs
