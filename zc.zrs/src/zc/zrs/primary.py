@@ -289,10 +289,12 @@ class _SecondaryConnection(asyncio.Protocol):
             logger.exception('secondary %s: finding its start', self.peer)
             self.transport.abort()
             return
-        if not self.transport.is_closing():
-            self.primary._connections.add(self)
-            if self._scheduled is None:
-                self._produce()
+        if self.transport.is_closing():  # lost meanwhile
+            self._close_file()
+            return
+        self.primary._connections.add(self)
+        if self._scheduled is None:
+            self._produce()
 
     def _open(self, after_tid):
         """Open the current data file and find the first transaction after
@@ -441,13 +443,17 @@ class _SecondaryConnection(asyncio.Protocol):
                     last_tid=last.hex() if last not in (None, z64) else None,
                     lag=lag, bytes_behind=self.bytes_behind)
 
+    def _close_file(self):
+        if self._data_file is not None:
+            self._data_file.close()
+            self._data_file = None
+
     def connection_lost(self, exc):
         self.primary._connections.discard(self)
         if self._scheduled is not None:
             self._scheduled.cancel()
         if self._stream is not None:
             self._stream.close()
-        if self._data_file is not None:
-            self._data_file.close()
+        self._close_file()
         self.lost.set_result(None)
         logger.info('secondary %s disconnected', self.peer)

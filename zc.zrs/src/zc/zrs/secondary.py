@@ -199,6 +199,8 @@ class _Replicator:
             except (OSError, asyncio.TimeoutError) as exc:
                 logger.warning('could not connect to primary %s: %s',
                                _show(address), exc or type(exc).__name__)
+            except Exception:
+                logger.exception('connecting to primary %s', _show(address))
             else:
                 await connection.lost
             if self.closed:
