@@ -336,3 +336,35 @@ class ClosingTests(TempDirTest):
         with self.assertRaises(TypeError):
             zc.zrs.Secondary(self.path('s.fs'), None, reactor=object())
 
+
+
+class ConfigTests(TempDirTest):
+
+    def open(self, body):
+        import ZODB.config
+        return ZODB.config.storageFromString(f'''
+            %import zc.zrs
+            <zrs>
+              {body}
+              <filestorage>
+                path {self.path('data.fs')}
+              </filestorage>
+            </zrs>''')
+
+    def test_same_address_both_ways_is_refused(self):
+        with self.assertRaises(ValueError) as caught:
+            self.open('replicate-to 127.0.0.1:9999\n'
+                      'replicate-from 127.0.0.1:9999')
+        self.assertIn('same address 127.0.0.1:9999', str(caught.exception))
+
+    def test_secondary_options(self):
+        secondary = self.open('replicate-from 127.0.0.1:9999\n'
+                              'keep-alive-delay 30\n'
+                              'reconnect-delay 5\n'
+                              'check-checksums false')
+        self.addCleanup(secondary.close)
+        replicator = secondary._replicator
+        self.assertEqual((replicator.keep_alive_delay,
+                          replicator.reconnect_delay,
+                          replicator.check_checksums), (30, 5, False))
+        self.assertEqual(replicator.address, ('127.0.0.1', 9999))

@@ -111,3 +111,21 @@ class TLSTests(TempDirTest):
 
     def test_secondary_without_tls_is_refused(self):
         self.assertGetsNothing(self.tls_secondary('untrusted.fs', None))
+
+    def test_ssl_section_needs_its_address(self):
+        with self.assertRaises(ValueError) as caught:
+            ZODB.config.storageFromString(f'''
+                %import zc.zrs
+                <zrs>
+                  replicate-from 127.0.0.1:9999
+                  <replicate-to-ssl>
+                    certificate {self.cert('primary.pem')}
+                    key {self.cert('primary.key')}
+                    authenticate {self.cert('ca.pem')}
+                  </replicate-to-ssl>
+                  <filestorage>
+                    path {self.path('other.fs')}
+                  </filestorage>
+                </zrs>''')
+        self.assertIn('replicate-to-ssl without replicate-to',
+                      str(caught.exception))
