@@ -76,13 +76,14 @@ def run(python, env, directory, options):
         plain.append(primary.ask(f'plain {options.commits} 0')[0])
         rate, last, finished = primary.ask(f'commit {options.commits} 0')
         attached.append(rate)
-        secondary.ask(f'wait {last}')
-        complete.append(secondary.ask('seen')[last] - finished)
+        done_at, _ = secondary.ask(f'wait {last}')
+        complete.append(done_at - finished)
     figures['plain tx/s'] = statistics.median(plain)
     figures['attached tx/s'] = statistics.median(attached)
     figures['attached/plain'] = statistics.median(
         a / p for a, p in zip(attached, plain))
     figures['complete after burst ms'] = statistics.median(complete) * 1000
+    secondary.ask('watch')
     done = primary.ask(f'isolated {options.isolated} 0.01')
     secondary.ask(f'wait {done[-1][0]}')
     seen = secondary.ask('seen')
@@ -104,7 +105,7 @@ def run(python, env, directory, options):
     size = os.path.getsize(path('h.fs'))
     transactions = options.history + options.history // 50 + 2
     secondary = Worker(python, env, 'secondary', path('hs.fs'), port)
-    seconds = secondary.ask(f'wait {last}')
+    _, seconds = secondary.ask(f'wait {last}')
     secondary.close()
     primary.close()
     figures['catch-up txn/s'] = transactions / seconds
