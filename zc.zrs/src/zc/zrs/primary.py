@@ -42,7 +42,7 @@ WRITE_HIGH_WATER = 1 << 20
 #: part of a burst: its sending waits COALESCE seconds to take the
 #: transactions that follow along.
 BURST_WINDOW = 0.005
-COALESCE = 0.002
+COALESCE = 0.005
 
 
 def _filestorage(storage):
