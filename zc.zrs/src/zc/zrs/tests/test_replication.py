@@ -207,6 +207,27 @@ class BlobTests(TempDirTest):
         self.assertTrue(raw.closed_by_peer())
         self.assertIn('cannot replicate blobs', self.logs.messages()[0])
 
+    def test_blobstorage_wrapper_as_primary(self):
+        storage = ZODB.blob.BlobStorage(
+            self.path('wrapped.blobs'),
+            ZODB.FileStorage.FileStorage(self.path('primary.fs')))
+        primary = zc.zrs.Primary(storage, ('127.0.0.1', 0))
+        self.addCleanup(primary.close)
+        db = ZODB.DB(primary)
+        self.addCleanup(db.close)
+        secondary = self.secondary(primary.address, blobs=True)
+        with db.transaction() as conn:
+            blob = conn.root()['blob'] = ZODB.blob.Blob()
+            with blob.open('w') as f:
+                f.write(b'wrapped' * 20000)
+        self.caught_up(secondary, primary)
+        secondary_db = ZODB.DB(secondary)
+        self.addCleanup(secondary_db.close)
+        with secondary_db.transaction() as conn:
+            with conn.root()['blob'].open() as f:
+                self.assertEqual(f.read(), b'wrapped' * 20000)
+        self.assertNoErrors()
+
     def test_large_and_empty_blobs_replicate(self):
         primary, db = self.primary_db(blobs=True)
         secondary = self.secondary(primary.address, blobs=True)
