@@ -68,27 +68,42 @@ class _ControlUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def loads(payload):
-    """Decode a control message into ``(kind, args)``.
+class Decoder:
+    """Decodes the control messages of one connection.
 
-    Raises InputError for anything that is not a well-formed T, S, B or C
-    message.
+    One unpickler reads message after message from a buffer refilled for
+    each (creating an unpickler per message costs more than decoding it).
     """
-    try:
-        message = _ControlUnpickler(io.BytesIO(payload),
-                                    encoding='bytes').load()
-        kind, args = message
-    except InputError:
-        raise
-    except Exception as exc:
-        raise InputError(f'undecodable control message: {exc!r}') from None
-    if isinstance(kind, bytes):
-        kind = kind.decode('latin-1')
-    expected = {'T': 5, 'S': 4, 'B': 5, 'C': 1}.get(kind)
-    if expected is None or not isinstance(args, tuple) \
-            or len(args) != expected:
-        raise InputError(f'unexpected message {kind!r} with {args!r:.200}')
-    return kind, args
+
+    def __init__(self):
+        self._buffer = io.BytesIO()
+        self._unpickler = _ControlUnpickler(self._buffer, encoding='bytes')
+
+    def loads(self, payload):
+        """``(kind, args)`` of a T, S, B or C message; InputError for
+        anything else."""
+        buffer = self._buffer
+        buffer.seek(0)
+        buffer.truncate()
+        buffer.write(payload)
+        buffer.seek(0)
+        try:
+            kind, args = self._unpickler.load()
+            if buffer.read(1):
+                raise ValueError('data after the pickle')
+        except InputError:
+            raise
+        except Exception as exc:
+            raise InputError(
+                f'undecodable control message: {exc!r}') from None
+        if isinstance(kind, bytes):
+            kind = kind.decode('latin-1')
+        expected = {'T': 5, 'S': 4, 'B': 5, 'C': 1}.get(kind)
+        if expected is None or not isinstance(args, tuple) \
+                or len(args) != expected:
+            raise InputError(
+                f'unexpected message {kind!r} with {args!r:.200}')
+        return kind, args
 
 
 def _bytes8(value, what):

@@ -348,6 +348,7 @@ class _PrimaryConnection(asyncio.Protocol):
         self.last_tid = start_tid
         self.checksum = protocol.Checksum(start_tid)
         self.reader = protocol.FrameReader()
+        self.decoder = protocol.Decoder()
         self.lost = asyncio.get_running_loop().create_future()
         self.transport = None
         self.transaction = None
@@ -399,7 +400,7 @@ class _PrimaryConnection(asyncio.Protocol):
     # States: each takes the next payload.
 
     def _expect_transaction(self, payload):
-        kind, args = protocol.loads(payload)
+        kind, args = self.decoder.loads(payload)
         if kind != 'T':
             raise protocol.InputError(f'expected a transaction, got {kind}')
         header = protocol.transaction_header(args)
@@ -411,7 +412,7 @@ class _PrimaryConnection(asyncio.Protocol):
         self.state = self._expect_record
 
     def _expect_record(self, payload):
-        kind, args = protocol.loads(payload)
+        kind, args = self.decoder.loads(payload)
         transaction = self.transaction
         if kind == 'C':
             digest, = args
