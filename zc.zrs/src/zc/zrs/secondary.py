@@ -82,6 +82,19 @@ class Secondary(StorageWrapper):
     def isReadOnly(self):
         return True
 
+    def replication_status(self):
+        """Plain data for monitoring: the primary's ``address`` (text, or
+        None), whether it is ``connected``, the ``last_tid`` applied (hex,
+        or None) and how many received transactions are ``pending``."""
+        replicator = self._replicator
+        last = self._storage.lastTransaction()
+        return dict(
+            address=(None if replicator.address is None
+                     else _show(replicator.address)),
+            connected=replicator.connection is not None,
+            last_tid=last.hex() if last.strip(b'\0') else None,
+            pending=replicator.pending)
+
     def _read_only(self, *args, **kw):
         raise ReadOnlyError()
 

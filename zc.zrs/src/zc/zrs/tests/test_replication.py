@@ -276,6 +276,48 @@ class HistoryTests(TempDirTest):
         self.assertNoErrors()
 
 
+class FailureTests(TempDirTest):
+
+    def test_a_failing_apply_is_retried_from_the_last_transaction(self):
+        primary, db = self.primary_db()
+        self.commit(db, 5)
+        storage = ZODB.FileStorage.FileStorage(self.path('secondary.fs'))
+        real_restore = storage.restore
+        failures = []
+
+        def restore(*args):
+            if not failures:
+                failures.append(args[1])
+                raise OSError('disk full (simulated)')
+            return real_restore(*args)
+
+        storage.restore = restore
+        secondary = zc.zrs.Secondary(storage, primary.address,
+                                     reconnect_delay=0.1)
+        self.addCleanup(secondary.close)
+        self.caught_up(secondary, primary)
+        self.assertEqual(len(failures), 1)
+        [critical] = self.logs.messages(logging.CRITICAL)
+        self.assertIn('Failed to apply replicated transaction', critical)
+        self.logs.records.clear()  # the one expected error
+        secondary.close()
+        support.assert_replica(self, self.path('primary.fs'),
+                               self.path('secondary.fs'))
+        self.assertNoErrors()
+
+    def test_secondary_status(self):
+        primary, db = self.primary_db()
+        secondary = self.secondary(None)
+        self.assertEqual(secondary.replication_status(), dict(
+            address=None, connected=False, last_tid=None, pending=0))
+        secondary.setReplicationAddress(primary.address)
+        self.caught_up(secondary, primary)
+        status = secondary.replication_status()
+        self.assertEqual(status, dict(
+            address='%s:%s' % primary.address, connected=True,
+            last_tid=primary.lastTransaction().hex(), pending=0))
+
+
 class TopologyTests(TempDirTest):
 
     def test_relay_chain(self):
