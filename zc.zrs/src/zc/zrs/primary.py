@@ -4,10 +4,10 @@ to the secondaries connected to its replication address.
 Committing threads only note how far the data file is durable and nudge
 the zc.zrs loop; the loop reads the file and writes to the secondaries'
 sockets, a slice at a time, pausing when a socket's buffer is full. During
-a burst of commits the loop waits a moment before sending, and committing
-threads do not nudge it while it waits: one wake-up, one read and one send
-carry several transactions, and the committing threads keep the CPU. An
-isolated commit goes out at once.
+a burst of commits the loop waits a moment before sending and then keeps
+looking every few milliseconds, while committing threads stop nudging it:
+one read and one send carry several transactions, and the committing
+threads keep the CPU. An isolated commit goes out at once.
 """
 import asyncio
 import logging
@@ -143,8 +143,14 @@ class Primary(StorageWrapper):
 
     def _produce(self):
         self._produce_scheduled = False
+        before = self._last_send
         for connection in list(self._connections):
             connection.produce()
+        if self._last_send != before:
+            # Commits are coming: look again shortly, and meanwhile spare
+            # the committing threads from nudging the loop.
+            self._produce_scheduled = True
+            self._loop.call_later(COALESCE, self._produce)
 
     def _data_file_name(self):
         return self._filestorage._file_name
