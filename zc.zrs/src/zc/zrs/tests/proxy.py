@@ -72,6 +72,10 @@ class Proxy:
         self._closed = True
         self._listener.close()
         for sock in self._sockets:
+            try:  # wakes a pump blocked in recv (close alone does not)
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             sock.close()
         for thread in self._threads:
             thread.join(TIMEOUT)
