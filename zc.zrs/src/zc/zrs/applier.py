@@ -18,6 +18,7 @@ from ZODB.Connection import TransactionMetaData
 from ZODB.utils import tid_repr
 
 from zc.zrs import groupsync
+from zc.zrs import loop as zrsloop
 from zc.zrs import protocol
 
 logger = logging.getLogger('zc.zrs.secondary')
@@ -108,7 +109,7 @@ class Applier:
             self._pending_bytes -= len(data) if data else 0
             roomy = self._pending_bytes <= MAX_QUEUED_BYTES // 2
         if roomy and connection.paused:
-            self.loop.call_soon_threadsafe(connection.resume)
+            zrsloop.soon(self.loop, connection.resume)
 
     def _process(self, connection, data):
         stream = self._streams.get(connection)
@@ -137,7 +138,7 @@ class Applier:
         logger.critical(message, exc_info=exc_info)
         connection.failed = True
         stream.discard()
-        self.loop.call_soon_threadsafe(connection.transport.abort)
+        zrsloop.soon(self.loop, connection.transport.abort)
 
     def _apply(self, transaction):
         storage = self.storage

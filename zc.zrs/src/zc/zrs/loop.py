@@ -63,8 +63,15 @@ def call(function, *args, timeout=CALL_TIMEOUT):
     return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout)
 
 
-def in_loop_thread():
-    return threading.current_thread() is _thread
+def soon(loop, function, *args):
+    """Schedule ``function(*args)`` on ``loop`` from another thread; a
+    no-op once the loop is closed (at interpreter exit): a commit, for one,
+    must not fail because replication has stopped."""
+    try:
+        loop.call_soon_threadsafe(function, *args)
+    except RuntimeError:
+        if not loop.is_closed():
+            raise
 
 
 @atexit.register

@@ -129,7 +129,7 @@ class Primary(StorageWrapper):
         if self._connections and not (self._wake_pending
                                       or self._produce_scheduled):
             self._wake_pending = True
-            self._loop.call_soon_threadsafe(self._wake)
+            zrsloop.soon(self._loop, self._wake)
 
     def _wake(self):
         """On the loop: send now, or shortly during a burst."""

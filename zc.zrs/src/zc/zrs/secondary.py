@@ -129,7 +129,7 @@ class _Replicator:
             self.applier.start()
             self._task = zrsloop.call(self._start)
         else:
-            self.loop.call_soon_threadsafe(self._address_changed)
+            zrsloop.soon(self.loop, self._address_changed)
 
     def _start(self):
         self._wakeup = asyncio.Event()
