@@ -14,6 +14,7 @@ import transaction
 import ZODB
 import ZODB.blob
 import ZODB.FileStorage
+import ZODB.utils
 from ZODB.utils import z64
 
 import zc.zrs
@@ -206,6 +207,25 @@ class BlobTests(TempDirTest):
         raw.send(b'zrs2.0')
         self.assertTrue(raw.closed_by_peer())
         self.assertIn('cannot replicate blobs', self.logs.messages()[0])
+
+    def test_large_blobs_are_streamed_not_loaded(self):
+        import tracemalloc
+        primary, db = self.primary_db(blobs=True)
+        size = 48 << 20
+        with db.transaction() as conn:
+            blob = conn.root()['large'] = ZODB.blob.Blob()
+            with blob.open('w') as f:
+                chunk = os.urandom(1 << 20)
+                for _ in range(size >> 20):
+                    f.write(chunk)
+        tracemalloc.start()
+        self.addCleanup(tracemalloc.stop)
+        secondary = self.secondary(primary.address, blobs=True)
+        self.caught_up(secondary, primary)
+        _, peak = tracemalloc.get_traced_memory()
+        self.assertLess(peak, size // 2)
+        self.assertEqual(os.path.getsize(secondary.loadBlob(
+            ZODB.utils.p64(1), primary.lastTransaction())), size)
 
     def test_blobstorage_wrapper_as_primary(self):
         storage = ZODB.blob.BlobStorage(
