@@ -76,7 +76,8 @@ class Primary(StorageWrapper):
         super().__init__(storage)
         self._blobs = ZODB.interfaces.IBlobStorage.providedBy(storage)
         self._loop = zrsloop.get_loop()
-        self._connections = set()  # handshaken ones; changed on the loop
+        self._connections = set()  # streaming ones; changed on the loop
+        self._handshaking = set()  # the others; used on the loop only
         self._wake_pending = False  # a nudge is on its way to the loop
         self._produce_scheduled = False  # the loop will send shortly
         self._last_send = 0.0
@@ -190,12 +191,14 @@ class Primary(StorageWrapper):
         except Exception:
             logger.exception('closing replication connections')
 
-    async def _stop_listening(self):
+    def _stop_listening(self):
+        # Closes the listening sockets at once (wait_closed would wait for
+        # the connections too, which close() lets finish first).
         self._server.close()
-        await asyncio.wait_for(self._server.wait_closed(),
-                               zrsloop.CALL_TIMEOUT)
 
     async def _finish_connections(self):
+        for connection in list(self._handshaking):
+            connection.transport.close()  # nothing sent yet: just close
         connections = list(self._connections)
         for connection in connections:
             connection.finish()
@@ -238,11 +241,13 @@ class _SecondaryConnection(asyncio.Protocol):
         self._paused = False
         self._scheduled = None
         self._finishing = False
+        self._starting = None
 
     # The handshake.
 
     def connection_made(self, transport):
         self.transport = transport
+        self.primary._handshaking.add(self)
         transport.set_write_buffer_limits(WRITE_HIGH_WATER)
         peer = transport.get_extra_info('peername')
         self.peer = (f'{peer[0]}:{peer[1]}' if isinstance(peer, tuple)
@@ -276,7 +281,7 @@ class _SecondaryConnection(asyncio.Protocol):
                     f'TidTooHigh: secondary starts at {tid_repr(message)}, '
                     f'beyond the last transaction {tid_repr(last)}')
             self.started = True
-            self.loop.create_task(self._start(message))
+            self._starting = self.loop.create_task(self._start(message))
         elif message:
             raise protocol.InputError('unexpected data after the handshake')
 
@@ -298,6 +303,7 @@ class _SecondaryConnection(asyncio.Protocol):
         if self.transport.is_closing():  # lost meanwhile
             self._close_file()
             return
+        self.primary._handshaking.discard(self)
         self.primary._connections.add(self)
         if self._scheduled is None:
             self._produce()
@@ -456,6 +462,7 @@ class _SecondaryConnection(asyncio.Protocol):
 
     def connection_lost(self, exc):
         self.primary._connections.discard(self)
+        self.primary._handshaking.discard(self)
         if self._scheduled is not None:
             self._scheduled.cancel()
         if self._stream is not None:

@@ -102,6 +102,8 @@ class RawSecondary:
                 pass
         except ConnectionResetError:
             pass
+        except TimeoutError:
+            return False
         return True
 
     def close(self):
@@ -451,3 +453,16 @@ class ConfigTests(TempDirTest):
                           replicator.reconnect_delay,
                           replicator.check_checksums), (30, 5, False))
         self.assertEqual(replicator.address, ('127.0.0.1', 9999))
+
+
+class HandshakeClosingTests(TempDirTest):
+
+    def test_close_disconnects_secondaries_still_shaking_hands(self):
+        primary = self.primary()
+        raw = RawSecondary(primary.address)
+        self.addCleanup(raw.close)
+        raw.send(b'zrs2.0')  # and no start tid
+        support.wait_until(lambda: primary._handshaking)
+        primary.close()
+        self.assertTrue(raw.closed_by_peer())
+        self.assertNoErrors()
