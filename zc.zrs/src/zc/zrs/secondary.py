@@ -72,7 +72,8 @@ class Secondary(StorageWrapper):
     def replication_status(self):
         """Plain data for monitoring: the primary's ``address`` (text, or
         None), whether it is ``connected``, the ``last_tid`` applied (hex,
-        or None) and how many received transactions are ``pending``."""
+        or None) and how many received pieces of data are ``pending``
+        (waiting to be applied)."""
         replicator = self._replicator
         last = self._storage.lastTransaction()
         return dict(
