@@ -35,21 +35,26 @@ class TLSTests(TempDirTest):
     def cert(self, name):
         return os.path.join(TLSLayer.dir, name)
 
-    def setUp(self):
-        super().setUp()
-        self.primary = ZODB.config.storageFromString(f'''
+    def open_primary(self, replication, name):
+        """A <zrs> section with the primary's TLS section."""
+        return ZODB.config.storageFromString(f'''
             %import zc.zrs
             <zrs>
-              replicate-to 127.0.0.1:0
+              {replication}
               <replicate-to-ssl>
                 certificate {self.cert('primary.pem')}
                 key {self.cert('primary.key')}
                 authenticate {self.cert('ca.pem')}
               </replicate-to-ssl>
               <filestorage>
-                path {self.path('primary.fs')}
+                path {self.path(name)}
               </filestorage>
             </zrs>''')
+
+    def setUp(self):
+        super().setUp()
+        self.primary = self.open_primary('replicate-to 127.0.0.1:0',
+                                         'primary.fs')
         self.addCleanup(self.primary.close)
         self.db = ZODB.DB(self.primary)
         self.addCleanup(self.db.close)
@@ -114,18 +119,6 @@ class TLSTests(TempDirTest):
 
     def test_ssl_section_needs_its_address(self):
         with self.assertRaises(ValueError) as caught:
-            ZODB.config.storageFromString(f'''
-                %import zc.zrs
-                <zrs>
-                  replicate-from 127.0.0.1:9999
-                  <replicate-to-ssl>
-                    certificate {self.cert('primary.pem')}
-                    key {self.cert('primary.key')}
-                    authenticate {self.cert('ca.pem')}
-                  </replicate-to-ssl>
-                  <filestorage>
-                    path {self.path('other.fs')}
-                  </filestorage>
-                </zrs>''')
+            self.open_primary('replicate-from 127.0.0.1:9999', 'other.fs')
         self.assertIn('replicate-to-ssl without replicate-to',
                       str(caught.exception))
