@@ -26,6 +26,7 @@ setup(
         'zc.twist',
         'zdaemon',
         'zc.monitor',
+        'zc.zrs',
     ],
     extras_require={
         'test': [

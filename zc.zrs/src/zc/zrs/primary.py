@@ -1,0 +1,472 @@
+"""The primary: a storage wrapper that streams every committed transaction
+to the secondaries connected to its replication address.
+
+Committing threads only note how far the data file is durable and nudge
+the zc.zrs loop; the loop reads the file and writes to the secondaries'
+sockets, a slice at a time, pausing when a socket's buffer is full. During
+a burst of commits the loop waits a moment before sending and then keeps
+looking every few milliseconds, while committing threads stop nudging it:
+one read and one send carry several transactions, and the committing
+threads keep the CPU. An isolated commit goes out at once.
+"""
+import asyncio
+import logging
+import os
+import time
+
+import ZODB.blob
+import ZODB.FileStorage
+import ZODB.interfaces
+from ZODB.POSException import POSKeyError
+from ZODB.TimeStamp import TimeStamp
+from ZODB.utils import tid_repr
+from ZODB.utils import z64
+
+from zc.zrs import filescan
+from zc.zrs import loop as zrsloop
+from zc.zrs import protocol
+from zc.zrs.wrapper import StorageWrapper
+from zc.zrs.wrapper import open_storage
+from zc.zrs.wrapper import parse_address
+
+logger = logging.getLogger(__name__)
+
+#: How long close() lets connected secondaries catch up.
+CLOSE_TIMEOUT = 60
+#: Bytes gathered before they are handed to the socket (and the loop
+#: attends to other connections).
+SLICE_SIZE = 1 << 18
+#: The socket buffer a connection lets fill before it pauses.
+WRITE_HIGH_WATER = 1 << 20
+#: A commit that comes closer than BURST_WINDOW after the previous send is
+#: part of a burst: its sending waits COALESCE seconds to take the
+#: transactions that follow along.
+BURST_WINDOW = 0.005
+COALESCE = 0.005
+
+
+def _filestorage(storage):
+    """The FileStorage under ``storage`` (itself, or under a BlobStorage)."""
+    if isinstance(storage, ZODB.FileStorage.FileStorage):
+        return storage
+    if isinstance(storage, ZODB.blob.BlobStorage):
+        base = storage._BlobStorage__storage
+        if isinstance(base, ZODB.FileStorage.FileStorage):
+            return base
+    raise ValueError('Invalid storage')
+
+
+def _seconds(tid):
+    return TimeStamp(tid).timeTime()
+
+
+class Primary(StorageWrapper):
+    """Wraps a FileStorage (or a BlobStorage over one) and serves its
+    transactions, as they commit, on ``addr``: ``(host, port)`` (port 0
+    picks a free one; see ``address``) or a unix socket path. ``ssl`` is a
+    server-side ``ssl.SSLContext``; make it require client certificates
+    (``verify_mode = ssl.CERT_REQUIRED``) for mutual authentication."""
+
+    def __init__(self, storage, addr, reactor=None, ssl=None):
+        if reactor is not None:
+            raise TypeError('zc.zrs runs its own asyncio loop; the reactor '
+                            'argument is no longer supported')
+        storage = open_storage(storage)
+        self._filestorage = _filestorage(storage)
+        super().__init__(storage)
+        self._blobs = ZODB.interfaces.IBlobStorage.providedBy(storage)
+        self._loop = zrsloop.get_loop()
+        self._connections = set()  # streaming ones; changed on the loop
+        self._handshaking = set()  # the others; used on the loop only
+        self._wake_pending = False  # a nudge is on its way to the loop
+        self._produce_scheduled = False  # the loop will send shortly
+        self._last_send = 0.0
+        self._closed = False
+        self._end = self._durable_end()
+        self._ssl = ssl
+        self._server = zrsloop.call(self._listen, parse_address(addr))
+        self.address = self._server.sockets[0].getsockname()
+        if not isinstance(self.address, str):
+            self.address = self.address[:2]
+        logger.info('Primary %s replicating on %s',
+                    self._filestorage.getName(), self.address)
+
+    async def _listen(self, addr):
+        loop = asyncio.get_running_loop()
+        factory = lambda: _SecondaryConnection(self)  # noqa: E731
+        if isinstance(addr, str):
+            return await loop.create_unix_server(factory, addr, ssl=self._ssl)
+        return await loop.create_server(factory, addr[0], addr[1],
+                                        ssl=self._ssl, reuse_address=True)
+
+    # The storage API: commits (and packs) move the durable end.
+
+    def tpc_finish(self, *args, **kw):
+        tid = self._storage.tpc_finish(*args, **kw)
+        self._committed()
+        return tid
+
+    def pack(self, *args, **kw):
+        try:
+            return self._storage.pack(*args, **kw)
+        finally:
+            self._committed()  # a new file, maybe
+
+    def _durable_end(self):
+        """``(end, file)``: how far the data file holds durable
+        transactions, and the storage's file object for it. FileStorage
+        moves its end only once a transaction is flushed and fsynced, and
+        opens a new file object on pack, holding the same lock."""
+        fs = self._filestorage
+        with fs._lock:
+            return fs._pos, fs._file
+
+    def _committed(self):
+        # The end is updated before the flags are read, and the loop clears
+        # a flag before it reads the end: no commit goes unnoticed.
+        if self._closed:
+            return
+        self._end = self._durable_end()
+        if self._connections and not (self._wake_pending
+                                      or self._produce_scheduled):
+            self._wake_pending = True
+            zrsloop.soon(self._loop, self._wake)
+
+    def _wake(self):
+        """On the loop: send now, or shortly during a burst."""
+        self._wake_pending = False
+        if time.monotonic() - self._last_send < BURST_WINDOW:
+            if not self._produce_scheduled:
+                self._produce_scheduled = True
+                self._loop.call_later(COALESCE, self._produce)
+        else:
+            self._produce()
+
+    def _produce(self):
+        self._produce_scheduled = False
+        before = self._last_send
+        for connection in list(self._connections):
+            connection.produce()
+        if self._last_send != before:
+            # Commits are coming: look again shortly, and meanwhile spare
+            # the committing threads from nudging the loop.
+            self._produce_scheduled = True
+            self._loop.call_later(COALESCE, self._produce)
+
+    def _data_file_name(self):
+        return self._filestorage._file_name
+
+    def replication_status(self):
+        """Plain data about each connected secondary, for monitoring: a list
+        of dicts with ``address``, ``protocol``, ``connected`` (time),
+        ``last_tid`` (hex of the last transaction sent to it, or None),
+        ``lag`` (seconds between the primary's last transaction and that
+        one; 0.0 when it has everything) and ``bytes_behind``."""
+        last = self._storage.lastTransaction()
+        while True:  # the loop may change the set meanwhile
+            try:
+                connections = sorted(self._connections,
+                                     key=lambda c: c.connected)
+                break
+            except RuntimeError:
+                continue
+        return [connection.status(last) for connection in connections]
+
+    def close(self):
+        """Stop listening, close the storage, let connected secondaries
+        receive what was committed (at most CLOSE_TIMEOUT seconds), then
+        disconnect them."""
+        if self._closed:
+            return
+        try:
+            zrsloop.call(self._stop_listening)
+        except Exception:
+            logger.exception('stopping the replication server')
+        self._end = self._durable_end()
+        self._closed = True
+        self._storage.close()
+        try:
+            zrsloop.call(self._finish_connections,
+                         timeout=CLOSE_TIMEOUT + zrsloop.CALL_TIMEOUT)
+        except Exception:
+            logger.exception('closing replication connections')
+
+    def _stop_listening(self):
+        # Closes the listening sockets at once (wait_closed would wait for
+        # the connections too, which close() lets finish first).
+        self._server.close()
+
+    async def _finish_connections(self):
+        for connection in list(self._handshaking):
+            connection.transport.close()  # nothing sent yet: just close
+        connections = list(self._connections)
+        for connection in connections:
+            connection.finish()
+        lost = [c.lost for c in connections]
+        if lost:
+            await asyncio.wait(lost, timeout=CLOSE_TIMEOUT)
+        for connection in connections:
+            if not connection.lost.done():
+                logger.warning('secondary %s did not catch up before close',
+                               connection.peer)
+                connection.transport.abort()
+
+
+class _SecondaryConnection(asyncio.Protocol):
+    """The primary's end of one secondary's connection, on the loop.
+
+    Reads the handshake, then only keep-alives; streams the transactions
+    after the secondary's start tid, then new ones as they commit, and
+    moves to the new file after a pack."""
+
+    def __init__(self, primary):
+        self.primary = primary
+        self.loop = primary._loop
+        self.transport = None
+        self.peer = '?'
+        self.reader = protocol.FrameReader(protocol.MAX_SECONDARY_MESSAGE)
+        self.protocol_id = None
+        self.lost = self.loop.create_future()
+        self.connected = time.time()
+        self.started = False
+        self.last_tid = None  # the last transaction handed to the socket
+        self.bytes_behind = 0
+        self._data_file = None
+        self._source = None  # the storage's file object _data_file views
+        self._pos = None
+        self._stream = None
+        self._sent_tid = None  # the last one gathered in the batch
+        self._batch = bytearray()
+        self._checksum = None
+        self._paused = False
+        self._scheduled = None
+        self._finishing = False
+        self._starting = None
+
+    # The handshake.
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.primary._handshaking.add(self)
+        transport.set_write_buffer_limits(WRITE_HIGH_WATER)
+        peer = transport.get_extra_info('peername')
+        self.peer = (f'{peer[0]}:{peer[1]}' if isinstance(peer, tuple)
+                     else str(peer or 'unix socket'))
+        logger.info('secondary %s connected', self.peer)
+
+    def data_received(self, data):
+        try:
+            for message in self.reader.feed(data):
+                self._message(message)
+        except protocol.InputError as exc:
+            logger.error('secondary %s: %s; closing the connection',
+                         self.peer, exc)
+            self.transport.abort()
+
+    def _message(self, message):
+        if self.protocol_id is None:
+            if message not in protocol.PROTOCOLS:
+                raise protocol.InputError(
+                    f'unknown protocol {message[:20]!r}')
+            if self.primary._blobs and message != protocol.BLOB_PROTOCOL:
+                raise protocol.InputError(
+                    f'{message.decode()} cannot replicate blobs')
+            self.protocol_id = message
+        elif not self.started:
+            if len(message) != 8:
+                raise protocol.InputError(f'bad start tid {message!r}')
+            last = self.primary._storage.lastTransaction()
+            if message > last:
+                raise protocol.InputError(
+                    f'TidTooHigh: secondary starts at {tid_repr(message)}, '
+                    f'beyond the last transaction {tid_repr(last)}')
+            self.started = True
+            self._starting = self.loop.create_task(self._start(message))
+        elif message:
+            raise protocol.InputError('unexpected data after the handshake')
+
+    async def _start(self, start_tid):
+        if self.primary._closed:
+            self.transport.close()
+            return
+        self.last_tid = self._sent_tid = start_tid
+        self._checksum = protocol.Checksum(start_tid)
+        logger.info('secondary %s (%s) starts after %s', self.peer,
+                    self.protocol_id.decode(), tid_repr(start_tid))
+        try:
+            # Finding the start may scan much of a big file: not on the loop.
+            await self.loop.run_in_executor(None, self._open, start_tid)
+        except Exception:
+            logger.exception('secondary %s: finding its start', self.peer)
+            self.transport.abort()
+            return
+        if self.transport.is_closing():  # lost meanwhile
+            self._close_file()
+            return
+        self.primary._handshaking.discard(self)
+        self.primary._connections.add(self)
+        if self._scheduled is None:
+            self._produce()
+
+    def _open(self, after_tid):
+        """Open the current data file and find the first transaction after
+        ``after_tid``; False if the file changed meanwhile (a pack)."""
+        end, source = self.primary._end
+        data_file = filescan.DataFile(self.primary._data_file_name())
+        try:
+            same = os.fstat(source.fileno()).st_ino == data_file.inode
+        except ValueError:  # closed: packed again meanwhile
+            same = False
+        if not same:
+            data_file.close()
+            return False
+        self._source = source
+        data_file.limit = end
+        self._pos = data_file.position_after(after_tid, end)
+        if (self._data_file is None and after_tid != z64
+                and not data_file.has_transaction(after_tid, self._pos)):
+            logger.warning(
+                'secondary %s starts after %s, a transaction this primary '
+                'does not have: packed away here, or the secondary holds '
+                'transactions the primary never had', self.peer,
+                tid_repr(after_tid))
+        if self._data_file is not None:
+            self._data_file.close()
+        self._data_file = data_file
+        return True
+
+    # Streaming.
+
+    def produce(self):
+        """More may be durable: send it (unless waiting for the socket)."""
+        if self._scheduled is None and not self._paused:
+            self._produce()
+
+    def _produce(self):
+        """Send a slice of what is durable and not sent yet."""
+        self._scheduled = None
+        if self.transport.is_closing():
+            return
+        try:
+            if self._data_file is None and not self._open(self._sent_tid):
+                return  # a pack is under way; its end comes with a wake-up
+            more = self._fill()
+        except Exception:
+            logger.exception('replicating to secondary %s', self.peer)
+            self.transport.abort()
+            return
+        if self._batch:
+            self.transport.write(bytes(self._batch))
+            self._batch.clear()
+            self.last_tid = self._sent_tid
+            self.primary._last_send = time.monotonic()
+        if more and not self._paused:
+            self._scheduled = self.loop.call_soon(self._produce)
+        elif not more and self._finishing:
+            self.transport.close()  # after what is buffered is sent
+
+    def _fill(self):
+        """Gather up to SLICE_SIZE bytes; True if there is more to send."""
+        while len(self._batch) < SLICE_SIZE:
+            if self._stream is None:
+                end, source = self.primary._end
+                if source is not self._source:
+                    if not self._open(self._sent_tid):
+                        return False  # the pack's end comes with a wake-up
+                    continue
+                self._data_file.limit = end
+                self.bytes_behind = end - self._pos
+                if self._pos >= end:
+                    return False
+                self._stream = self._transaction(
+                    self._data_file.transaction_at(self._pos))
+            if next(self._stream, None) is None:
+                self._stream = None
+        return True
+
+    def _transaction(self, txn):
+        """Gather one transaction's messages, yielding between them."""
+        data_file = self._data_file
+        add = self._add
+        add(protocol.dumps(('T', (txn.tid, txn.status, txn.user,
+                                  txn.description, txn.extension))))
+        for record in data_file.records(txn):
+            blob = self._blob_file(record)
+            if blob is None:
+                add(protocol.dumps(
+                    ('S', (record.oid, record.tid, '', record.data_txn))))
+                add(record.data or b'')
+            else:
+                yield from self._blob(record, blob)
+            yield True
+        add(protocol.dumps(('C', (self._checksum.digest(),))))
+        self._pos = data_file.next_position(txn)
+        self._sent_tid = txn.tid
+
+    def _blob_file(self, record):
+        if not (self.primary._blobs and record.data
+                and ZODB.blob.is_blob_record(record.data)):
+            return None
+        try:
+            return self.primary._storage.loadBlob(record.oid, record.tid)
+        except POSKeyError:
+            return None
+
+    def _blob(self, record, path):
+        with open(path, 'rb') as blob:
+            size = os.fstat(blob.fileno()).st_size
+            blocks = -(-size // protocol.BLOB_BLOCK_SIZE)
+            self._add(protocol.dumps(('B', (record.oid, record.tid, '',
+                                            record.data_txn, blocks))))
+            self._add(record.data)
+            for _ in range(blocks):
+                block = blob.read(protocol.BLOB_BLOCK_SIZE)
+                if not block:
+                    raise filescan.CorruptedFile(f'blob {path} shrank')
+                self._add(block)
+                yield True
+
+    def _add(self, payload):
+        self._checksum.update(payload)
+        self._batch += protocol.frame(payload)
+
+    def pause_writing(self):
+        self._paused = True
+
+    def resume_writing(self):
+        self._paused = False
+        if self._scheduled is None:
+            self._scheduled = self.loop.call_soon(self._produce)
+
+    def finish(self):
+        """Send what is committed, then close."""
+        self._finishing = True
+        if not self.started or self._data_file is None:
+            self.transport.close()
+        elif self._scheduled is None and not self._paused:
+            self._produce()
+
+    def status(self, primary_last):
+        last = self.last_tid
+        lag = (max(0.0, _seconds(primary_last) - _seconds(last))
+               if last not in (None, z64) else None)
+        return dict(address=self.peer, protocol=self.protocol_id.decode(),
+                    connected=self.connected,
+                    last_tid=last.hex() if last not in (None, z64) else None,
+                    lag=lag, bytes_behind=self.bytes_behind)
+
+    def _close_file(self):
+        if self._data_file is not None:
+            self._data_file.close()
+            self._data_file = None
+
+    def connection_lost(self, exc):
+        self.primary._connections.discard(self)
+        self.primary._handshaking.discard(self)
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+        if self._stream is not None:
+            self._stream.close()
+        self._close_file()
+        self.lost.set_result(None)
+        logger.info('secondary %s disconnected', self.peer)

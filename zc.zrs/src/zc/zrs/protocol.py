@@ -1,0 +1,191 @@
+"""The zrs2.0 / zrs2.1 replication wire protocol.
+
+Every message is a 4-byte big-endian length followed by that many payload
+bytes; a zero-length message is a keep-alive. The secondary opens with two
+messages (the protocol id and the 8-byte tid it has last), then sends only
+keep-alives. The primary answers with transactions, each one being:
+
+- a protocol-1 pickle of ``('T', (tid, status, user, description, ext))``;
+- per data record a pickle of ``('S', (oid, tid, version, data_txn))``
+  followed by a raw message with the record (empty: the object's creation
+  was undone), or for a blob record ``('B', (oid, tid, version, data_txn,
+  nblocks))``, the record and ``nblocks`` raw messages of the blob file;
+- a pickle of ``('C', (digest,))``: the MD5 of the start tid and of every
+  payload sent before it on this connection.
+
+The pickles are exactly what the original zc.zrs sends on Python 3, so both
+generations of primaries and secondaries understand each other.
+"""
+import hashlib
+import io
+import pickle
+import struct
+
+PROTOCOLS = (b'zrs2.0', b'zrs2.1')
+#: Protocol that can carry blobs.
+BLOB_PROTOCOL = b'zrs2.1'
+#: Size of the raw messages a blob file is cut into.
+BLOB_BLOCK_SIZE = 1 << 16
+#: Nothing a secondary legitimately sends is longer than a tid.
+MAX_SECONDARY_MESSAGE = 8
+
+_LENGTH = struct.Struct('>I')
+KEEP_ALIVE = _LENGTH.pack(0)
+
+
+class InputError(Exception):
+    """The peer sent something the protocol does not allow."""
+
+
+def frame(payload):
+    """One message: length prefix and payload."""
+    return _LENGTH.pack(len(payload)) + payload
+
+
+def dumps(message):
+    """A control message (T, S, B or C) as the original pickles it."""
+    return pickle.dumps(message, 1)
+
+
+# Control messages only ever hold bytes, str, ints, None, tuples and the
+# transaction's extension dict. Protocol-1 pickles of bytes refer to
+# _codecs.encode; anything else referring to a global is refused, so a
+# peer cannot make the secondary import or call arbitrary code.
+_SAFE_GLOBALS = {
+    ('_codecs', 'encode'), ('builtins', 'bytes'), ('__builtin__', 'bytes'),
+    ('builtins', 'set'), ('__builtin__', 'set'),
+    ('builtins', 'frozenset'), ('__builtin__', 'frozenset'),
+    ('datetime', 'datetime'), ('datetime', 'date'),
+    ('datetime', 'timedelta'), ('datetime', 'timezone'),
+}
+
+
+class _ControlUnpickler(pickle.Unpickler):
+
+    def find_class(self, module, name):
+        if (module, name) not in _SAFE_GLOBALS:
+            raise InputError(f'refusing global {module}.{name} in a message')
+        return super().find_class(module, name)
+
+
+class Decoder:
+    """Decodes the control messages of one connection.
+
+    One unpickler reads message after message from a buffer refilled for
+    each (creating an unpickler per message costs more than decoding it).
+    """
+
+    def __init__(self):
+        self._buffer = io.BytesIO()
+        self._unpickler = _ControlUnpickler(self._buffer, encoding='bytes')
+
+    def loads(self, payload):
+        """``(kind, args)`` of a T, S, B or C message; InputError for
+        anything else."""
+        buffer = self._buffer
+        buffer.seek(0)
+        buffer.truncate()
+        buffer.write(payload)
+        buffer.seek(0)
+        try:
+            kind, args = self._unpickler.load()
+            if buffer.read(1):
+                raise ValueError('data after the pickle')
+        except InputError:
+            raise
+        except Exception as exc:
+            raise InputError(
+                f'undecodable control message: {exc!r}') from None
+        if isinstance(kind, bytes):
+            kind = kind.decode('latin-1')
+        expected = {'T': 5, 'S': 4, 'B': 5, 'C': 1}.get(kind)
+        if expected is None or not isinstance(args, tuple) \
+                or len(args) != expected:
+            raise InputError(
+                f'unexpected message {kind!r} with {args!r:.200}')
+        return kind, args
+
+
+def _bytes8(value, what):
+    if isinstance(value, str):  # a Python 2 primary's native string
+        value = value.encode('latin-1')
+    if not isinstance(value, bytes) or len(value) != 8:
+        raise InputError(f'bad {what}: {value!r}')
+    return value
+
+
+def _text(value):
+    return value.decode('latin-1') if isinstance(value, bytes) else value
+
+
+def _raw(value):
+    return value.encode('utf-8') if isinstance(value, str) else value
+
+
+def transaction_header(args):
+    """Normalized ``(tid, status, user, description, extension)`` of a T
+    message."""
+    tid, status, user, description, extension = args
+    if not isinstance(extension, dict):
+        raise InputError(f'bad extension: {extension!r:.200}')
+    status = _text(status)
+    if status not in (' ', 'p'):
+        raise InputError(f'bad transaction status: {status!r}')
+    return (_bytes8(tid, 'tid'), status, _raw(user or b''),
+            _raw(description or b''),
+            {_text(k): v for k, v in extension.items()})
+
+
+def record_header(args):
+    """Normalized ``(oid, tid, data_txn)`` of an S or B message."""
+    oid, tid, version, data_txn = args[:4]
+    if version:
+        raise InputError(f'versions are not supported: {version!r}')
+    if data_txn is not None:
+        data_txn = _bytes8(data_txn, 'data_txn')
+    return _bytes8(oid, 'oid'), _bytes8(tid, 'tid'), data_txn
+
+
+class Checksum:
+    """The running MD5 of a connection, seeded with the start tid."""
+
+    def __init__(self, start_tid):
+        self._md5 = hashlib.md5(start_tid)
+
+    def update(self, payload):
+        self._md5.update(payload)
+
+    def digest(self):
+        return self._md5.digest()
+
+
+class FrameReader:
+    """Splits a byte stream into message payloads.
+
+    ``max_size`` bounds the messages accepted, checked as soon as the length
+    prefix arrives (a primary must not buffer a huge message from a
+    secondary before refusing it).
+    """
+
+    def __init__(self, max_size=None):
+        self._buffer = bytearray()
+        self._max_size = max_size
+
+    def feed(self, data):
+        """Add bytes; return the list of complete payloads."""
+        buffer = self._buffer
+        buffer += data
+        messages = []
+        pos = 0
+        end = len(buffer)
+        while end - pos >= 4:
+            size, = _LENGTH.unpack_from(buffer, pos)
+            if self._max_size is not None and size > self._max_size:
+                raise InputError(f'message of {size} bytes is too long')
+            if end - pos - 4 < size:
+                break
+            messages.append(bytes(buffer[pos + 4:pos + 4 + size]))
+            pos += 4 + size
+        if pos:
+            del buffer[:pos]
+        return messages

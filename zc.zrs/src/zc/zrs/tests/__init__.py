@@ -1,0 +1,1 @@
+"""zc.zrs tests."""

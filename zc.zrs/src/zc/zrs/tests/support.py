@@ -1,0 +1,122 @@
+"""Helpers shared by the zc.zrs tests."""
+import contextlib
+import filecmp
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import ZODB.FileStorage
+
+#: Upper bound on any single wait in the tests.
+TIMEOUT = 60
+
+
+def wait_until(condition, timeout=TIMEOUT, interval=0.01, message=None):
+    """Poll ``condition`` until it is true; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(message or f'timed out waiting for '
+                                 f'{getattr(condition, "__name__", "?")}')
+        time.sleep(interval)
+
+
+def same_bytes(a, b):
+    return filecmp.cmp(a, b, shallow=False)
+
+
+def free_port():
+    """A port nothing listens on right now (for servers that cannot report
+    the port they bound, like the original zc.zrs and runzeo)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def transactions(path):
+    """Everything a FileStorage holds, as comparable data: per transaction
+    its header and its records."""
+    storage = ZODB.FileStorage.FileStorage(path, read_only=True)
+    try:
+        return [((t.tid, t.status, t.user, t.description, t.extension),
+                 [(r.oid, r.tid, r.data, r.data_txn) for r in t])
+                for t in storage.iterator()]
+    finally:
+        storage.close()
+
+
+def assert_prefix(test, primary_path, secondary_path):
+    """The secondary holds only whole committed transactions of the
+    primary, in order: its history is a prefix of the primary's."""
+    secondary = transactions(secondary_path)
+    primary = transactions(primary_path)
+    tids = [t[0][0].hex() for t in secondary]
+    test.assertEqual(tids, sorted(set(tids)))
+    test.assertEqual([t[0][0].hex() for t in primary[:len(secondary)]],
+                     tids)
+    test.assertTrue(primary[:len(secondary)] == secondary,
+                    'the secondary has transactions the primary has not')
+
+
+def assert_replica(test, primary_path, secondary_path):
+    """Same transactions, and the same bytes."""
+    primary = transactions(primary_path)
+    secondary = transactions(secondary_path)
+    test.assertEqual([t[0][0].hex() for t in primary],
+                     [t[0][0].hex() for t in secondary])
+    test.assertTrue(primary == secondary, 'different transactions')
+    test.assertTrue(same_bytes(primary_path, secondary_path))
+
+
+def python_env():
+    """Environment for child processes that import what we import."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(p for p in sys.path if p)
+    return env
+
+
+def spawn(*args, **kw):
+    """A Python child process of ours with piped stdio."""
+    return subprocess.Popen([sys.executable, *args], env=python_env(),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+class LogCapture(logging.Handler):
+    """Records zc.zrs log records (installed for a test's duration)."""
+
+    def __init__(self, name='zc.zrs', level=logging.INFO):
+        super().__init__(level)
+        self.records = []
+        self.logger = logging.getLogger(name)
+
+    def emit(self, record):
+        self.records.append(record)
+
+    def install(self):
+        self.logger.addHandler(self)
+        self._old_level = self.logger.level
+        self.logger.setLevel(self.level)
+        self._propagate = self.logger.propagate
+        self.logger.propagate = False
+        return self
+
+    def uninstall(self):
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self._old_level)
+        self.logger.propagate = self._propagate
+
+    def messages(self, level=logging.ERROR):
+        return [r.getMessage() for r in self.records if r.levelno >= level]
+
+
+@contextlib.contextmanager
+def captured_logs(name='zc.zrs'):
+    capture = LogCapture(name).install()
+    try:
+        yield capture
+    finally:
+        capture.uninstall()

@@ -1,0 +1,37 @@
+"""The README, executed."""
+import doctest
+import logging
+import os
+import tempfile
+import unittest
+
+import zc.zrs.loop
+from zc.zrs.tests import support
+
+
+def setUp(test):
+    test.globs['_old_cwd'] = os.getcwd()
+    test.globs['_tmp'] = tempfile.TemporaryDirectory()
+    os.chdir(test.globs['_tmp'].name)
+    test.globs['_logs'] = support.LogCapture().install()
+    test.globs.update(wait_until=support.wait_until,
+                      same_bytes=support.same_bytes)
+
+
+def tearDown(test):
+    os.chdir(test.globs['_old_cwd'])
+    test.globs['_tmp'].cleanup()
+    zc.zrs.loop.stop()
+    logs = test.globs['_logs']
+    logs.uninstall()
+    errors = logs.messages(logging.ERROR)
+    assert not errors, f'the README logged errors: {errors}'
+
+
+def test_suite():
+    return unittest.TestSuite([
+        doctest.DocFileSuite(
+            '../README.rst', setUp=setUp, tearDown=tearDown,
+            optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+            | doctest.IGNORE_EXCEPTION_DETAIL),
+    ])
