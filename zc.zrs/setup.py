@@ -25,13 +25,19 @@ setup(
         'transaction',
     ],
     extras_require={
-        'test': ['zope.testrunner'],
+        # The ``replication`` command and metrics of zc.monitor.
+        'monitor': ['zc.monitor', 'zope.component'],
+        'test': ['zope.testrunner', 'zc.monitor', 'zope.component',
+                 'prometheus_client'],
     },
     entry_points={
         'console_scripts': [
             'zrs-nagios = zc.zrs.nagios:main',
             'last-zeo-transaction = zc.zrs.lastzeo:main',
         ],
+        # zc.monitor finds these; zc.monitor stays optional.
+        'zc.monitor': ['replication = zc.zrs.monitor:replication'],
+        'zc.monitor.metrics': ['replication = zc.zrs.monitor:metrics'],
     },
     zip_safe=False,
 )

@@ -51,7 +51,20 @@ class ZRS(ZODB.config.BaseConfig):
         except BaseException:
             storage.close()
             raise
+        _register_for_monitoring(storage, self.name)
         return storage
+
+
+def _register_for_monitoring(storage, name):
+    """Show the storage in zc.monitor's ``replication`` command and
+    ``metrics``, under its section (ZEO storage) name, when the extra
+    ``monitor`` is installed."""
+    try:
+        import zope.component  # noqa: F401 (comes with the extra)
+    except ImportError:
+        return
+    from zc.zrs import monitor
+    monitor.register(storage, name or '1')
 
 
 def _same(a, b):

@@ -17,6 +17,7 @@ import time
 import ZODB.blob
 import ZODB.FileStorage
 import ZODB.interfaces
+import zope.interface
 from ZODB.POSException import POSKeyError
 from ZODB.TimeStamp import TimeStamp
 from ZODB.utils import tid_repr
@@ -25,6 +26,7 @@ from ZODB.utils import z64
 from zc.zrs import filescan
 from zc.zrs import loop as zrsloop
 from zc.zrs import protocol
+from zc.zrs.interfaces import IReplicationStatus
 from zc.zrs.wrapper import StorageWrapper
 from zc.zrs.wrapper import open_storage
 from zc.zrs.wrapper import parse_address
@@ -60,6 +62,7 @@ def _seconds(tid):
     return TimeStamp(tid).timeTime()
 
 
+@zope.interface.implementer(IReplicationStatus)
 class Primary(StorageWrapper):
     """Wraps a FileStorage (or a BlobStorage over one) and serves its
     transactions, as they commit, on ``addr``: ``(host, port)`` (port 0

@@ -10,12 +10,14 @@ import asyncio
 import logging
 
 import ZODB.interfaces
+import zope.interface
 from ZODB.POSException import ReadOnlyError
 from ZODB.utils import tid_repr
 
 from zc.zrs import applier as zrsapplier
 from zc.zrs import loop as zrsloop
 from zc.zrs import protocol
+from zc.zrs.interfaces import IReplicationStatus
 from zc.zrs.wrapper import StorageWrapper
 from zc.zrs.wrapper import open_storage
 from zc.zrs.wrapper import parse_address
@@ -27,6 +29,7 @@ CONNECT_TIMEOUT = 30
 CLOSE_TIMEOUT = 60
 
 
+@zope.interface.implementer(IReplicationStatus)
 class Secondary(StorageWrapper):
     """A read-only storage that replicates from the primary at ``addr``
     (``(host, port)`` or a unix socket path; None: later, with

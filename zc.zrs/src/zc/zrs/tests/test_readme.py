@@ -5,11 +5,14 @@ import os
 import tempfile
 import unittest
 
+import zope.component.testing
+
 import zc.zrs.loop
 from zc.zrs.tests import support
 
 
 def setUp(test):
+    zope.component.testing.setUp()
     test.globs['_old_cwd'] = os.getcwd()
     test.globs['_tmp'] = tempfile.TemporaryDirectory()
     os.chdir(test.globs['_tmp'].name)
@@ -19,6 +22,7 @@ def setUp(test):
 
 
 def tearDown(test):
+    zope.component.testing.tearDown()
     os.chdir(test.globs['_old_cwd'])
     test.globs['_tmp'].cleanup()
     zc.zrs.loop.stop()

@@ -14,6 +14,7 @@ import unittest
 import ZEO
 import ZODB.POSException
 
+import zc.monitor.client
 from zc.zrs import lastzeo
 from zc.zrs import nagios
 from zc.zrs import ruok
@@ -21,6 +22,7 @@ from zc.zrs.tests import support
 
 CONFIG = '''\
 %import zc.zrs
+%import zc.monitor
 
 <zeo>
   address 127.0.0.1:{zeo_port}
@@ -40,6 +42,13 @@ CONFIG = '''\
   program {python} -m ZEO.runzeo -C {dir}/zeo.conf
   socket-name {dir}/zdsock
   transcript {dir}/transcript.log
+  # zdaemon's own log: without it, zdaemon would use the <eventlog> below
+  # and start the monitor in its own process.
+  <eventlog>
+    <logfile>
+      path {dir}/zdaemon.log
+    </logfile>
+  </eventlog>
 </runner>
 
 <eventlog>
@@ -47,6 +56,9 @@ CONFIG = '''\
   <logfile>
     path {dir}/zeo.log
   </logfile>
+  <monitor>
+    address {dir}/monitor.sock
+  </monitor>
 </eventlog>
 '''
 
@@ -190,6 +202,18 @@ class ZEOTests(unittest.TestCase):
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             status = main(list(args))
         return status, out.getvalue() + err.getvalue()
+
+    def test_replication_command_of_each_server(self):
+        primary, secondary = (
+            zc.monitor.client.query(
+                os.path.join(self.layer.servers[role].directory,
+                             'monitor.sock'), 'replication')
+            for role in ('primary', 'secondary'))
+        self.assertRegex(primary, r'^1 primary secondary=127\.0\.0\.1:\d+'
+                                  r' protocol=zrs2\.1 last=\S+ lag=\S+'
+                                  r' behind=\d+\n$')
+        self.assertRegex(secondary, r'^1 secondary primary=127\.0\.0\.1:\d+'
+                                    r' connected=yes last=\S+ pending=\d+\n$')
 
     def test_zrs_nagios(self):
         self.replicated(self.write('n', 1))
