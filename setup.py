@@ -31,6 +31,7 @@ setup(
     extras_require={
         'test': [
             'zope.testrunner',
+            'zope.testing',
             # zc.lockfile (installed by ZEO) shares the zc namespace; the
             # tests prove the two coexist.
             'zc.lockfile',

@@ -43,6 +43,7 @@ setup(
             'prometheus_client',
             'zope.component[zcml]',
             'zope.configuration',
+            'zope.testing',
         ],
     },
     entry_points={

@@ -27,6 +27,6 @@ setup(
     ],
     # ZEO is not a requirement: zc.twist never imports it, and recognises
     # ZEO's ClientDisconnected only once ZEO is in use (see _errors.py).
-    extras_require={'test': ['zope.testrunner', 'ZEO']},
+    extras_require={'test': ['zope.testrunner', 'zope.testing', 'ZEO']},
     zip_safe=False,
 )

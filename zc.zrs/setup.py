@@ -27,8 +27,8 @@ setup(
     extras_require={
         # The ``replication`` command and metrics of zc.monitor.
         'monitor': ['zc.monitor', 'zope.component'],
-        'test': ['zope.testrunner', 'zc.monitor', 'zope.component',
-                 'prometheus_client'],
+        'test': ['zope.testrunner', 'zope.testing', 'zc.monitor',
+                 'zope.component', 'prometheus_client'],
     },
     entry_points={
         'console_scripts': [

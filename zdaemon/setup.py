@@ -23,6 +23,7 @@ setup(
     extras_require={
         'test': [
             'zope.testrunner',
+            'zope.testing',
             # ZEO imports zdaemon (runzeo, zeoctl, ZEO.server()); the
             # integration tests run it, and its own zdaemon-related tests
             # (which need ZEO's test extra), against this distribution.

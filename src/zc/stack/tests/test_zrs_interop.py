@@ -15,6 +15,7 @@ import unittest
 import ZODB
 import ZODB.blob
 import ZODB.FileStorage
+from zope.testing.wait import wait
 
 import zc.zrs
 import zc.zrs.loop
@@ -132,7 +133,8 @@ class InteropTests(unittest.TestCase):
         self.assertEqual(peer.ask('commit 30 5000'), 'done')
         self.assertEqual(peer.ask('blob late 70000'), 'done')
         last = peer.last_transaction()
-        support.wait_until(lambda: secondary.lastTransaction() == last)
+        wait(lambda: secondary.lastTransaction() == last,
+             timeout=support.TIMEOUT)
         peer.close()
         secondary.close()
         self.assertIdenticalReplica()
@@ -163,8 +165,8 @@ class InteropTests(unittest.TestCase):
             txn.commit()
         conn.close()
         last = primary.lastTransaction()
-        support.wait_until(lambda: peer.last_transaction() == last,
-                           interval=0.1)
+        wait(lambda: peer.last_transaction() == last,
+             timeout=support.TIMEOUT, wait=0.1)
         peer.close()
         db.close()
         self.assertIdenticalReplica()

@@ -14,7 +14,8 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
+
+from zope.testing.wait import wait
 
 from zdaemon import _control
 
@@ -53,17 +54,22 @@ def running(command, cwd, **kw):
                 process.kill()
 
 
-def wait_until(condition, timeout=WAIT_TIMEOUT, interval=0.01, what=None):
-    """Poll ``condition`` until true (and return its value); fail after
-    ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
+def wait_for_value(condition, timeout=WAIT_TIMEOUT, message=None):
+    """Wait like ``zope.testing.wait`` until ``condition()`` is true, and
+    return that true value.
+
+    A thin wrapper because ``zope.testing.wait`` returns None, and tests
+    (and the README) go on with what they waited for: a status, a file's
+    content.
+    """
+    value = None
+
+    def holds():
+        nonlocal value
         value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f'timed out waiting for {what or condition}')
-        time.sleep(interval)
+        return value
+    wait(holds, timeout=timeout, message=str(message or condition))
+    return value
 
 
 def process_exists(pid):
@@ -150,7 +156,7 @@ class Sandbox:
         def check():
             status = self.status(sockname)
             return status if status is not None and predicate(status) else None
-        return wait_until(check, what=what or predicate)
+        return wait_for_value(check, message=what or predicate)
 
     def cleanup(self):
         """Stop the managers still answering here, kill the stubborn;
@@ -172,9 +178,8 @@ def stop_managers(directory):
         status = _control.parse_status(reply)
         _control.send_command(sock, 'stop', timeout=5)
         try:
-            wait_until(lambda: not process_exists(status['manager']),
-                       timeout=10)
-        except AssertionError:
+            wait(lambda: not process_exists(status['manager']), timeout=10)
+        except wait.TimeOutWaitingFor:
             for pid in (status.get('application'), status['manager']):
                 if pid:
                     try:

@@ -10,6 +10,8 @@ import time
 import unittest
 import unittest.mock
 
+from zope.testing.wait import wait
+
 from zdaemon import zdctl
 from zdaemon.tests import support
 from zdaemon.tests.support import Sandbox
@@ -50,7 +52,7 @@ class ForkRaceTests(unittest.TestCase):
             cwd=sandbox.path, env=support.python_env(),
             capture_output=True, text=True, timeout=support.COMMAND_TIMEOUT)
         self.assertEqual(manager.returncode, 0, manager.stderr)
-        status = support.wait_until(sandbox.status)
+        status = support.wait_for_value(sandbox.status)
         manager_pid = status['manager']
         seen = set()
         spawns = []
@@ -71,12 +73,12 @@ class ForkRaceTests(unittest.TestCase):
         self.assertGreater(len(seen), 20)
         # Still restarting at the end (not wedged on a dead pid):
         latest = spawns[-1]
-        support.wait_until(
-            lambda: sandbox.read('transcript').count('spawned') > latest + 5,
-            what='more spawns')
+        wait(lambda: sandbox.read('transcript').count('spawned') > latest + 5,
+             timeout=support.WAIT_TIMEOUT, message='more spawns')
         done = sandbox.run('-p false stop')
         self.assertEqual(done.returncode, 0, done.stderr)
-        support.wait_until(lambda: not support.process_exists(manager_pid))
+        wait(lambda: not support.process_exists(manager_pid),
+             timeout=support.WAIT_TIMEOUT)
 
 
 class DirectoryOwnershipTests(unittest.TestCase):
@@ -205,13 +207,12 @@ class ManagerTermTests(unittest.TestCase):
         self.assertEqual(done.returncode, 0, done.stderr)
         status = sandbox.status()
         program = status['application']
-        support.wait_until(lambda: sandbox.read('ready'))
+        wait(lambda: sandbox.read('ready'), timeout=support.WAIT_TIMEOUT)
         os.kill(status['manager'], signal.SIGTERM)
-        support.wait_until(lambda: not support.process_exists(program),
-                           what='the program to end')
-        support.wait_until(
-            lambda: not support.process_exists(status['manager']),
-            what='the manager to end')
+        wait(lambda: not support.process_exists(program),
+             timeout=support.WAIT_TIMEOUT, message='the program to end')
+        wait(lambda: not support.process_exists(status['manager']),
+             timeout=support.WAIT_TIMEOUT, message='the manager to end')
         self.assertEqual(sandbox.read('signals'), 'SIGTERM\n')
         self.assertIsNone(sandbox.status())
 
@@ -229,7 +230,7 @@ class StopEscalationTests(unittest.TestCase):
         done = sandbox.run(program + ' start')
         self.assertEqual(done.returncode, 0, done.stderr)
         pid = sandbox.status()['application']
-        support.wait_until(lambda: sandbox.read('ready'))
+        wait(lambda: sandbox.read('ready'), timeout=support.WAIT_TIMEOUT)
         done = sandbox.run(program + ' stop')
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertRegex(done.stdout, support.STOPPED)

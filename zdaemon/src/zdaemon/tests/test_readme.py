@@ -18,7 +18,7 @@ def setUp(test):
         read=sandbox.read,
         zdaemon=lambda args: _show(sandbox.run(args, merge_output=True)),
         zdaemon_output=lambda args: sandbox.run(args).stdout,
-        wait_for=support.wait_until,
+        wait_for=support.wait_for_value,
     )
     test.globs['_cwd'] = os.getcwd()
     os.chdir(sandbox.path)

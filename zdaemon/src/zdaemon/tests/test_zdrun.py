@@ -11,6 +11,8 @@ import time
 import unittest
 import unittest.mock
 
+from zope.testing.wait import wait
+
 from zdaemon import _control
 from zdaemon import zdrun
 from zdaemon.tests import support
@@ -108,7 +110,7 @@ class ManagerTests(unittest.TestCase):
         pending.settimeout(10)
         pending.connect(sandbox.join('zdsock'))
         pending.sendall(b'sta')
-        support.wait_until(lambda: sandbox.status())
+        wait(lambda: sandbox.status(), timeout=support.WAIT_TIMEOUT)
         self.assertEqual(pending.recv(100),
                          b'Command superseded by new command\n')
         pending.close()
@@ -249,7 +251,7 @@ class ManagerTests(unittest.TestCase):
             time.sleep(100)
         ''')
         self.start(sandbox, '-p ./env')
-        env = json.loads(support.wait_until(
+        env = json.loads(support.wait_for_value(
             lambda: sandbox.read('env.json')))
         # zdaemon's own variables do not reach the program, so that it
         # can use zdaemon itself.
@@ -266,7 +268,7 @@ class ManagerTests(unittest.TestCase):
             time.sleep(100)
         ''')
         self.start(sandbox, '-p ./fds -t transcript')
-        fds = support.wait_until(lambda: sandbox.read('fds'))
+        fds = support.wait_for_value(lambda: sandbox.read('fds'))
         # stdin, stdout, stderr and the listing of /proc/self/fd itself
         self.assertEqual(fds, '0 1 2 3')
 
@@ -281,13 +283,16 @@ class ManagerTests(unittest.TestCase):
             time.sleep(100)
         ''')
         status = self.start(sandbox, '-p ./talker -t transcript')
-        support.wait_until(lambda: os.path.exists(sandbox.join('ready')))
-        support.wait_until(lambda: 'first' in sandbox.read('transcript'))
+        wait(lambda: os.path.exists(sandbox.join('ready')),
+             timeout=support.WAIT_TIMEOUT)
+        wait(lambda: 'first' in sandbox.read('transcript'),
+             timeout=support.WAIT_TIMEOUT)
         os.rename(sandbox.join('transcript'), sandbox.join('transcript.1'))
         done = sandbox.run('-p ./talker -t transcript reopen_transcript')
         self.assertEqual(done.returncode, 0, done.stderr)
         os.kill(status['application'], signal.SIGUSR1)
-        support.wait_until(lambda: 'second' in sandbox.read('transcript'))
+        wait(lambda: 'second' in sandbox.read('transcript'),
+             timeout=support.WAIT_TIMEOUT)
         self.assertNotIn('second', sandbox.read('transcript.1'))
 
 
@@ -309,12 +314,13 @@ class ForegroundTests(unittest.TestCase):
         with support.running(support.zdaemon_command('-C', 'conf', 'start'),
                              sandbox.path, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True) as manager:
-            support.wait_until(lambda: sandbox.read('ready'))
+            wait(lambda: sandbox.read('ready'), timeout=support.WAIT_TIMEOUT)
             # zdaemon start became the manager (signals reach it).
             self.assertEqual(sandbox.status()['manager'], manager.pid)
             program = sandbox.status()['application']
             manager.send_signal(signal.SIGHUP)
-            support.wait_until(lambda: 'SIGHUP' in sandbox.read('signals'))
+            wait(lambda: 'SIGHUP' in sandbox.read('signals'),
+                 timeout=support.WAIT_TIMEOUT)
             # The program chose to live on through SIGHUP.
             self.assertEqual(sandbox.status()['application'], program)
             manager.send_signal(signal.SIGTERM)

@@ -13,6 +13,7 @@ import unittest
 import transaction
 import ZEO
 import ZEO.runzeo
+from zope.testing.wait import wait
 
 import zdaemon
 import zdaemon.zdoptions
@@ -214,8 +215,8 @@ class ZEOProcessTests(unittest.TestCase):
         done = self.zeoctl_run('logreopen')
         self.assertEqual(done.stdout,
                          f'signal SIGUSR2 sent to process {pid}\n')
-        support.wait_until(lambda: 'Log files reopened successfully'
-                           in self.sandbox.read('zeo.log'))
+        wait(lambda: 'Log files reopened successfully'
+             in self.sandbox.read('zeo.log'), timeout=support.WAIT_TIMEOUT)
 
         done = self.zeoctl_run('restart')
         self.assertEqual(done.returncode, 0, done.stdout + done.stderr)

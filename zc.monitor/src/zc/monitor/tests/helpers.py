@@ -1,14 +1,14 @@
-"""What the tests share: a real ZEO server process, its layer, waiting."""
+"""What the tests share: a real ZEO server process, its layer."""
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 import unittest
 
 import zope.component
+from zope.testing.wait import wait
 
 import zc.monitor
 import zc.monitor.client
@@ -16,15 +16,8 @@ from zc.monitor.interfaces import IMonitorPlugin
 
 #: Seconds any single wait in the tests may take before it fails.
 TIMEOUT = 30
-
-
-def wait_until(condition, timeout=TIMEOUT, message='condition'):
-    """Poll ``condition`` until it is true; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f'timed out waiting for {message}')
-        time.sleep(0.02)
+#: Seconds between two polls of a condition waited for.
+POLL = 0.02
 
 
 def gone(pid):
@@ -80,7 +73,8 @@ class ZEOServer:
             [sys.executable, '-m', 'ZEO.runzeo', '-C', self.config],
             env=python_env(), stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        wait_until(self._ready, message=f'the ZEO server in {self.directory}')
+        wait(self._ready, timeout=TIMEOUT, wait=POLL,
+             message=f'the ZEO server in {self.directory}')
 
     def _ready(self):
         if self.process.poll() is not None:

@@ -9,10 +9,12 @@ import tempfile
 import threading
 import time
 
+from zope.testing.wait import wait
+
 import zc.monitor
 from zc.monitor.client import connect, query
-from zc.monitor.tests.helpers import (TIMEOUT, MonitorTestCase, gone,
-                                     python_env, wait_until)
+from zc.monitor.tests.helpers import (POLL, TIMEOUT, MonitorTestCase, gone,
+                                     python_env)
 
 
 def read_all(sock):
@@ -215,7 +217,8 @@ class LifecycleTests(MonitorTestCase):
         with connect(listener.address):  # a client still connected
             self.assertTrue(monitor_threads())
             listener.close()
-        wait_until(lambda: not monitor_threads(), message='threads to end')
+        wait(lambda: not monitor_threads(), timeout=TIMEOUT, wait=POLL,
+             message='threads to end')
         with socket.create_server((host, port)):
             pass
         with self.assertRaises(ConnectionRefusedError):
@@ -371,11 +374,13 @@ class ForkTests(MonitorTestCase):
                 return False
             return answers[-1] != parent.pid
         try:
-            wait_until(answered_by_the_child, message='the daemon to serve')
+            wait(answered_by_the_child, timeout=TIMEOUT, wait=POLL,
+                 message='the daemon to serve')
         finally:
             for daemon in set(answers) - {parent.pid}:
                 os.kill(daemon, signal.SIGTERM)
-                wait_until(lambda: gone(daemon), message='the daemon to end')
+                wait(lambda: gone(daemon), timeout=TIMEOUT, wait=POLL,
+                     message='the daemon to end')
         self.assertTrue(stat.S_ISSOCK(os.stat(path).st_mode))
         os.unlink(path)  # killed: nobody removed it
 

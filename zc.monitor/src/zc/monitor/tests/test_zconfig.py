@@ -16,9 +16,10 @@ import urllib.request
 import ZConfig
 import ZEO
 import zdaemon
+from zope.testing.wait import wait
 
 from zc.monitor.client import query
-from zc.monitor.tests.helpers import TIMEOUT, python_env, wait_until
+from zc.monitor.tests.helpers import POLL, TIMEOUT, python_env
 from zc.monitor.tests.test_metrics import parse
 from zc.monitor.zconfig import MonitorFactory, MonitorHandler
 
@@ -200,7 +201,8 @@ class ZdaemonTests(unittest.TestCase):
                 return 'help --' in query(path, 'help', timeout=5)
             except OSError:
                 return False
-        wait_until(answers, message='the monitor of the zdaemon manager')
+        wait(answers, timeout=TIMEOUT, wait=POLL,
+             message='the monitor of the zdaemon manager')
         with open(os.path.join(self.directory, 'zdaemon.log')) as f:
             log = f.read()
         self.assertIn(f'Monitor listening at {path}', log)

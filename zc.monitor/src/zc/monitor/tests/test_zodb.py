@@ -8,9 +8,11 @@ import ZEO
 import ZODB
 import transaction
 from ZODB.interfaces import IDatabase
+from zope.testing.wait import wait
 
 import zc.monitor.zodb
-from zc.monitor.tests.helpers import MonitorTestCase, ZEOLayer, wait_until
+from zc.monitor.tests.helpers import (POLL, TIMEOUT, MonitorTestCase,
+                                     ZEOLayer)
 from zc.monitor.tests.test_metrics import parse
 
 
@@ -51,8 +53,8 @@ class ZEOTests(DatabaseTestCase):
 
         ZEOLayer.server.stop()
         try:
-            wait_until(lambda: not db.storage.is_connected(),
-                       message='the client to notice')
+            wait(lambda: not db.storage.is_connected(), timeout=TIMEOUT,
+                 wait=POLL, message='the client to notice')
             self.assertEqual(self.ask('zeostatus'), 'False\n')
             self.assertEqual(self.ask('zeocache'),
                              ' '.join(map(str, stats)) + '\n')
@@ -61,7 +63,8 @@ class ZEOTests(DatabaseTestCase):
                              {('zeo_connected', (('database', ''),)): 0.0})
         finally:
             ZEOLayer.server.start()
-        wait_until(db.storage.is_connected, message='the client to reconnect')
+        wait(db.storage.is_connected, timeout=TIMEOUT, wait=POLL,
+             message='the client to reconnect')
         self.assertEqual(self.ask('zeostatus -'), 'True\n')
 
     def test_cache_accesses_are_counted(self):

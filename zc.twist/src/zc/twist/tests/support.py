@@ -24,15 +24,6 @@ from twisted.python import failure
 TIMEOUT = 30
 
 
-def wait_until(condition, timeout=TIMEOUT, interval=0.01):
-    """Poll ``condition`` until it is true; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f'timed out waiting for {condition!r}')
-        time.sleep(interval)
-
-
 # --- the reactor ----------------------------------------------------------
 
 def global_reactor():

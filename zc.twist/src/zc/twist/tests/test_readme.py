@@ -8,6 +8,7 @@ import tempfile
 import types
 
 import zope.component
+import zope.testing.wait
 from transaction.interfaces import ITransactionManager
 from ZODB.interfaces import IConnection
 
@@ -27,7 +28,7 @@ def setUp(test):
         in_reactor=support.in_reactor,
         reactor=support.global_reactor(),
         commit_elsewhere=support.commit_elsewhere,
-        wait_until=support.wait_until,
+        wait=zope.testing.wait.wait,
         log=support.LogRecords(),
         # ZEO logs the disconnections the README causes on purpose
         _zeo_log=support.LogRecords('ZEO', logging.WARNING),

@@ -8,13 +8,13 @@ import ZEO.Exceptions
 import ZODB
 from twisted.internet import defer
 from twisted.internet import task
+from zope.testing.wait import wait
 
 import zc.twist
 from zc.twist.tests import support
 from zc.twist.tests.support import Counter
 from zc.twist.tests.support import ZEOServer
 from zc.twist.tests.support import result_of
-from zc.twist.tests.support import wait_until
 
 #: How long a disconnected client storage waits for its server before it
 #: raises ClientDisconnected; it blocks the calling thread meanwhile.
@@ -42,12 +42,13 @@ class ZEOTestCase(support.TestCase):
     def go_away(self, *databases):
         self.server.stop()
         for db in databases or [self.db]:
-            wait_until(lambda: not db.storage.is_connected())
+            wait(lambda: not db.storage.is_connected(),
+                 timeout=support.TIMEOUT)
 
     def come_back(self, *databases):
         self.server.start()
         for db in databases or [self.db]:
-            wait_until(db.storage.is_connected)
+            wait(db.storage.is_connected, timeout=support.TIMEOUT)
 
 
 class ClockTests(ZEOTestCase):
@@ -128,7 +129,7 @@ class ReactorTests(ZEOTestCase):
         self.go_away()
         with self.assertLogs('zc.twist', logging.WARNING) as logs:
             future = support.call_in_reactor(partial)
-            wait_until(lambda: len(logs.records) >= 2)
+            wait(lambda: len(logs.records) >= 2, timeout=support.TIMEOUT)
             self.assertFalse(future.done())
             self.come_back()
             self.assertEqual(future.result(support.TIMEOUT), 2)
@@ -152,4 +153,4 @@ class ReactorTests(ZEOTestCase):
         self.assertEqual(partial.transaction_error_count, 3)
         self.assertEqual(self.value(self.db), 301)
         # the other client sees it once the server's invalidation arrives
-        wait_until(lambda: self.value(other) == 301)
+        wait(lambda: self.value(other) == 301, timeout=support.TIMEOUT)

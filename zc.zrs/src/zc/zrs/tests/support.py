@@ -6,22 +6,11 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import ZODB.FileStorage
 
 #: Upper bound on any single wait in the tests.
 TIMEOUT = 60
-
-
-def wait_until(condition, timeout=TIMEOUT, interval=0.01, message=None):
-    """Poll ``condition`` until it is true; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(message or f'timed out waiting for '
-                                 f'{getattr(condition, "__name__", "?")}')
-        time.sleep(interval)
 
 
 def same_bytes(a, b):

@@ -12,6 +12,7 @@ import threading
 import time
 
 from ZODB.serialize import referencesf
+from zope.testing.wait import wait
 
 import zc.zrs
 import zc.zrs.loop
@@ -68,12 +69,13 @@ class FaultTests(TempDirTest):
 
         storm = start('storm')
         secondary = self.secondary(('127.0.0.1', port))
-        support.wait_until(
-            lambda: os.path.getsize(self.path('secondary.fs')) > 500000)
+        wait(lambda: os.path.getsize(self.path('secondary.fs')) > 500000,
+             timeout=support.TIMEOUT)
         storm.send_signal(signal.SIGKILL)
         storm.wait(support.TIMEOUT)
         # Whatever arrived is whole, committed and in order.
-        support.wait_until(lambda: not secondary._replicator.pending)
+        wait(lambda: not secondary._replicator.pending,
+             timeout=support.TIMEOUT)
         support.assert_prefix(self, path, self.path('secondary.fs'))
 
         primary = start()
@@ -81,7 +83,8 @@ class FaultTests(TempDirTest):
         primary.stdin.flush()
         self.assertEqual(primary.stdout.readline(), 'done\n')
         last = bytes.fromhex(primary.stdout.readline().strip())
-        support.wait_until(lambda: secondary.lastTransaction() == last)
+        wait(lambda: secondary.lastTransaction() == last,
+             timeout=support.TIMEOUT)
         primary.stdin.write('quit\n')
         primary.stdin.close()
         self.assertEqual(primary.wait(support.TIMEOUT), 0)
@@ -95,7 +98,7 @@ class FaultTests(TempDirTest):
         self.addCleanup(middle.close)
         self.commit_marked(db)
         secondary = self.secondary(middle.address)
-        support.wait_until(middle.faulted.is_set)
+        wait(middle.faulted.is_set, timeout=support.TIMEOUT)
         self.commit(db, 5)
         self.caught_up(secondary, primary)
         self.assertGreaterEqual(middle.connections, 2)
@@ -133,7 +136,7 @@ class FaultTests(TempDirTest):
     def test_secondary_restarted_while_behind(self):
         primary, db = self.in_process_primary(300, size=20000)
         secondary = self.secondary(primary.address)
-        support.wait_until(lambda: len(secondary) > 0)
+        wait(lambda: len(secondary) > 0, timeout=support.TIMEOUT)
         secondary.close()
         held = len(secondary)
         self.assertLess(held, 301)

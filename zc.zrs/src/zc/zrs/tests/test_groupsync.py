@@ -5,6 +5,7 @@ import sys
 import unittest.mock
 
 import ZODB.FileStorage
+from zope.testing.wait import wait
 
 import zc.zrs
 from zc.zrs import groupsync
@@ -41,13 +42,13 @@ class GroupSyncTests(TempDirTest):
                 unittest.mock.patch.object(groupsync.os, 'fsync', grouped):
             secondary = self.secondary(primary.address)
             self.caught_up(secondary, primary)
-            support.wait_until(lambda: grouped.calls > 0)
+            wait(lambda: grouped.calls > 0, timeout=support.TIMEOUT)
             self.assertEqual(per_transaction.calls, 0)
             self.assertLess(grouped.calls, 100)
             before = grouped.calls
             self.commit(db)  # an isolated commit is synced at once
             self.caught_up(secondary, primary)
-            support.wait_until(lambda: grouped.calls == before + 1)
+            wait(lambda: grouped.calls == before + 1, timeout=support.TIMEOUT)
             secondary.close()
         self.assertNoErrors()
         support.assert_replica(self, self.path('primary.fs'),

@@ -5,6 +5,7 @@ import re
 import prometheus_client.parser
 import ZODB.config
 import zope.component.testing
+from zope.testing.wait import wait
 
 import zc.monitor
 import zc.monitor.client
@@ -38,7 +39,8 @@ class MonitorTests(TempDirTest):
         secondary = self.secondary(primary.address, 'secondary.fs')
         monitor.register(secondary, 'replica')
         self.caught_up(secondary, primary)
-        support.wait_until(lambda: 'lag=0.000' in self.ask('replication main'))
+        wait(lambda: 'lag=0.000' in self.ask('replication main'),
+             timeout=support.TIMEOUT)
         main, replica = self.ask('replication').splitlines()
         self.assertRegex(main, rf'^main primary secondary=127\.0\.0\.1:\d+'
                                rf' protocol=zrs2\.0 last={TID} lag=0\.000'
@@ -71,8 +73,8 @@ class MonitorTests(TempDirTest):
         monitor.register(primary, '1')
         monitor.register(secondary, '2')
         self.caught_up(secondary, primary)
-        support.wait_until(lambda: 'zrs_secondary_lag_seconds{' in
-                           self.ask('metrics'))
+        wait(lambda: 'zrs_secondary_lag_seconds{' in self.ask('metrics'),
+             timeout=support.TIMEOUT)
         families = {family.name: family for family in
                     prometheus_client.parser.text_string_to_metric_families(
                         self.ask('metrics'))}

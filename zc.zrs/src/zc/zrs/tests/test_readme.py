@@ -6,6 +6,7 @@ import tempfile
 import unittest
 
 import zope.component.testing
+import zope.testing.wait
 
 import zc.zrs.loop
 from zc.zrs.tests import support
@@ -17,7 +18,7 @@ def setUp(test):
     test.globs['_tmp'] = tempfile.TemporaryDirectory()
     os.chdir(test.globs['_tmp'].name)
     test.globs['_logs'] = support.LogCapture().install()
-    test.globs.update(wait_until=support.wait_until,
+    test.globs.update(wait=zope.testing.wait.wait,
                       same_bytes=support.same_bytes)
 
 

@@ -16,6 +16,7 @@ import ZODB.blob
 import ZODB.FileStorage
 import ZODB.utils
 from ZODB.utils import z64
+from zope.testing.wait import wait
 
 import zc.zrs
 import zc.zrs.loop
@@ -64,8 +65,8 @@ class TempDirTest(unittest.TestCase):
                 conn.root()[f'k{i % 20}'] = os.urandom(size)
 
     def caught_up(self, secondary, primary):
-        support.wait_until(lambda: secondary.lastTransaction()
-                           == primary.lastTransaction())
+        wait(lambda: secondary.lastTransaction()
+             == primary.lastTransaction(), timeout=support.TIMEOUT)
 
     def assertNoErrors(self):
         self.assertEqual(self.logs.messages(logging.ERROR), [])
@@ -124,7 +125,7 @@ class HandshakeTests(TempDirTest):
         for payload in payloads:
             raw.send(payload)
         self.assertTrue(raw.closed_by_peer())
-        support.wait_until(lambda: self.logs.messages())
+        wait(lambda: self.logs.messages(), timeout=support.TIMEOUT)
         return self.logs.messages()[0]
 
     def test_unknown_protocol(self):
@@ -397,7 +398,7 @@ class ClosingTests(TempDirTest):
         primary, db = self.primary_db()
         self.commit(db, 200, size=20000)
         secondary = self.secondary(primary.address)
-        support.wait_until(lambda: len(secondary) > 0)
+        wait(lambda: len(secondary) > 0, timeout=support.TIMEOUT)
         secondary.close()
         self.assertNoErrors()
         support.assert_prefix(self, self.path('primary.fs'),
@@ -412,7 +413,8 @@ class ClosingTests(TempDirTest):
         self.commit(db, 100, size=5000)
         last = primary.lastTransaction()
         db.close()  # closes the primary
-        support.wait_until(lambda: secondary.lastTransaction() == last)
+        wait(lambda: secondary.lastTransaction() == last,
+             timeout=support.TIMEOUT)
         support.assert_replica(self, self.path('primary.fs'),
                                self.path('secondary.fs'))
         self.assertNoErrors()
@@ -462,7 +464,7 @@ class HandshakeClosingTests(TempDirTest):
         raw = RawSecondary(primary.address)
         self.addCleanup(raw.close)
         raw.send(b'zrs2.0')  # and no start tid
-        support.wait_until(lambda: primary._handshaking)
+        wait(lambda: primary._handshaking, timeout=support.TIMEOUT)
         primary.close()
         self.assertTrue(raw.closed_by_peer())
         self.assertNoErrors()

@@ -5,6 +5,7 @@ import os
 
 import ZODB
 import ZODB.config
+from zope.testing.wait import wait
 
 import zc.zrs.loop
 from zc.zrs.tests import certs
@@ -96,15 +97,15 @@ class TLSTests(TempDirTest):
         self.caught_up(secondary, self.primary)
         wrong = self.tls_secondary(
             'wrong.fs', 'secondary', 'server-hostname primary.example.com')
-        support.wait_until(lambda: any(
-            'could not connect' in m
-            for m in self.logs.messages(logging.WARNING)))
+        wait(lambda: any('could not connect' in m
+                         for m in self.logs.messages(logging.WARNING)),
+             timeout=support.TIMEOUT)
         self.assertEqual(len(wrong), 0)
 
     def assertGetsNothing(self, secondary):
-        support.wait_until(lambda: len(
-            [m for m in self.logs.messages(logging.WARNING)
-             if 'connect' in m]) >= 1)
+        wait(lambda: len([m for m in self.logs.messages(logging.WARNING)
+                          if 'connect' in m]) >= 1,
+             timeout=support.TIMEOUT)
         self.commit(self.db, 3)
         self.assertEqual(len(secondary), 0)
         self.assertEqual(self.primary.replication_status(), [])

@@ -13,6 +13,7 @@ import unittest
 
 import ZEO
 import ZODB.POSException
+from zope.testing.wait import wait
 
 import zc.monitor.client
 from zc.zrs import lastzeo
@@ -94,7 +95,7 @@ class ZEOServer:
         done = self.zeoctl('start')
         if done.returncode:
             raise RuntimeError(f'zeoctl start: {done.stdout}{done.stderr}')
-        support.wait_until(self.answers)
+        wait(self.answers, timeout=support.TIMEOUT)
 
     def answers(self):
         try:
@@ -172,7 +173,8 @@ class ZEOTests(unittest.TestCase):
 
     def replicated(self, tid):
         secondary = ZEOServersLayer.servers['secondary']
-        support.wait_until(lambda: secondary.last_transaction() == tid)
+        wait(lambda: secondary.last_transaction() == tid,
+             timeout=support.TIMEOUT)
 
     def test_read_only_clients_follow_the_primary(self):
         self.replicated(self.write('answer', 41))
@@ -182,8 +184,8 @@ class ZEOTests(unittest.TestCase):
         self.assertEqual(reader.root()['answer'], 41)
         tid = self.write('answer', 42)
         self.replicated(tid)
-        support.wait_until(
-            lambda: reader_db.storage.lastTransaction() == tid)
+        wait(lambda: reader_db.storage.lastTransaction() == tid,
+             timeout=support.TIMEOUT)
         reader.transaction_manager.begin()
         self.assertEqual(reader.root()['answer'], 42)
 
@@ -279,7 +281,8 @@ class PromotionTests(unittest.TestCase):
         second.start()
         try:
             tid = self.write(first, 'before', 1)
-            support.wait_until(lambda: second.last_transaction() == tid)
+            wait(lambda: second.last_transaction() == tid,
+                 timeout=support.TIMEOUT)
             # The primary goes away; the secondary is reconfigured as the
             # primary and restarted.
             problems += first.stop() + second.stop()
@@ -289,7 +292,8 @@ class PromotionTests(unittest.TestCase):
             # The old primary rejoins as a secondary of the new one.
             first.configure(f'replicate-from 127.0.0.1:{new_port}', 'true')
             first.start()
-            support.wait_until(lambda: first.last_transaction() == tid)
+            wait(lambda: first.last_transaction() == tid,
+                 timeout=support.TIMEOUT)
             db = ZEO.DB(('127.0.0.1', first.zeo_port), read_only=True,
                         wait_timeout=support.TIMEOUT)
             with db.transaction() as conn:
