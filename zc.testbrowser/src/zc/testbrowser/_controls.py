@@ -27,6 +27,12 @@ class Strict:
         super().__setattr__(name, value)
 
 
+def _shown(holder, name):
+    """A read-only attribute that shows attribute ``name`` of the page-model
+    object held in ``holder`` (``'_model'``, ``'_field'``, ``'_item'``)."""
+    return property(lambda self: getattr(getattr(self, holder), name))
+
+
 class _OnPage(Strict):
     """Something found on a page; expires when the browser leaves it."""
 
@@ -47,21 +53,10 @@ class Link(_OnPage):
         super().__init__(browser, page)
         self._model = model
 
-    @property
-    def url(self):
-        return self._model.url
-
-    @property
-    def text(self):
-        return self._model.text
-
-    @property
-    def tag(self):
-        return self._model.tag
-
-    @property
-    def attrs(self):
-        return self._model.attrs
+    url = _shown('_model', 'url')
+    text = _shown('_model', 'text')
+    tag = _shown('_model', 'tag')
+    attrs = _shown('_model', 'attrs')
 
     def click(self):
         self._check_current()
@@ -210,25 +205,11 @@ class Control(_OnPage):
         self._form = form
         self._field = field
 
-    @property
-    def name(self):
-        return self._field.name
-
-    @property
-    def type(self):
-        return self._field.type
-
-    @property
-    def disabled(self):
-        return self._field.disabled
-
-    @property
-    def readonly(self):
-        return self._field.readonly
-
-    @property
-    def multiple(self):
-        return self._field.multiple
+    name = _shown('_field', 'name')
+    type = _shown('_field', 'type')
+    disabled = _shown('_field', 'disabled')
+    readonly = _shown('_field', 'readonly')
+    multiple = _shown('_field', 'multiple')
 
     @property
     def labels(self):
@@ -407,21 +388,14 @@ class ItemControl(_OnPage):
         return control_for(self._browser, self._page, self._form,
                            self._field)
 
-    @property
-    def name(self):
-        return self._field.name
-
-    @property
-    def type(self):
-        return self._field.type
+    name = _shown('_field', 'name')
+    type = _shown('_field', 'type')
 
     @property
     def disabled(self):
         return self._item.disabled or self._field.disabled
 
-    @property
-    def optionValue(self):
-        return self._item.value
+    optionValue = _shown('_item', 'value')
 
     @property
     def labels(self):
