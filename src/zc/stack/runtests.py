@@ -37,17 +37,17 @@ def summary(runner):
 
 def main(args=None):
     args = sys.argv[1:] if args is None else list(args)
-    if args[:1] == ['--resume-layer']:
-        # zope.testrunner re-runs this script in a subprocess for layers
-        # that cannot be torn down; it reports the counts to the parent.
-        runner = Runner(args=[sys.argv[0]] + args)
-        runner.run()
-        return int(runner.failed)
+    # zope.testrunner re-runs this script in a subprocess for layers that
+    # cannot be torn down; that run reports its counts to the parent, which
+    # prints the summary.
+    resumed = args[:1] == ['--resume-layer']
     if not any(a.startswith('--test-path') for a in args):
         for d in source_dirs():
             args += ['--test-path', str(d)]
     runner = Runner(args=[sys.argv[0]] + args)
     runner.run()
+    if resumed:
+        return int(runner.failed)
     if runner.options.list_tests:
         return 0
     print(summary(runner))
@@ -55,7 +55,6 @@ def main(args=None):
         print('error: no tests ran', file=sys.stderr)
         return 2
     return 1 if runner.failed else 0
-
 
 if __name__ == '__main__':
     sys.exit(main())
