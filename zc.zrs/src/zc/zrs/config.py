@@ -3,6 +3,20 @@ import ZEO.zconfig
 import ZODB.config
 
 
+def zookeeper_connection(value):
+    """A ZooKeeper connection string: ``host:port[,host:port...][/chroot]``
+    (checked here, so a typo is a configuration error naming the key)."""
+    hosts, slash, chroot = value.strip().partition('/')
+    for server in hosts.split(','):
+        host, colon, port = server.strip().rpartition(':')
+        if not (host and colon and port.isdigit()
+                and 0 < int(port) < 65536):
+            raise ValueError(
+                f'zookeeper: {value!r} is not host:port[,host:port...]'
+                f'[/chroot] (bad server {server.strip()!r})')
+    return value.strip()
+
+
 def server_ssl(section):
     """A server-side ssl.SSLContext requiring trusted client
     certificates."""
@@ -16,6 +30,10 @@ def client_ssl(section):
 
 class ZRS(ZODB.config.BaseConfig):
     """Opens the ``<zrs>`` section: a Primary, a Secondary or a relay."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        _check_zookeeper_keys(config)
 
     def open(self):
         config = self.config
@@ -37,8 +55,10 @@ class ZRS(ZODB.config.BaseConfig):
         try:
             if to is not None:
                 from zc.zrs.primary import Primary
-                storage = Primary(storage, to.address,
-                                  ssl=config.replicate_to_ssl)
+                storage = Primary(
+                    storage, to.address, ssl=config.replicate_to_ssl,
+                    **(_zookeeper(config, zookeeper_path=config.zookeeper_path)
+                       if config.zookeeper_path else {}))
             if from_ is not None:
                 from zc.zrs.secondary import Secondary
                 ssl, hostname = config.replicate_from_ssl or (None, None)
@@ -47,12 +67,58 @@ class ZRS(ZODB.config.BaseConfig):
                     reconnect_delay=config.reconnect_delay,
                     check_checksums=config.check_checksums,
                     keep_alive_delay=config.keep_alive_delay,
-                    ssl=ssl, ssl_server_hostname=hostname)
+                    ssl=ssl, ssl_server_hostname=hostname,
+                    **_zookeeper(config))
         except BaseException:
             storage.close()
             raise
         _register_for_monitoring(storage, self.name)
         return storage
+
+
+def _check_zookeeper_keys(config):
+    """The ZooKeeper keys make sense together (checked when the
+    configuration is read, so errors name the section's line)."""
+    zookeeper, path = config.zookeeper, config.zookeeper_path
+    from_ = config.replicate_from
+    if zookeeper is None:
+        if path is not None:
+            raise ValueError('zookeeper-path needs zookeeper (the ZooKeeper '
+                             'connection string)')
+        return
+    if path is not None:
+        if config.replicate_to is None:
+            raise ValueError('zookeeper-path (where a primary registers) '
+                             'needs replicate-to')
+        if not path.startswith('/'):
+            raise ValueError(f'zookeeper-path {path!r} must start with /')
+    if from_ is not None and not (isinstance(from_.address, str)
+                                  and from_.address.startswith('/')):
+        raise ValueError(
+            f'with zookeeper, replicate-from is the ZooKeeper path the '
+            f'primary registers at (starting with /), not '
+            f'{_show(from_.address)}')
+    if from_ is None and path is None:
+        raise ValueError('zookeeper needs zookeeper-path (a primary '
+                         'registers there) or a replicate-from path')
+    if from_ is not None and from_.address == path:
+        raise ValueError(f'zrs section replicates from and registers at '
+                         f'the same ZooKeeper path {path}')
+    try:
+        import zc.zk  # noqa: F401 (the extra)
+    except ImportError:
+        raise ValueError('zookeeper needs zc.zk: install zc.zrs[zk]') \
+            from None
+
+
+def _zookeeper(config, **more):
+    """ZooKeeper keyword arguments for Primary/Secondary (none without
+    the ``zookeeper`` key)."""
+    if config.zookeeper is None:
+        return {}
+    return dict(zookeeper=config.zookeeper,
+                zookeeper_session_timeout=config.zookeeper_session_timeout,
+                **more)
 
 
 def _register_for_monitoring(storage, name):
