@@ -1,6 +1,12 @@
 """ZConfig datatypes of ``%import zc.zrs`` (component.xml)."""
+import os
+import sys
+
 import ZEO.zconfig
 import ZODB.config
+
+#: Hosts a listening socket takes every interface with.
+_ANY_HOST = ('', '0.0.0.0', '::')
 
 
 def zookeeper_connection(value):
@@ -51,6 +57,12 @@ class ZRS(ZODB.config.BaseConfig):
             raise ValueError('replicate-to-ssl without replicate-to')
         if from_ is None and config.replicate_from_ssl is not None:
             raise ValueError('replicate-from-ssl without replicate-from')
+        server = _opening_zeo_server()
+        if (server is not None and to is not None
+                and _overlap(server.options.address, to.address)):
+            server.options.usage(
+                f'{self._section()}: replicate-to {_show(to.address)} is the '
+                f'address of the ZEO server itself')
         storage = config.base.open()
         try:
             if to is not None:
@@ -69,11 +81,73 @@ class ZRS(ZODB.config.BaseConfig):
                     keep_alive_delay=config.keep_alive_delay,
                     ssl=ssl, ssl_server_hostname=hostname,
                     **_zookeeper(config))
-        except BaseException:
+        except BaseException as exc:
             storage.close()
+            problem = _starting_problem(exc, config)
+            if problem is not None:
+                message = f'{self._section()}: {problem}'
+                if server is not None:
+                    server.options.usage(message)
+                exc.add_note(message)
             raise
         _register_for_monitoring(storage, self.name)
         return storage
+
+    def _section(self):
+        return f'zrs storage {self.name!r}' if self.name else 'zrs section'
+
+
+def _opening_zeo_server():
+    """The ZEO server (``ZEO.runzeo.ZEOServer``) opening this storage, or
+    None.
+
+    runzeo gives the storages it opens no handle on itself, but it opens
+    them itself (its ``open_storages`` calls ``open()``). Through it,
+    problems with the replication address are reported the way runzeo
+    reports problems with its own address: one line and exit status 2, not
+    a traceback.
+    """
+    frame = sys._getframe(2)  # the caller of open()
+    for _ in range(3):  # subclasses of ZEOServer may wrap open_storages
+        if frame is None:
+            break
+        caller = frame.f_locals.get('self')
+        if _is_zeo_server(caller):
+            return caller
+        frame = frame.f_back
+    return None
+
+
+def _is_zeo_server(obj):
+    # By name: under ``python -m ZEO.runzeo`` the class is __main__'s.
+    return any(cls.__name__ == 'ZEOServer'
+               and cls.__module__ in ('ZEO.runzeo', '__main__')
+               for cls in type(obj).__mro__)
+
+
+def _overlap(a, b):
+    """Whether listening on ``a`` and on ``b`` would collide."""
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    (host_a, port_a), (host_b, port_b) = a, b
+    return (port_a == port_b and port_a not in (0, None)
+            and (host_a == host_b or host_a in _ANY_HOST
+                 or host_b in _ANY_HOST))
+
+
+def _starting_problem(exc, config):
+    """One line saying which key made starting replication fail, or None
+    for failures that are not about the configuration."""
+    if isinstance(exc, OSError) and config.replicate_to is not None:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        return (f'replicate-to {_show(config.replicate_to.address)}: cannot '
+                f'listen there: {reason}')
+    if config.zookeeper is not None:
+        import zc.zk
+        if isinstance(exc, zc.zk.FailedConnect):
+            return (f'zookeeper {config.zookeeper}: cannot connect to '
+                    f'ZooKeeper')
+    return None
 
 
 def _check_zookeeper_keys(config):
