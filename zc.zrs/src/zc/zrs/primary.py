@@ -10,6 +10,7 @@ one read and one send carry several transactions, and the committing
 threads keep the CPU. An isolated commit goes out at once.
 """
 import asyncio
+import errno
 import logging
 import os
 import time
@@ -124,8 +125,17 @@ class Primary(StorageWrapper):
         factory = lambda: _SecondaryConnection(self)  # noqa: E731
         if isinstance(addr, str):
             return await loop.create_unix_server(factory, addr, ssl=self._ssl)
-        return await loop.create_server(factory, addr[0], addr[1],
-                                        ssl=self._ssl, reuse_address=True)
+        try:
+            return await loop.create_server(factory, addr[0], addr[1],
+                                            ssl=self._ssl, reuse_address=True)
+        except OSError as exc:
+            if exc.errno is not None:
+                raise
+            # Python 3.13 leaves out the errno when no address of the host
+            # is this machine's (EADDRNOTAVAIL); 3.11 and 3.12 keep it.
+            raise OSError(errno.EADDRNOTAVAIL,
+                          f'{os.strerror(errno.EADDRNOTAVAIL)}: {exc}') \
+                from None
 
     # The storage API: commits (and packs) move the durable end.
 
