@@ -16,44 +16,32 @@ import zc.zrs
 import zc.zrs.loop
 from zc.zk.testing import ZOOKEEPER, Server, expire_session
 from zc.zrs.tests import support
+from zc.zrs.tests.test_replication import TempDirTest
 from zc.zrs.tests.test_zeo import ZEOServer
 
 PATH = '/databases/main/replication'
 
 
-class ZooKeeperTest(unittest.TestCase):
+class ZooKeeperTest(TempDirTest):
     """Storages in a temporary directory; ``zookeeper`` is the connection
     string of the layer's server (and this test's chroot)."""
 
     layer = ZOOKEEPER
 
     def setUp(self):
-        self.addCleanup(zc.zrs.loop.stop)  # runs last
-        self._tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(self._tmp.cleanup)
-        self.logs = support.LogCapture().install()
-        self.addCleanup(self.logs.uninstall)
+        super().setUp()
         self.zookeeper = self.layer.connection_string
         self.zk = zc.zk.ZooKeeper(self.zookeeper)
         self.addCleanup(self.zk.close)
 
-    def path(self, name):
-        return os.path.join(self._tmp.name, name)
-
-    def primary(self, **kw):
+    def zk_primary(self, **kw):
+        """A primary registered at PATH, and a DB (closed by the test)."""
         kw.setdefault('zookeeper', self.zookeeper)
-        primary = zc.zrs.Primary(
-            ZODB.FileStorage.FileStorage(self.path('primary.fs')),
-            ('127.0.0.1', 0), zookeeper_path=PATH, **kw)
-        self.addCleanup(primary.close)
+        primary = self.primary(zookeeper_path=PATH, **kw)
         return primary, ZODB.DB(primary)
 
-    def secondary(self, **kw):
-        secondary = zc.zrs.Secondary(
-            ZODB.FileStorage.FileStorage(self.path('secondary.fs')), PATH,
-            zookeeper=self.zookeeper, **kw)
-        self.addCleanup(secondary.close)
-        return secondary
+    def zk_secondary(self, **kw):
+        return self.secondary(PATH, zookeeper=self.zookeeper, **kw)
 
     def registered(self):
         return sorted(self.zk.get_children(PATH))
@@ -71,7 +59,7 @@ class ZooKeeperTest(unittest.TestCase):
 class RegistrationTests(ZooKeeperTest):
 
     def test_the_bound_address_is_registered_while_open(self):
-        primary, db = self.primary()
+        primary, db = self.zk_primary()
         host, port = primary.address
         self.assertNotEqual(port, 0)
         self.assertEqual(self.registered(), [f'127.0.0.1:{port}'])
@@ -85,7 +73,7 @@ class RegistrationTests(ZooKeeperTest):
         self.assertEqual(self.registered(), [])
 
     def test_a_session_of_the_caller_is_used_and_left_open(self):
-        primary, db = self.primary(zookeeper=self.zk)
+        primary, db = self.zk_primary(zookeeper=self.zk)
         self.assertEqual(len(self.registered()), 1)
         db.close()
         self.assertEqual(self.registered(), [])
@@ -94,7 +82,7 @@ class RegistrationTests(ZooKeeperTest):
     def test_session_expiry_registers_again(self):
         session = zc.zk.ZooKeeper(self.zookeeper)
         self.addCleanup(session.close)
-        primary, db = self.primary(zookeeper=session)
+        primary, db = self.zk_primary(zookeeper=session)
         name = '127.0.0.1:%s' % primary.address[1]
         old_owner = self.zk.exists(f'{PATH}/{name}').ephemeralOwner
         expire_session(session.client, self.layer.hosts)
@@ -118,16 +106,16 @@ class RegistrationTests(ZooKeeperTest):
 class FollowingTests(ZooKeeperTest):
 
     def test_a_secondary_follows_the_primary_to_a_new_port(self):
-        primary, db = self.primary()
+        primary, db = self.zk_primary()
         self.commit(db, 20)
         # A long reconnect delay: only the registration can bring the
         # secondary to the new port in time.
-        secondary = self.secondary(reconnect_delay=600)
+        secondary = self.zk_secondary(reconnect_delay=600)
         self.caught_up(secondary, primary)
         first_port = primary.address[1]
         db.close()
 
-        primary, db = self.primary()
+        primary, db = self.zk_primary()
         self.assertNotEqual(primary.address[1], first_port)
         self.commit(db, 20, start=20)
         self.caught_up(secondary, primary)
@@ -143,15 +131,15 @@ class FollowingTests(ZooKeeperTest):
         # The old primary's node lingers until its session expires.
         self.zk.create(PATH, b'', makepath=True)
         self.zk.register(PATH, ('127.0.0.1', support.free_port()))
-        primary, db = self.primary()
+        primary, db = self.zk_primary()
         self.commit(db, 3)
-        secondary = self.secondary(reconnect_delay=600)
+        secondary = self.zk_secondary(reconnect_delay=600)
         self.caught_up(secondary, primary)
 
     def test_a_secondary_waits_for_a_primary_to_register(self):
-        secondary = self.secondary(reconnect_delay=600)
+        secondary = self.zk_secondary(reconnect_delay=600)
         self.assertEqual(secondary.replication_status()['address'], None)
-        primary, db = self.primary()
+        primary, db = self.zk_primary()
         self.commit(db, 3)
         self.caught_up(secondary, primary)
 
@@ -261,9 +249,9 @@ class RestartTests(ZooKeeperTest):
     layer = ZooKeeperRestartLayer
 
     def test_registration_and_following_survive_a_zookeeper_restart(self):
-        primary, db = self.primary()
+        primary, db = self.zk_primary()
         self.commit(db, 3)
-        secondary = self.secondary(reconnect_delay=600)
+        secondary = self.zk_secondary(reconnect_delay=600)
         self.caught_up(secondary, primary)
         server = self.layer.server
         server.stop()
@@ -271,7 +259,7 @@ class RestartTests(ZooKeeperTest):
         name = '127.0.0.1:%s' % primary.address[1]
         wait(lambda: self._registered(name), timeout=support.TIMEOUT)
         db.close()
-        primary, db = self.primary()  # a new port, after the restart
+        primary, db = self.zk_primary()  # a new port, after the restart
         self.commit(db, 3, start=3)
         self.caught_up(secondary, primary)
 
