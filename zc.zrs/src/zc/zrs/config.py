@@ -160,6 +160,10 @@ def _check_zookeeper_keys(config):
             raise ValueError('zookeeper-path needs zookeeper (the ZooKeeper '
                              'connection string)')
         return
+    timeout = config.zookeeper_session_timeout
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f'zookeeper-session-timeout must be more than 0 '
+                         f'seconds, not {timeout:g}')
     if path is not None:
         if config.replicate_to is None:
             raise ValueError('zookeeper-path (where a primary registers) '

@@ -215,6 +215,9 @@ class ConfigurationTests(ZooKeeperTest):
                            f'zookeeper-path x', 'must start with /')
         self.assertRefused(f'replicate-to 127.0.0.1:0\nzookeeper-path /x\n'
                            f'replicate-from /x\n{zk}', 'same ZooKeeper path')
+        self.assertRefused(f'replicate-from /x\n{zk}\n'
+                           f'zookeeper-session-timeout 0',
+                           'zookeeper-session-timeout must be more than 0')
         for bad in ('127.0.0.1', '127.0.0.1:abc', 'h:1,,h:2', ':2181',
                     '127.0.0.1:99999'):
             self.assertRefused(f'replicate-from /x\nzookeeper {bad}',
