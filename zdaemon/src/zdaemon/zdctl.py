@@ -51,13 +51,15 @@ from zdaemon import _control
 from zdaemon import zdrun
 from zdaemon.zdoptions import RunnerOptions
 from zdaemon.zdoptions import name2signal
+from zdaemon.zdoptions import positive_seconds
 
 #: How often start, stop and restart ask the manager how things are.
 POLL_INTERVAL = 0.01
 
-#: A program counts as started once it has run this long (or passed its
-#: start test): one that dies at once is reported as such, not as started.
-SETTLE_TIME = 0.1
+#: A program counts as started once it has run this long, unless it has a
+#: start test (which then says when it is up): one that dies during its
+#: start-up is reported as failing, not as started.
+START_WINDOW = 0.5
 
 #: stop waits this long beyond the stop timeout for the manager to end.
 STOP_GRACE = 10
@@ -83,7 +85,7 @@ class ZDCtlOptions(RunnerOptions):
                  required='no program specified; use -p or -C')
         self.add('logfile', 'runner.logfile', 'l:', 'logfile=')
         self.add('start_timeout', 'runner.start_timeout',
-                 'T:', 'start-timeout=', int, default=300)
+                 'T:', 'start-timeout=', positive_seconds, default=300)
         self.add('python', 'runner.python')
         self.add('zdrun', 'runner.zdrun')
         programname = os.path.basename(sys.argv[0])
@@ -152,15 +154,21 @@ class ZDCmd(cmd.Cmd):
         self.zd_testing = status.get('testing', 0)
         return status
 
-    def awhile(self, cond, msg=None, timeout=None, launch=None):
+    def awhile(self, cond, msg=None, timeout=None, launch=None,
+               newline=False):
         """Ask the manager for its status until ``cond()`` holds: True
         (after printing ``msg % self.__dict__``), False when the manager
-        is gone, None after ``timeout`` seconds.  Prints a dot a second."""
+        is gone, None after ``timeout`` seconds.  Prints a dot a second
+        while it waits, then (if ``newline``, as start, stop and restart
+        do for the scripts that read their output) a newline.  What a
+        manager being launched reports meanwhile goes to stderr."""
         start = time.monotonic()
         dots = 0
         try:
             while True:
                 self.get_status()
+                if launch is not None:
+                    self._show_notes(launch, dots)
                 if cond():
                     result = True
                     break
@@ -179,17 +187,32 @@ class ZDCmd(cmd.Cmd):
                 else:
                     time.sleep(POLL_INTERVAL)
         finally:
-            if dots:
-                print()
+            if dots or newline:
+                print(flush=True)
         if result and msg:
             print(msg % self.__dict__)
         return result
 
+    def _show_notes(self, launch, dots):
+        notes = launch.notes()
+        if notes and dots and sys.stdout.isatty() and sys.stderr.isatty():
+            print(flush=True)   # not after the dots on the same line
+        for note in notes:
+            print(note, file=sys.stderr, flush=True)
+
     def _start_cond(self, old_pid=None):
+        """The program runs (a new one after a restart) and is past its
+        start: its start test passed, or, without a start test, it has
+        run for START_WINDOW seconds."""
         status = self.zd_status
-        return bool(
-            self.zd_pid and self.zd_pid != old_pid and not self.zd_testing
-            and status['now'] - status['lasttime'] >= SETTLE_TIME)
+        if not self.zd_pid or self.zd_pid == old_pid or self.zd_testing:
+            return False
+        return bool(self._start_test_program() or
+                    status['now'] - status['lasttime'] >= START_WINDOW)
+
+    def _start_test_program(self):
+        runner = getattr(self.options.configroot, 'runner', None)
+        return getattr(runner, 'start_test_program', None)
 
     def _get_override(self, opt, name, svalue=None, flag=0):
         """The manager's command line arguments for option ``name``: none
@@ -317,17 +340,20 @@ class ZDCmd(cmd.Cmd):
                                  'daemon process started, pid=%(zd_pid)d')
 
     def _await_start(self, launch, old_pid, msg):
+        """Wait for the program to be started; on failure the original's
+        line on stdout (scripts read it), why and the end of the
+        transcript on stderr."""
         result = self.awhile(lambda: self._start_cond(old_pid), msg,
                              timeout=self.options.start_timeout,
-                             launch=launch)
+                             launch=launch, newline=True)
         if result:
             return 0
         if result is None:
-            print('Program took too long to start', file=sys.stderr)
-            return 1
-        print('daemon manager not running', file=sys.stderr)
-        if launch is not None and launch.report:
-            print(launch.report, file=sys.stderr)
+            print('Program took too long to start', flush=True)
+        else:
+            print('daemon manager not running', flush=True)
+            if launch is not None and launch.report:
+                print(launch.report, file=sys.stderr)
         tail = self._transcript_tail()
         if tail:
             print(f'The end of {self.options.transcript}:', file=sys.stderr)
@@ -338,7 +364,8 @@ class ZDCmd(cmd.Cmd):
     def help_start(self):
         print('start [ARGS] -- Start the program (adding ARGS to its'
               ' arguments), and\n'
-              '        wait until it runs (and its start test passed).\n'
+              '        wait until it has run for half a second (or passed'
+              ' its start test).\n'
               '        If it is already running, do nothing.')
 
     def do_stop(self, arg):
@@ -348,7 +375,7 @@ class ZDCmd(cmd.Cmd):
             return 0
         was_running = self.zd_pid
         self.send_action('stop')
-        gone = self.awhile(lambda: not self.zd_up,
+        gone = self.awhile(lambda: not self.zd_up, newline=True,
                            timeout=self.options.stoptimeut + STOP_GRACE)
         if gone is None:
             print('daemon process did not stop', file=sys.stderr)
@@ -378,9 +405,8 @@ class ZDCmd(cmd.Cmd):
     def do_status(self, arg):
         args = arg.split()
         if args not in ([], ['-l'], ['--json']):
-            print('status argument must be absent, -l or --json',
-                  file=sys.stderr)
-            return 2
+            print('status argument must be absent, -l or --json')
+            return 1
         self.get_status()
         if args == ['--json']:
             import json
@@ -422,15 +448,19 @@ class ZDCmd(cmd.Cmd):
               '        Exit status 3 when no manager runs.')
 
     def do_kill(self, arg):
+        # The original's lines and exit status 0, also for a bad signal
+        # or no program: scripts read them.
+        name = arg.strip()
         try:
-            sig = name2signal(arg.strip()) if arg.strip() else signal.SIGTERM
+            sig = name2signal(name) if name else signal.SIGTERM
         except ValueError:
-            print(f'invalid signal {arg.strip()!r}', file=sys.stderr)
-            return 2
+            print(f'invalid signal {name!r}')
+            return 0
         self.get_status()
         if not self.zd_pid:
-            print('daemon process not running', file=sys.stderr)
-            return 1
+            print('daemon process not running')
+            return 0
+        print(f'kill({self.zd_pid}, {int(sig)})', flush=True)
         reply = self.send_action(f'kill {int(sig)}') or ''
         if not reply.startswith('Signal'):
             print(reply.strip() or 'daemon manager not running',
@@ -604,6 +634,7 @@ class _Launch:
             os.close(write_fd)
         os.set_blocking(self._read_fd, False)
         self._data = b''
+        self._shown = 0     # lines of _data that notes() returned
         self._ended = False
 
     def wait(self, timeout):
@@ -630,14 +661,26 @@ class _Launch:
             self._read()
         return self._ended
 
+    def _lines(self):
+        """The complete lines the manager wrote, as (word, rest)."""
+        text = self._data.decode(errors='replace')
+        return [tuple((line.split(' ', 1) + [''])[:2])
+                for line in text.split('\n')[:-1]]
+
+    def notes(self):
+        """What happened to the program (an exit, a restart) since the
+        last call."""
+        lines = self._lines()
+        new, self._shown = lines[self._shown:], len(lines)
+        return [rest for word, rest in new if word == 'note']
+
     @property
     def report(self):
         """Why the manager exited, if because of the program; or the
         failure of its start."""
-        for line in self._data.decode(errors='replace').splitlines():
-            word, status, reason = (line.split(' ', 2) + ['', ''])[:3]
+        for word, rest in self._lines():
             if word == 'exit':
-                return reason
+                return rest.partition(' ')[2]
         import subprocess
         try:
             # It closed the pipe by exiting: the status is (nearly) there.

@@ -282,10 +282,12 @@ def _maxfd():
 
 
 class Transcript:
-    """The file that receives what the program and the manager write while
-    the manager is detached.
+    """The file that receives what the program writes while the manager is
+    detached.
 
-    The manager's own stdout and stderr are the file itself; programs write
+    The manager's own stdout and stderr are the file itself (the manager
+    logs into its event log, so only its dying words, a traceback, could
+    land there); programs write
     into a pipe that the manager copies into the file, so that
     :meth:`reopen` (after log rotation) also applies to programs already
     running.  The manager never writes into that pipe, so a program filling
@@ -348,7 +350,9 @@ class Daemonizer:
         self.options = ZDRunOptions()
         self.options.realize(args)
         if self.options.config_logger is None:
-            _log_to_stderr()
+            # Not into the transcript, nor the terminal of a foreground
+            # manager: they hold the program's output only.
+            logging.getLogger('zdaemon').addHandler(logging.NullHandler())
         self.logger = self.options.logger
         self.run()
 
@@ -402,6 +406,9 @@ class Daemonizer:
                         print(f'Another zdrun is already up using socket'
                               f' {sockname!r}', file=sys.stderr)
                         sys.exit(1)
+                    # Said where the original said it: to zdaemon start.
+                    print(f'unlinking stale socket {sockname}',
+                          file=sys.stderr, flush=True)
                     self.logger.warning('unlinking stale socket %s',
                                         sockname)
                     _unlink(sockname)
@@ -596,9 +603,13 @@ class Daemonizer:
             elif delay:
                 self.logger.info('process %d %s; restarting in %d s', pid,
                                  message, delay)
+                self._report(f'note the program exited ({message});'
+                             f' restarting it in {delay} s')
                 self.respawn_at = time.monotonic() + delay
             else:
                 self.logger.info('process %d %s; restarting', pid, message)
+                self._report(f'note the program exited ({message});'
+                             ' restarting it')
                 self._spawn()
 
     def _finish(self, status, reason):
@@ -810,17 +821,6 @@ def _unlink(path):
     except OSError as error:
         if error.errno != errno.ENOENT:
             raise
-
-
-def _log_to_stderr():
-    """Without an eventlog the manager logs to stderr: the transcript
-    when detached."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(
-        '%(asctime)s %(levelname)s %(name)s %(message)s'))
-    logger = logging.getLogger('zdaemon')
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
 
 
 def main(args=None):

@@ -24,9 +24,26 @@ COMMAND_TIMEOUT = 60
 WAIT_TIMEOUT = 30
 
 
-#: What ``stop`` prints: a dot for each second it waited (how many depends
-#: on the machine's load), then its message.
-STOPPED = re.compile(r'\A(?:(?:\. )+\n)?daemon process stopped\n\Z')
+#: What ``stop`` prints, as the original does: a dot for each second it
+#: waited (how many depends on the machine's load), a newline, then its
+#: message.
+STOPPED = re.compile(r'\A(?:\. )*\ndaemon process stopped\n\Z')
+
+#: What ``start`` prints when the program started, likewise.
+STARTED = re.compile(r'\A(?:\. )*\ndaemon process started, pid=(\d+)\n\Z')
+
+#: A configuration whose manager logs into ``manager.log`` (the transcript
+#: holds the program's output only); options come from the command line.
+LOGGED_CONF = '''
+    <runner>
+    </runner>
+    <eventlog>
+      <logfile>
+        path manager.log
+        format %(message)s
+      </logfile>
+    </eventlog>
+'''
 
 
 def python_env(**extra):

@@ -22,7 +22,7 @@ class ActionTests(unittest.TestCase):
                 ('status', 3, 'daemon manager not running\n', ''),
                 ('status -l', 3, 'daemon manager not running\n', ''),
                 ('stop', 0, 'daemon manager not running\n', ''),
-                ('kill', 1, '', 'daemon process not running\n'),
+                ('kill', 0, 'daemon process not running\n', ''),
                 ('reopen_transcript', 1, '', 'daemon manager not running\n'),
                 ('wait', 3, 'daemon manager not running\n', ''),
         ]:
@@ -32,10 +32,18 @@ class ActionTests(unittest.TestCase):
 
     def test_user_errors(self):
         sandbox = Sandbox(self)
-        for action, code, err in [
-                ('status -x', 2,
+        # The original's lines on stdout, and its exit statuses:
+        for action, code, out in [
+                ('status -x', 1,
                  'status argument must be absent, -l or --json\n'),
-                ('kill NOSUCH', 2, "invalid signal 'NOSUCH'\n"),
+                ('kill NOSUCH', 0, "invalid signal 'NOSUCH'\n"),
+                ('kill 0', 0, "invalid signal '0'\n"),
+                ('kill SIG_IGN', 0, "invalid signal 'SIG_IGN'\n"),
+        ]:
+            done = sandbox.run(f'-p "sleep 1" {action}')
+            self.assertEqual((done.returncode, done.stdout, done.stderr),
+                             (code, out, ''), action)
+        for action, code, err in [
                 ('frobnicate', 2,
                  "*** Unknown action: 'frobnicate' (use 'help' for a"
                  " list)\n"),
@@ -57,7 +65,9 @@ class ActionTests(unittest.TestCase):
         self.assertEqual(done.returncode, 1)
         self.assertIn("Error: can't find program 'no-such-zdtest-program'"
                       " on PATH", done.stderr)
-        self.assertIn('daemon manager not running', done.stderr)
+        # The original's lines on stdout (scripts read them), the reason on
+        # stderr.
+        self.assertEqual(done.stdout, '\ndaemon manager not running\n')
         self.assertIn('the manager failed to start (exit status 2)',
                       done.stderr)
         sandbox.write('noexec', 'data', mode=0o644)
@@ -67,23 +77,64 @@ class ActionTests(unittest.TestCase):
 
     def test_kill_status_wait(self):
         sandbox = Sandbox(self)
-        program = '-p "sleep 100" -b 0'
+        program = '-p "sleep 100" -b 1'
         done = sandbox.run(program + ' start')
         self.assertEqual(done.returncode, 0, done.stderr)
         self.addCleanup(sandbox.run, program + ' stop')
         pid = sandbox.status()['application']
+        self.assertEqual(done.stdout, f'\ndaemon process started, pid={pid}\n')
         done = sandbox.run(program + ' status -l')
         lines = done.stdout.splitlines()
         self.assertEqual(lines[0], f'program running; pid={pid}')
         self.assertIn(f'application={pid}', lines)
         self.assertIn("args=['sleep', '100']", lines)
+        # Past the back-off limit: restarted at once.
+        sandbox.wait_for_status(lambda s: s['now'] - s['lasttime'] > 1)
         done = sandbox.run(program + ' kill 9')
-        self.assertEqual(done.stdout,
-                         f'signal SIGKILL sent to process {pid}\n')
-        # -b 0: restarted at once.
+        self.assertEqual((done.returncode, done.stdout), (
+            0, f'kill({pid}, 9)\nsignal SIGKILL sent to process {pid}\n'))
         restarted = sandbox.wait_for_status(
             lambda s: s['application'] not in (0, pid))
         self.assertEqual(restarted['backoff'], 0)
+
+    def test_program_dying_while_it_starts_up_is_not_started(self):
+        sandbox = Sandbox(self)
+        sandbox.write('dies', '''\
+            #!/bin/sh
+            echo "starting up"
+            sleep 0.2
+            exit 1
+            ''', mode=0o755)
+        done = sandbox.run('-p ./dies -b 2 -t transcript start')
+        self.assertEqual(done.returncode, 1)
+        self.assertRegex(done.stdout,
+                         r'\A(\. )*\ndaemon manager not running\n\Z')
+        self.assertEqual(done.stderr.splitlines(), [
+            'the program exited (exit status 1); restarting it in 1 s',
+            'the program ended (exit status 1) too often, too soon: the'
+            ' manager gave up',
+            'The end of transcript:',
+            '    starting up',
+            '    starting up'])
+
+    def test_transcript_holds_the_program_output_only(self):
+        sandbox = Sandbox(self)
+        sandbox.write('hello', '''\
+            #!/bin/sh
+            echo "hello"
+            exec sleep 100
+            ''', mode=0o755)
+        done = sandbox.run('-p ./hello -t transcript start')
+        self.assertEqual(done.returncode, 0, done.stderr)
+        support.wait_for_value(lambda: sandbox.read('transcript'))
+        done = sandbox.run('-p ./hello -t transcript kill HUP')
+        self.assertEqual(done.returncode, 0, done.stderr)
+        # Restarted (a second hello), then stopped:
+        support.wait_for_value(
+            lambda: sandbox.read('transcript').count('hello') == 2)
+        done = sandbox.run('-p ./hello -t transcript stop')
+        self.assertRegex(done.stdout, support.STOPPED)
+        self.assertEqual(sandbox.read('transcript'), 'hello\nhello\n')
 
     def test_wait_returns_when_the_program_exits(self):
         sandbox = Sandbox(self)
@@ -118,7 +169,7 @@ class ActionTests(unittest.TestCase):
         sandbox = Sandbox(self)
         done = sandbox.run('-p "sleep 100" restart')
         self.addCleanup(sandbox.run, '-p "sleep 100" stop')
-        self.assertTrue(done.stdout.startswith('daemon process started'))
+        self.assertRegex(done.stdout, support.STARTED)
 
     def test_help_and_show(self):
         sandbox = Sandbox(self)
