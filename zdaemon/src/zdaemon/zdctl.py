@@ -21,6 +21,8 @@ Options:
 -t/--transcript FILE -- receives the program's output (default /dev/null)
 -l/--logfile FILE -- the file logtail shows by default
 -T/--start-timeout SECONDS -- how long start waits (default 300)
+--start-window SECONDS -- without a start test, a program counts as
+                          started once it has run this long (default 1)
 --stop-timeout SECONDS -- SIGKILL a program this long after the SIGTERM of a
                           stop (default 300)
 -h/--help -- print this usage message and exit
@@ -56,11 +58,6 @@ from zdaemon.zdoptions import positive_seconds
 #: How often start, stop and restart ask the manager how things are.
 POLL_INTERVAL = 0.01
 
-#: A program counts as started once it has run this long, unless it has a
-#: start test (which then says when it is up): one that dies during its
-#: start-up is reported as failing, not as started.
-START_WINDOW = 0.5
-
 #: stop waits this long beyond the stop timeout for the manager to end.
 STOP_GRACE = 10
 
@@ -86,6 +83,8 @@ class ZDCtlOptions(RunnerOptions):
         self.add('logfile', 'runner.logfile', 'l:', 'logfile=')
         self.add('start_timeout', 'runner.start_timeout',
                  'T:', 'start-timeout=', positive_seconds, default=300)
+        self.add('start_window', 'runner.start_window',
+                 None, 'start-window=', positive_seconds, default=1)
         self.add('python', 'runner.python')
         self.add('zdrun', 'runner.zdrun')
         programname = os.path.basename(sys.argv[0])
@@ -203,12 +202,14 @@ class ZDCmd(cmd.Cmd):
     def _start_cond(self, old_pid=None):
         """The program runs (a new one after a restart) and is past its
         start: its start test passed, or, without a start test, it has
-        run for START_WINDOW seconds."""
+        run for ``start_window`` seconds (one that dies sooner, while it
+        starts up, is not reported as started)."""
         status = self.zd_status
         if not self.zd_pid or self.zd_pid == old_pid or self.zd_testing:
             return False
         return bool(self._start_test_program() or
-                    status['now'] - status['lasttime'] >= START_WINDOW)
+                    status['now'] - status['lasttime']
+                    >= self.options.start_window)
 
     def _start_test_program(self):
         runner = getattr(self.options.configroot, 'runner', None)
@@ -364,8 +365,9 @@ class ZDCmd(cmd.Cmd):
     def help_start(self):
         print('start [ARGS] -- Start the program (adding ARGS to its'
               ' arguments), and\n'
-              '        wait until it has run for half a second (or passed'
-              ' its start test).\n'
+              '        wait until it has run for a second (--start-window)'
+              ' or passed its\n'
+              '        start test.\n'
               '        If it is already running, do nothing.')
 
     def do_stop(self, arg):
@@ -586,6 +588,7 @@ class ZDCmd(cmd.Cmd):
         print(f'logfile:     {options.logfile!r}')
         print(f'transcript:  {options.transcript!r}')
         print(f'start-timeout: {options.start_timeout!r}')
+        print(f'start-window: {options.start_window!r}')
         print(f'stop-timeout: {options.stoptimeut!r}')
 
     def show_python(self):

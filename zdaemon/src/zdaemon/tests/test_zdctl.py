@@ -82,7 +82,8 @@ class ActionTests(unittest.TestCase):
         self.assertEqual(done.returncode, 0, done.stderr)
         self.addCleanup(sandbox.run, program + ' stop')
         pid = sandbox.status()['application']
-        self.assertEqual(done.stdout, f'\ndaemon process started, pid={pid}\n')
+        self.assertEqual(support.STARTED.fullmatch(done.stdout).group(1),
+                         str(pid))
         done = sandbox.run(program + ' status -l')
         lines = done.stdout.splitlines()
         self.assertEqual(lines[0], f'program running; pid={pid}')
@@ -105,7 +106,8 @@ class ActionTests(unittest.TestCase):
             sleep 0.2
             exit 1
             ''', mode=0o755)
-        done = sandbox.run('-p ./dies -b 2 -t transcript start')
+        done = sandbox.run('-p ./dies -b 2 -t transcript --start-window 5'
+                           ' start')
         self.assertEqual(done.returncode, 1)
         self.assertRegex(done.stdout,
                          r'\A(\. )*\ndaemon manager not running\n\Z')
@@ -140,9 +142,10 @@ class ActionTests(unittest.TestCase):
         sandbox = Sandbox(self)
         sandbox.script('brief', '''
             import time
-            time.sleep(0.5)
+            time.sleep(2)
         ''')
-        # Exit status 0 ends the manager too.
+        # It outlives its start window (1 s), then exits with status 0,
+        # which ends the manager too.
         self.assertEqual(sandbox.run('-p ./brief start').returncode, 0)
         done = sandbox.run('-p ./brief wait')
         self.assertEqual((done.returncode, done.stdout),
@@ -180,6 +183,7 @@ class ActionTests(unittest.TestCase):
             self.assertIn(action, done.stdout.split())
         done = sandbox.run('-p "sleep 1" -b 3 show')
         self.assertIn('backofflimit: 3', done.stdout.splitlines())
+        self.assertIn('start-window: 1', done.stdout.splitlines())
         done = sandbox.run('-p "sleep 1" show python')
         self.assertIn(f'Executable: {sys.executable}',
                       done.stdout.splitlines())
