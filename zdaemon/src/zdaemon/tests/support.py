@@ -32,6 +32,9 @@ STOPPED = re.compile(r'\A(?:\. )*\ndaemon process stopped\n\Z')
 #: What ``start`` prints when the program started, likewise.
 STARTED = re.compile(r'\A(?:\. )*\ndaemon process started, pid=(\d+)\n\Z')
 
+#: What ``start`` prints when the manager is gone (it gave up), likewise.
+MANAGER_GONE = re.compile(r'\A(?:\. )*\ndaemon manager not running\n\Z')
+
 #: A configuration whose manager logs into ``manager.log`` (the transcript
 #: holds the program's output only); options come from the command line.
 LOGGED_CONF = '''
