@@ -50,10 +50,10 @@ import sys
 import time
 
 from zdaemon import _control
-from zdaemon import zdrun
 from zdaemon.zdoptions import RunnerOptions
 from zdaemon.zdoptions import name2signal
 from zdaemon.zdoptions import positive_seconds
+from zdaemon.zdoptions import signame
 
 #: How often start, stop and restart ask the manager how things are.
 POLL_INTERVAL = 0.01
@@ -468,7 +468,7 @@ class ZDCmd(cmd.Cmd):
             print(reply.strip() or 'daemon manager not running',
                   file=sys.stderr)
             return 1
-        print(f'signal {zdrun.signame(sig)} sent to process {self.zd_pid}')
+        print(f'signal {signame(sig)} sent to process {self.zd_pid}')
         return 0
 
     def help_kill(self):
@@ -629,7 +629,7 @@ class _Launch:
     def __init__(self, command, env):
         import subprocess   # only here: it slows every other action down
         self._read_fd, write_fd = os.pipe()
-        env = dict(env, **{zdrun.START_REPORT_FD: str(write_fd)})
+        env = dict(env, **{_control.START_REPORT_FD: str(write_fd)})
         try:
             self.process = subprocess.Popen(command, env=env,
                                             pass_fds=(write_fd,))
@@ -664,26 +664,20 @@ class _Launch:
             self._read()
         return self._ended
 
-    def _lines(self):
-        """The complete lines the manager wrote, as (word, rest)."""
-        text = self._data.decode(errors='replace')
-        return [tuple((line.split(' ', 1) + [''])[:2])
-                for line in text.split('\n')[:-1]]
-
     def notes(self):
         """What happened to the program (an exit, a restart) since the
         last call."""
-        lines = self._lines()
+        lines = _control.read_report(self._data)
         new, self._shown = lines[self._shown:], len(lines)
-        return [rest for word, rest in new if word == 'note']
+        return [text for kind, text in new if kind == 'note']
 
     @property
     def report(self):
         """Why the manager exited, if because of the program; or the
         failure of its start."""
-        for word, rest in self._lines():
-            if word == 'exit':
-                return rest.partition(' ')[2]
+        for kind, text in _control.read_report(self._data):
+            if kind == 'exit':
+                return text
         import subprocess
         try:
             # It closed the pipe by exiting: the status is (nearly) there.
@@ -752,6 +746,7 @@ def main(args=None, options=None, cmdclass=ZDCmd):
     the process it starts) the daemon manager instead."""
     if os.environ.get('DAEMON_MANAGER_MODE'):
         del os.environ['DAEMON_MANAGER_MODE']
+        from zdaemon import zdrun   # only here: the client does not need it
         zdrun.main(args)
         return
     if options is None:

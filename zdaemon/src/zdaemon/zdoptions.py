@@ -521,6 +521,14 @@ def name2signal(string):
     return signal.Signals[name]
 
 
+def signame(sig):
+    """``'SIGTERM'`` for 15; ``'signal 99'`` for a number without a name."""
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f'signal {sig}'
+
+
 def existing_parent_directory(arg):
     """A directory that exists or whose parent exists (it can be made)."""
     path = os.path.expanduser(arg)

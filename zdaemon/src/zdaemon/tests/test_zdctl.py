@@ -1,6 +1,7 @@
 """The zdaemon command line: actions, messages and exit statuses."""
 import io
 import os
+import subprocess
 import sys
 import unittest
 import unittest.mock
@@ -241,6 +242,20 @@ class ManagerCommandTests(unittest.TestCase):
         options.zdrun = zdrun_script
         self.assertEqual(cmd.manager_command()[:2],
                          [sys.executable, zdrun_script])
+
+
+class ClientTests(unittest.TestCase):
+
+    def test_the_client_does_not_load_the_manager(self):
+        done = subprocess.run(
+            [sys.executable, '-c', 'import sys, zdaemon.zdctl;'
+             ' print(sorted(m for m in sys.modules'
+             ' if m.startswith("zdaemon.")))'],
+            env=support.python_env(), capture_output=True, text=True,
+            timeout=support.COMMAND_TIMEOUT)
+        self.assertEqual(done.stdout.strip(),
+                         "['zdaemon._control', 'zdaemon.zdctl',"
+                         " 'zdaemon.zdoptions']", done.stderr)
 
 
 class TailHelperTests(unittest.TestCase):
