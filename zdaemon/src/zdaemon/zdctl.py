@@ -148,6 +148,7 @@ class ZDCmd(cmd.Cmd):
         # belongs to a manager on its way out.
         self.zd_up = 1 if status else 0
         self.zd_status = status
+        self.zd_status_reply = reply if status else ''   # for status -l
         self.zd_pid = status.get('application', 0)
         self.zd_should_be_up = status.get('should_be_up', 0)
         self.zd_testing = status.get('testing', 0)
@@ -420,9 +421,8 @@ class ZDCmd(cmd.Cmd):
         else:
             print(f'program running; pid={self.zd_pid}')
         if args == ['-l'] and self.zd_up:
-            for key, value in self.zd_status.items():
-                print(f'{key}={value!r}' if key in ('filename', 'args')
-                      else f'{key}={value}')
+            # The manager's reply as it is, and an empty line, as zdaemon 5.
+            print(self.zd_status_reply)
         return 0 if self.zd_up else 3
 
     def _status_json(self):

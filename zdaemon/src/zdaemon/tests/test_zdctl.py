@@ -88,6 +88,11 @@ class ActionTests(unittest.TestCase):
         done = sandbox.run(program + ' status -l')
         lines = done.stdout.splitlines()
         self.assertEqual(lines[0], f'program running; pid={pid}')
+        # The manager's reply as it is (not re-formatted: delay=0, not
+        # 0.0), then an empty line, as the original printed it.
+        self.assertIn('delay=0', lines)
+        self.assertEqual(lines[-1], '')
+        self.assertEqual(len(lines), 14)
         self.assertIn(f'application={pid}', lines)
         self.assertIn("args=['sleep', '100']", lines)
         # Past the back-off limit: restarted at once.
