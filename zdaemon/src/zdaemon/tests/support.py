@@ -192,10 +192,10 @@ def stop_managers(directory):
     found = 0
     for sock in list(_sockets(directory)):
         reply = _control.send_command(sock, 'status', timeout=5)
-        if not reply:
-            continue
+        status = _control.parse_status(reply or '')
+        if 'manager' not in status:
+            continue    # no manager there (a ZEO server's socket...)
         found += 1
-        status = _control.parse_status(reply)
         _control.send_command(sock, 'stop', timeout=5)
         try:
             wait(lambda: not process_exists(status['manager']), timeout=10)
