@@ -99,6 +99,13 @@ def find_control(browser, page, forms, label, name, index, kinds=None):
                         (form, field, item) for item in field.items
                         if any(map(match, item.labels)))
 
+    if len(matches) > 1:
+        # Forms group controls (radio buttons by name, controls outside
+        # any form last); ``index`` counts in the order a person reads.
+        order = page.element_order
+        matches.sort(key=lambda m: order[
+            (m[2] if m[2] is not None else m[1]).element])
+
     def available():
         """Each control; for a label search also its labels (what the
         search looked at) and its items."""

@@ -358,12 +358,14 @@ class FormModel:
                 field = self._groups[key] = ListField(
                     element, kind, kind[:-7].lower(),
                     multiple=(kind == 'CheckboxControl'))
-                field.disabled = False
                 self.fields.append(field)
             if not field.multiple and item.selected:
                 for other in field.items:
                     other.selected = False
             field.items.append(item)
+            # A group is disabled when each of its buttons is (a lone
+            # checkbox when it is).
+            field.disabled = all(i.disabled for i in field.items)
             return
         field.labels.extend(labels)
         self.fields.append(field)

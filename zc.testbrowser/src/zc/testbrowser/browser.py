@@ -258,6 +258,11 @@ class Browser(Strict):
                 urllib.request.Request(request.url))
         return response
 
+    def _cookie_header_added(self):
+        """Whether a test added a Cookie header, which replaces the jar's
+        cookies in every request."""
+        return any(k.lower() == 'cookie' for k, _ in self._headers)
+
     def _cookie_header(self, url, headers):
         if any(k.lower() == 'cookie' for k, _ in headers):
             return None  # an explicit Cookie header wins
