@@ -52,6 +52,15 @@ class Response:
                 return value
         return None
 
+    def message(self):
+        """The headers as an ``http.client.HTTPMessage`` (what
+        ``browser.headers`` shows), after a synthetic ``Status`` field."""
+        message = http.client.HTTPMessage()
+        message['Status'] = f'{self.status} {self.reason}'
+        for name, value in self.headers:
+            message[name] = value
+        return message
+
     def header_values(self, name):
         name = name.lower()
         return [value for key, value in self.headers if key.lower() == name]

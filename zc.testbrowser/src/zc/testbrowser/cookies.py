@@ -21,7 +21,8 @@ from zope.interface import implementer
 from zc.testbrowser._errors import AlreadyExpiredError
 from zc.testbrowser.interfaces import ICookies
 
-__all__ = ['Cookies', 'expiration_string']
+__all__ = ['CookiePolicy', 'Cookies', 'default_path', 'expiration_string',
+           'timestamp']
 
 _UTC = datetime.timezone.utc
 
@@ -29,10 +30,10 @@ _UTC = datetime.timezone.utc
 def expiration_string(expires):
     """An ``expires`` cookie attribute for a datetime (naive ones are taken
     as UTC), e.g. 'Wed, 02 Jan 2030 00:00:00 GMT'."""
-    return email.utils.formatdate(_timestamp(expires), usegmt=True)
+    return email.utils.formatdate(timestamp(expires), usegmt=True)
 
 
-def _timestamp(expires):
+def timestamp(expires):
     """Seconds since the epoch for a datetime, a cookie date string or a
     number; None stays None (a session cookie)."""
     if expires is None:
@@ -163,6 +164,30 @@ class Cookies(collections.abc.MutableMapping):
             raise KeyError(name)
         return found[0]
 
+    # where the cookies live: the browser's jar (another backend keeps
+    # them elsewhere and overrides these)
+
+    def _all(self):
+        """Every cookie, as ``http.cookiejar.Cookie`` objects."""
+        return list(self._jar)
+
+    def _store(self, cookie):
+        self._jar.set_cookie(cookie)
+
+    def _remove(self, cookie):
+        self._jar.clear(cookie.domain, cookie.path, cookie.name)
+
+    def _host_domain(self, request):
+        """The domain a host-only cookie for ``request`` is filed under:
+        the jar files a host without a dot as ``<host>.local``."""
+        return http.cookiejar.eff_request_host(request)[1]
+
+    def clearAll(self):
+        self._jar.clear()
+
+    def clearAllSession(self):
+        self._jar.clear_session_cookies()
+
     # the mapping
 
     def __getitem__(self, name):
@@ -175,8 +200,7 @@ class Cookies(collections.abc.MutableMapping):
             self.create(name, value)
 
     def __delitem__(self, name):
-        cookie = self._cookie(name)
-        self._jar.clear(cookie.domain, cookie.path, cookie.name)
+        self._remove(self._cookie(name))
 
     def __iter__(self):
         seen = set()
@@ -220,22 +244,23 @@ class Cookies(collections.abc.MutableMapping):
 
     def create(self, name, value, domain=None, expires=None, path=None,
                secure=None, comment=None, commenturl=None, port=None):
-        expires = _timestamp(expires)
+        expires = timestamp(expires)
         cookie = self._make(name, value, domain, expires, path, secure,
                             comment, commenturl, port)
         if any((c.name, c.domain, c.path) ==
-               (cookie.name, cookie.domain, cookie.path) for c in self._jar):
+               (cookie.name, cookie.domain, cookie.path)
+               for c in self._all()):
             raise ValueError(f'cookie {name!r} already exists for {self.url}')
         if expires is not None and expires <= time.time():
             raise AlreadyExpiredError(
                 f'cookie {name!r} would expire before it is created: '
                 f'{expiration_string(expires)}')
-        self._jar.set_cookie(cookie)
+        self._store(cookie)
 
     def change(self, name, value=None, domain=None, expires=None, path=None,
                secure=None, comment=None, commenturl=None, port=None):
         old = self._cookie(name)
-        stamp = old.expires if expires is None else _timestamp(expires)
+        stamp = old.expires if expires is None else timestamp(expires)
         new = self._make(
             name,
             old.value if value is None else value,
@@ -246,10 +271,10 @@ class Cookies(collections.abc.MutableMapping):
             old.comment if comment is None else comment,
             old.comment_url if commenturl is None else commenturl,
             old.port if port is None else port)
-        self._jar.clear(old.domain, old.path, old.name)
+        self._remove(old)
         if stamp is None or stamp > time.time():
             # (expiring a cookie removes it, as it does from a server)
-            self._jar.set_cookie(new)
+            self._store(new)
 
     def _make(self, name, value, domain, expires, path, secure, comment,
               commenturl, port):
@@ -264,7 +289,7 @@ class Cookies(collections.abc.MutableMapping):
         policy = self._browser._cookie_policy
         host = http.cookiejar.eff_request_host(request)[1]
         if _host_only(domain, url.hostname):
-            stored = host  # as the jar files cookies without a domain
+            stored = self._host_domain(request)
         else:
             stored = '.' + domain.lower().lstrip('.')
             if self.strict_domain_policy:
@@ -276,7 +301,7 @@ class Cookies(collections.abc.MutableMapping):
                 raise ValueError(f'domain {domain!r} does not match '
                                  f'{self.url}')
         if path is None:
-            path = _default_path(url.path)
+            path = default_path(url.path)
         elif not policy.path_return_ok(path, request):
             raise ValueError(f'path {path!r} does not match {self.url}')
         if secure and url.scheme != 'https':
@@ -301,13 +326,7 @@ class Cookies(collections.abc.MutableMapping):
 
     def clear(self):
         for cookie in self._visible():
-            self._jar.clear(cookie.domain, cookie.path, cookie.name)
-
-    def clearAll(self):
-        self._jar.clear()
-
-    def clearAllSession(self):
-        self._jar.clear_session_cookies()
+            self._remove(cookie)
 
 
 #: Where a cookie made by hand keeps the domain as the test gave it.
@@ -338,7 +357,7 @@ def _host_only(domain, hostname):
     return True
 
 
-def _default_path(path):
+def default_path(path):
     """The path of a cookie made without one (RFC 6265, 5.1.4): the
     directory of the URL's path."""
     if not path.startswith('/') or path.count('/') == 1:

@@ -9,6 +9,7 @@ import base64
 import email.parser
 import email.policy
 import html
+import socketserver
 import threading
 import urllib.parse
 import wsgiref.simple_server
@@ -19,6 +20,28 @@ __all__ = ['ExampleApp', 'Server', 'demo_app']
 class _QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
     def log_message(self, *args):
         pass  # tests don't want an access log on stderr
+
+    def parse_request(self):
+        """Also accept the absolute form of a request target
+        (``GET http://localhost/page``), which a browser sends to a proxy:
+        the Chromium backend uses the server as its proxy, so a test's
+        ``http://localhost/...`` URLs reach it unchanged (RFC 9112, 3.2.2:
+        a server must accept that form)."""
+        if not super().parse_request():
+            return False
+        if self.path.startswith(('http://', 'https://')):
+            split = urllib.parse.urlsplit(self.path)
+            self.path = urllib.parse.urlunsplit(
+                ('', '', split.path or '/', split.query, ''))
+        return True
+
+
+class _ThreadingServer(socketserver.ThreadingMixIn,
+                       wsgiref.simple_server.WSGIServer):
+    """A thread per connection: a real browser opens several at once (and
+    keeps some idle), which would stall a server handling one at a
+    time."""
+    daemon_threads = True
 
 
 class Server:
@@ -31,7 +54,8 @@ class Server:
 
     def __init__(self, app, host='127.0.0.1'):
         self._server = wsgiref.simple_server.make_server(
-            host, 0, app, handler_class=_QuietHandler)
+            host, 0, app, server_class=_ThreadingServer,
+            handler_class=_QuietHandler)
         self._thread = None
 
     @property
