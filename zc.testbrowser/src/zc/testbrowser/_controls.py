@@ -137,6 +137,8 @@ def control_for(browser, page, form, field):
         cls = ImageControl
     elif field.kind in ('SubmitControl', 'SubmitButtonControl'):
         cls = SubmitControl
+    elif field.kind == 'IgnoreControl':
+        cls = ButtonControl
     else:
         cls = Control
     return cls(browser, page, form, field)
@@ -259,6 +261,20 @@ class Control(_OnPage):
 
     def __repr__(self):
         return f'<{type(self).__name__} name={self.name!r} type={self.type!r}>'
+
+
+class ButtonControl(Control):
+    """A button that submits nothing (``type=button`` or ``reset``): what
+    clicking it does is up to the page's scripts, so it does something
+    only in a browser that runs them. It shows itself as a ``Control``.
+    """
+
+    def click(self):
+        self._check_current()
+        self._browser._press(self._page, self._field)
+
+    def __repr__(self):
+        return f'<Control name={self.name!r} type={self.type!r}>'
 
 
 @implementer(interfaces.ISubmitControl)

@@ -350,6 +350,9 @@ class Browser(Strict):
         """Follow ``link`` (a page-model link) of ``page``."""
         self._navigate('GET', link.url, referrer=page.url)
 
+    def _press(self, page, field):
+        """A plain button was clicked: without scripts, nothing happens."""
+
     def _changed(self, page, field):
         """A control's value was set: nothing to do here, the page model
         is the page."""

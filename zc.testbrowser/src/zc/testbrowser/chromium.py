@@ -13,6 +13,7 @@ One Chromium process serves every Browser of a test process (each gets a
 browser context of its own: own cookies, own cache); ``Layer`` starts it
 once for a layer's tests and stops it afterwards.
 """
+import functools
 import http.cookiejar
 import io
 import logging
@@ -29,7 +30,7 @@ from zc.testbrowser._page import Page
 from zc.testbrowser._transport import Response
 from zc.testbrowser.testing import Server
 
-__all__ = ['Browser', 'BrowserStartError', 'Layer', 'stop']
+__all__ = ['Browser', 'BrowserStartError', 'Layer', 'close_browsers', 'stop']
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,10 @@ _SNAPSHOT = '''(known) => {
   const state = window.__zcState || {doc: 0, version: 0};
   if (known && known[0] === state.doc && known[1] === state.version)
     return null;
-  const refs = [];
+  // Numbers stay with their element for the document's life, so an
+  // element found in an earlier snapshot is still found.
+  const refs = window.__zcRefs = window.__zcRefs || [];
+  const numbers = window.__zcNumbers = window.__zcNumbers || new WeakMap();
   const root = document.documentElement;
   if (!root) return [state.doc, state.version, '<html></html>'];
   const copy = root.cloneNode(true);
@@ -84,10 +88,14 @@ _SNAPSHOT = '''(known) => {
         break;
       default: continue;
     }
-    twin.setAttribute('data-zc-ref', refs.length);
-    refs.push(element);
+    let number = numbers.get(element);
+    if (number === undefined) {
+      number = refs.length;
+      refs.push(element);
+      numbers.set(element, number);
+    }
+    twin.setAttribute('data-zc-ref', number);
   }
-  window.__zcRefs = refs;
   return [state.doc, state.version, '<!DOCTYPE html>' + copy.outerHTML];
 }'''
 
@@ -149,9 +157,12 @@ class _Process:
                  self.chromium.version, time.perf_counter() - started)
         return self.chromium
 
-    def stop(self):
+    def close_browsers(self):
         for open_browser in list(self.browsers):
             open_browser.close()
+
+    def stop(self):
+        self.close_browsers()
         if self.chromium is not None:
             self.chromium.close()
             self.playwright.stop()
@@ -165,6 +176,12 @@ def stop():
     """Close every Chromium Browser and stop the Chromium process (the next
     Browser starts a new one)."""
     _PROCESS.stop()
+
+
+def close_browsers():
+    """Close every Chromium Browser still open (and the servers of their
+    applications); the Chromium process keeps running."""
+    _PROCESS.close_browsers()
 
 
 class Layer:
@@ -183,15 +200,28 @@ class Layer:
     def tearDown():
         _PROCESS.stop()
 
+    @staticmethod
+    def testTearDown():
+        close_browsers()
+
 
 class _Snapshot(Page):
     """The page model of the live DOM at one moment: ``doc`` names the
-    document, ``version`` its state."""
+    document, ``version`` its state; ``refs`` maps an element of the model
+    to the number of its live element."""
 
     def __init__(self, response, doc, version):
         super().__init__(response)
         self.doc = doc
         self.version = version
+        self.refs = {}
+
+    @functools.cached_property
+    def document(self):
+        document = super().document
+        for element in document.iterfind('.//*[@data-zc-ref]'):
+            self.refs[element] = int(element.attrib.pop('data-zc-ref'))
+        return document
 
 
 class Browser(browser.Browser):
@@ -354,7 +384,8 @@ class Browser(browser.Browser):
                                 headers=headers)
             else:
                 route.continue_()
-        matches = target.__eq__
+        def matches(url):
+            return url == target
         self._tab.route(matches, as_post)
         try:
             self._load(lambda: self._tab.goto(url, referer=referrer))
@@ -400,29 +431,31 @@ class Browser(browser.Browser):
         return (page is current or isinstance(page, _Snapshot)
                 and isinstance(current, _Snapshot) and page.doc == current.doc)
 
-    def _element(self, model_element):
-        """The live element behind an element of a snapshot."""
+    def _element(self, page, model_element):
+        """The live element behind an element of the snapshot ``page``."""
         return self._tab.evaluate_handle(
             'ref => window.__zcRefs[ref]',
-            int(model_element.get('data-zc-ref'))).as_element()
+            page.refs[model_element]).as_element()
 
-    def _click(self, model_element, position=None):
-        element = self._element(model_element)
+    def _click(self, page, model_element, position=None):
+        element = self._element(page, model_element)
         self._load(lambda: element.click(position=position))
 
     def _follow(self, page, link):
-        self._click(link.element)
+        self._click(page, link.element)
+
+    def _press(self, page, field):
+        self._click(page, field.element)
 
     def _changed(self, page, field):
-        def ref(element):
-            return int(element.get('data-zc-ref'))
+        ref = page.refs.__getitem__
         if field.is_list:
             property = ('selected' if field.kind == 'SelectControl'
                         else 'checked')
             changes = [[ref(item.element), property, item.selected]
                        for item in field.items]
         elif field.kind == 'FileControl':
-            self._element(field.element).set_input_files([
+            self._element(page, field.element).set_input_files([
                 {'name': f.filename, 'mimeType': f.content_type,
                  'buffer': f.data} for f in field.files])
             return
@@ -435,13 +468,13 @@ class Browser(browser.Browser):
             position = None
             if button.is_image:
                 position = {'x': coord[0], 'y': coord[1]}
-            self._click(button.element, position)
+            self._click(page, button.element, position)
             return
         if form.element is None:
             raise BrowserStateError(
                 'controls outside any <form> can only be submitted with '
                 'a button')
-        element = self._element(form.element)
+        element = self._element(page, form.element)
 
         def submit():
             with self._tab.expect_navigation():

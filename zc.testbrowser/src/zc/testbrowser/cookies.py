@@ -110,7 +110,7 @@ class Cookies(collections.abc.MutableMapping):
         return url
 
     def forURL(self, url):
-        return Cookies(self._browser, url)
+        return type(self)(self._browser, url)
 
     def __repr__(self):
         # zope.testbrowser's form, so doctests written for it still match.

@@ -399,6 +399,44 @@ second line</textarea>
         return '200 OK', [('Content-Type', 'text/html')], \
             body.encode('windows-1252')
 
+    def page_scripted(self, request):
+        """A page that needs JavaScript: a script makes a link and fills in
+        a field, a button fetches news with an XMLHttpRequest, and a
+        paragraph appears a moment after the page has loaded."""
+        return '200 OK', [], _page('Scripted', '''
+<div id="links"></div>
+<form action="echo" method="post">
+  <label>City <input name="city"></label>
+  <input type="submit" value="Send">
+</form>
+<button type="button" id="fetch">Fetch the news</button>
+<div id="news"></div>
+<script>
+document.getElementById('links').innerHTML =
+  '<a href="target?n=scripted">made by a script</a>';
+document.querySelector('[name=city]').value = 'Fredericksburg';
+document.getElementById('fetch').addEventListener('click', () => {
+  const request = new XMLHttpRequest();
+  request.open('GET', 'news');
+  request.onload = () => {
+    const headline = document.createElement('p');
+    headline.id = 'headline';
+    headline.textContent = request.responseText;
+    document.getElementById('news').append(headline);
+  };
+  request.send();
+});
+setTimeout(() => {
+  const late = document.createElement('p');
+  late.id = 'late';
+  late.textContent = 'Here at last';
+  document.body.append(late);
+}, 200);
+</script>''')
+
+    def page_news(self, request):
+        return '200 OK', [('Content-Type', 'text/plain')], 'Extra! Extra!'
+
     def page_logo_png(self, request):
         return '200 OK', [('Content-Type', 'image/png')], \
             b'\x89PNG\r\n\x1a\nnot really an image'
