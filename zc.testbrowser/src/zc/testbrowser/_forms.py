@@ -289,7 +289,9 @@ def make_field(element):
                                 value)
             field.captions.append(normalize(element.text_content()))
             return field
-        return IgnoredField(element, 'IgnoreControl', type, value)
+        field = IgnoredField(element, 'IgnoreControl', type, value)
+        field.captions.append(normalize(element.text_content()))
+        return field
     type = (element.get('type') or 'text').lower()
     kind = _INPUT_KINDS.get(type, 'TextControl')
     value = element.get('value')

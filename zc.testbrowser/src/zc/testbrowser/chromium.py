@@ -239,7 +239,7 @@ class Browser(browser.Browser):
         options = {}
         self._server = None
         if wsgi_app is not None:
-            self._server = Server(wsgi_app).start()
+            self._server = Server(wsgi_app, threads=True).start()
             options['proxy'] = {'server': self._server.url,
                                 'bypass': '<-loopback>'}
         self._context = chromium.new_context(**options)
@@ -507,7 +507,9 @@ class Browser(browser.Browser):
 
     def screenshot(self, path, full_page=True):
         """Save what the page looks like as a PNG file; return ``path``."""
-        self._tab.screenshot(path=path, full_page=full_page)
+        png = self._tab.screenshot(full_page=full_page)
+        with open(path, 'wb') as f:  # (Playwright would use a thread)
+            f.write(png)
         return path
 
 

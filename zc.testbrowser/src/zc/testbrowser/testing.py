@@ -38,9 +38,9 @@ class _QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
 
 class _ThreadingServer(socketserver.ThreadingMixIn,
                        wsgiref.simple_server.WSGIServer):
-    """A thread per connection: a real browser opens several at once (and
-    keeps some idle), which would stall a server handling one at a
-    time."""
+    """A thread per connection, for a real browser: it opens several at
+    once (and keeps some idle), which would stall a server handling one at
+    a time."""
     daemon_threads = True
 
 
@@ -50,11 +50,16 @@ class Server:
 
         with Server(app) as server:
             browser.open(server.url + '/page')
+
+    With ``threads``, each connection is served in a thread of its own
+    (what a real browser needs); otherwise one at a time.
     """
 
-    def __init__(self, app, host='127.0.0.1'):
+    def __init__(self, app, host='127.0.0.1', threads=False):
         self._server = wsgiref.simple_server.make_server(
-            host, 0, app, server_class=_ThreadingServer,
+            host, 0, app,
+            server_class=(_ThreadingServer if threads
+                          else wsgiref.simple_server.WSGIServer),
             handler_class=_QuietHandler)
         self._thread = None
 
