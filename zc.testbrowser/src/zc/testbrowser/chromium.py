@@ -123,7 +123,8 @@ class _Process:
     """The one headless Chromium of this test process (and Playwright,
     which talks to it), started on first use."""
 
-    def __init__(self):
+    def __init__(self, executable=EXECUTABLE):
+        self.executable = executable
         self.playwright = None
         self.chromium = None
         self.browsers = []  # open Browsers, closed with the process
@@ -131,9 +132,9 @@ class _Process:
     def start(self):
         if self.chromium is not None:
             return self.chromium
-        if not os.path.exists(EXECUTABLE):
+        if not os.path.exists(self.executable):
             raise BrowserStartError(
-                f"Chromium is not installed: {EXECUTABLE} is missing; "
+                f"Chromium is not installed: {self.executable} is missing; "
                 f"install Debian's 'chromium' package "
                 f"(apt-get install chromium)")
         try:
@@ -147,13 +148,13 @@ class _Process:
         try:
             # Playwright gives the process a fresh, temporary profile.
             self.chromium = self.playwright.chromium.launch(
-                executable_path=EXECUTABLE, args=list(ARGUMENTS))
+                executable_path=self.executable, args=list(ARGUMENTS))
         except Exception as error:
             self.playwright.stop()
             self.playwright = None
             raise BrowserStartError(
-                f'{EXECUTABLE} did not start: {error}') from error
-        log.info('started %s (%s) in %.2f s', EXECUTABLE,
+                f'{self.executable} did not start: {error}') from error
+        log.info('started %s (%s) in %.2f s', self.executable,
                  self.chromium.version, time.perf_counter() - started)
         return self.chromium
 

@@ -18,6 +18,8 @@ __all__ = ['ExampleApp', 'Server', 'demo_app']
 
 
 class _QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
+    timeout = 30  # seconds an idle connection may wait for a request
+
     def log_message(self, *args):
         pass  # tests don't want an access log on stderr
 
@@ -40,8 +42,8 @@ class _ThreadingServer(socketserver.ThreadingMixIn,
                        wsgiref.simple_server.WSGIServer):
     """A thread per connection, for a real browser: it opens several at
     once (and keeps some idle), which would stall a server handling one at
-    a time."""
-    daemon_threads = True
+    a time. ``server_close`` waits for them (a closed browser has closed
+    its connections; an idle one times out)."""
 
 
 class Server:
