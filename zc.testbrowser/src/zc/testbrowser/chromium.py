@@ -30,7 +30,8 @@ from zc.testbrowser._page import Page
 from zc.testbrowser._transport import Response
 from zc.testbrowser.testing import Server
 
-__all__ = ['Browser', 'BrowserStartError', 'Layer', 'close_browsers', 'stop']
+__all__ = ['Browser', 'BrowserStartError', 'Layer', 'close_browsers',
+           'playwright_browser', 'stop']
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,16 @@ _SNAPSHOT = '''(known) => {
   return [state.doc, state.version, '<!DOCTYPE html>' + copy.outerHTML];
 }'''
 
+# A Playwright selector engine: "zc-ref=N" is live element number N, so a
+# click is one Playwright call, as it would be written directly.
+_REF_ENGINE = """{
+  query(root, ref) { return (window.__zcRefs || [])[Number(ref)] || null; },
+  queryAll(root, ref) {
+    const element = (window.__zcRefs || [])[Number(ref)];
+    return element ? [element] : [];
+  }
+}"""
+
 # Sets [ref, property, value] triples on live elements, firing the input
 # and change events a person's typing or clicking would.
 _SET = '''(changes) => {
@@ -145,6 +156,7 @@ class _Process:
                 "zc.testbrowser[chromium]") from None
         started = time.perf_counter()
         self.playwright = sync_playwright().start()
+        self.playwright.selectors.register('zc-ref', _REF_ENGINE)
         try:
             # Playwright gives the process a fresh, temporary profile.
             self.chromium = self.playwright.chromium.launch(
@@ -179,6 +191,12 @@ def stop():
     _PROCESS.stop()
 
 
+def playwright_browser():
+    """The shared Chromium, as Playwright's ``Browser`` (started if need
+    be): for what this API doesn't do, and for comparing with it."""
+    return _PROCESS.start()
+
+
 def close_browsers():
     """Close every Chromium Browser still open (and the servers of their
     applications); the Chromium process keeps running."""
@@ -208,13 +226,15 @@ class Layer:
 
 class _Snapshot(Page):
     """The page model of the live DOM at one moment: ``doc`` names the
-    document, ``version`` its state; ``refs`` maps an element of the model
-    to the number of its live element."""
+    document, ``version`` its state, ``navigation`` counts the browser's
+    navigations until then; ``refs`` maps an element of the model to the
+    number of its live element."""
 
-    def __init__(self, response, doc, version):
+    def __init__(self, response, doc, version, navigation):
         super().__init__(response)
         self.doc = doc
         self.version = version
+        self.navigation = navigation
         self.refs = {}
 
     @functools.cached_property
@@ -249,6 +269,8 @@ class Browser(browser.Browser):
         self._context.set_default_timeout(self.timeout * 1000)
         self._tab = self._context.new_page()
         self._tab.on('response', self._saw_response)
+        self._tab.on('framenavigated', self._saw_navigation)
+        self._navigations = 0  # of the main frame, to a page or a #part
         self._response = None  # the current document's (Playwright's)
         self._plain = None  # the page model of a document that isn't HTML
         self._snapshot = None
@@ -281,6 +303,10 @@ class Browser(browser.Browser):
             self._response = response
             self._plain = self._snapshot = None
 
+    def _saw_navigation(self, frame):
+        if frame.parent_frame is None:
+            self._navigations += 1
+
     def _document(self):
         """The current document's response, as the fast backend's."""
         response = self._response
@@ -294,7 +320,8 @@ class Browser(browser.Browser):
 
     @staticmethod
     def _is_html(response):
-        content_type = response.header_value('content-type') or ''
+        # (``headers`` came with the response; header_value() would ask)
+        content_type = response.headers.get('content-type', '')
         return content_type.split(';')[0].strip().lower() in _HTML_TYPES
 
     @property
@@ -317,7 +344,7 @@ class Browser(browser.Browser):
                 urllib.parse.urldefrag(self._tab.url)[0], response.status,
                 response.status_text,
                 [('Content-Type', 'text/html; charset=utf-8')],
-                html.encode('utf-8')), doc, version)
+                html.encode('utf-8')), doc, version, self._navigations)
         return self._snapshot
 
     @property
@@ -428,15 +455,13 @@ class Browser(browser.Browser):
     # -- what links, forms and controls ask of their browser ---------------
 
     def _is_current(self, page):
-        current = self._page
-        return (page is current or isinstance(page, _Snapshot)
-                and isinstance(current, _Snapshot) and page.doc == current.doc)
+        return (isinstance(page, _Snapshot)
+                and page.navigation == self._navigations)
 
     def _element(self, page, model_element):
-        """The live element behind an element of the snapshot ``page``."""
-        return self._tab.evaluate_handle(
-            'ref => window.__zcRefs[ref]',
-            page.refs[model_element]).as_element()
+        """The live element behind an element of the snapshot ``page`` (a
+        Playwright locator)."""
+        return self._tab.locator(f'zc-ref={page.refs[model_element]}')
 
     def _click(self, page, model_element, position=None):
         element = self._element(page, model_element)
@@ -483,6 +508,13 @@ class Browser(browser.Browser):
         self._load(submit)
 
     # -- what only a real browser does -------------------------------------
+
+    @property
+    def playwright_page(self):
+        """The Playwright ``Page`` this browser drives, for what this API
+        doesn't do (the page model is taken again after you change it)."""
+        self._snapshot = None
+        return self._tab
 
     def evaluate(self, expression, argument=None):
         """Run JavaScript in the page and return its (JSON-able) result:
