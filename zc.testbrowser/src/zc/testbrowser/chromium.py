@@ -412,6 +412,7 @@ class Browser(browser.Browser):
                                 headers=headers)
             else:
                 route.continue_()
+
         def matches(url):
             return url == target
         self._tab.route(matches, as_post)
@@ -423,10 +424,18 @@ class Browser(browser.Browser):
     def _load(self, action):
         """Do ``action`` (which may load a document), then raise the
         HTTPError of a failed one if asked to."""
+        from playwright.sync_api import Error as PlaywrightError
         before = self._response
         started = time.perf_counter()
         self._snapshot = None
-        result = action()
+        try:
+            result = action()
+        except PlaywrightError as error:
+            reason = str(error).splitlines()[0]
+            if 'net::ERR_' in reason:
+                # what the fast backend raises when a server can't be had
+                raise urllib.error.URLError(reason) from None
+            raise
         self.lastRequestSeconds = time.perf_counter() - started
         response = self._response
         if response is not before and response is not None:

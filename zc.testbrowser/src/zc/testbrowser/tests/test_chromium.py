@@ -4,6 +4,7 @@ These tests need Debian's chromium package: without it the layer's set-up
 fails with BrowserStartError saying what to install (they are not
 skipped)."""
 import os
+import socket
 import tempfile
 import unittest
 import urllib.error
@@ -120,3 +121,13 @@ class ChromiumTests(unittest.TestCase):
         self.assertEqual(self.app.requests[-1][3]['HTTP_COOKIE'], 'p=root')
         self.assertEqual(
             browser.cookies.forURL('http://example.com/').header, '')
+
+    def test_unreachable_server_is_a_url_error(self):
+        with socket.socket() as closed:
+            closed.bind(('127.0.0.1', 0))
+            port = closed.getsockname()[1]
+        browser = Browser(backend='chromium')
+        self.addCleanup(browser.close)
+        with self.assertRaises(urllib.error.URLError) as caught:
+            browser.open(f'http://127.0.0.1:{port}/')
+        self.assertIn('net::ERR_CONNECTION_REFUSED', str(caught.exception))
