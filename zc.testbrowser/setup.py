@@ -26,6 +26,7 @@ setup(
         # The Chromium backend drives Debian's chromium through Playwright
         # (its own browsers are never downloaded; see the README).
         'chromium': ['playwright >= 1.40'],
+        'chrome': ['playwright >= 1.40'],  # the contract's name for it
     },
     zip_safe=False,
 )

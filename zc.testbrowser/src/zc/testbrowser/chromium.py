@@ -40,8 +40,9 @@ log = logging.getLogger(__name__)
 EXECUTABLE = '/usr/bin/chromium'
 #: Headless on a closed network, as root in CI: no sandbox (it needs user
 #: namespaces a container rarely has), no GPU, nothing phoning home.
-ARGUMENTS = ('--no-sandbox', '--disable-gpu', '--disable-background-networking',
-             '--disable-component-update', '--disable-sync', '--no-first-run')
+ARGUMENTS = ('--no-sandbox', '--disable-gpu',
+             '--disable-background-networking', '--disable-component-update',
+             '--disable-sync', '--no-first-run')
 
 _HTML_TYPES = ('text/html', 'application/xhtml+xml')
 _MARK = re.compile(r' data-zc-ref="\d+"')
@@ -328,6 +329,15 @@ class Browser(browser.Browser):
     def _page(self):
         """The page model: of the live DOM (a snapshot, taken again when
         the DOM has changed), or of the response if it isn't HTML."""
+        from playwright.sync_api import Error as PlaywrightError
+        try:
+            return self._model()
+        except PlaywrightError:
+            # A script started a navigation: look where it lands.
+            self._tab.wait_for_load_state()
+            return self._model()
+
+    def _model(self):
         response = self._response
         if response is None:
             return None
@@ -336,8 +346,8 @@ class Browser(browser.Browser):
                 self._plain = Page(self._document())
             return self._plain
         known = self._snapshot
-        found = self._tab.evaluate(
-            _SNAPSHOT, None if known is None else [known.doc, known.version])
+        known = None if known is None else [known.doc, known.version]
+        found = self._tab.evaluate(_SNAPSHOT, known)
         if found is not None:
             doc, version, html = found
             self._snapshot = _Snapshot(Response(

@@ -131,3 +131,13 @@ class ChromiumTests(unittest.TestCase):
         with self.assertRaises(urllib.error.URLError) as caught:
             browser.open(f'http://127.0.0.1:{port}/')
         self.assertIn('net::ERR_CONNECTION_REFUSED', str(caught.exception))
+
+    def test_navigation_started_by_a_script(self):
+        browser = self.browser({
+            '/': html('<script>setTimeout('
+                      "() => location.href = '/next', 100)</script>"),
+            '/next': html('<p id="arrived"><a href="/">home</a></p>')})
+        browser.waitFor('#arrived', timeout=10)
+        self.assertEqual(browser.url, 'http://localhost/next')
+        self.assertEqual(browser.getLink('home').url, 'http://localhost/')
+        self.assertEqual([r[1] for r in self.app.requests], ['/', '/next'])
