@@ -165,7 +165,7 @@ class Cookies(collections.abc.MutableMapping):
         return found[0]
 
     # where the cookies live: the browser's jar (another backend keeps
-    # them elsewhere and overrides these)
+    # them elsewhere and overrides these, ``header`` and ``_visible``)
 
     def _all(self):
         """Every cookie, as ``http.cookiejar.Cookie`` objects."""
