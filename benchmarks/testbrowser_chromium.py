@@ -3,8 +3,9 @@ directly in Playwright: open() + getLink().click() pages per second on the
 demo site (testbrowser_app.py), with the fast backend's figure beside them.
 
 Both drive the same headless Chromium process (one browser context each)
-against the same loopback server, round by round in the same run; the
-figures are medians. Goal: our API costs < 10% of Playwright's pages/s.
+against the same loopback server, taking turns page pair by page pair in
+each round, so both see the same load; the figures are medians of the
+rounds. Goal: our API costs < 10% of Playwright's pages/s.
 Needs Debian's chromium package and zc.testbrowser[chromium].
 
     bin/py benchmarks/testbrowser_chromium.py [--iterations N] [--rounds N]
@@ -24,30 +25,44 @@ from zc.testbrowser.browser import Browser  # noqa: E402
 from zc.testbrowser.testing import Server  # noqa: E402
 
 
-def ours(start, iterations, backend, wsgi_app=None):
-    browser = Browser(wsgi_app=wsgi_app, backend=backend)
-    browser.open(start)  # warm: the first page pays for the context
+def fast(iterations):
+    """The fast backend, in-process, on the same site."""
+    browser = Browser(wsgi_app=testbrowser_app.app)
+    start = 'http://localhost/page/1'
     began = time.perf_counter()
     for _ in range(iterations):
         browser.open(start)
         browser.getLink('next page').click()
-    elapsed = time.perf_counter() - began
-    if backend == 'chromium':
-        browser.close()
-    return elapsed
+    return time.perf_counter() - began
 
 
-def playwright(start, iterations):
+def chromium_round(start, iterations):
+    """One round of ours and of Playwright directly, pair by pair in
+    turn (and in turns first), so both see the same load on a shared
+    machine; returns the seconds each spent."""
+    browser = Browser(backend='chromium')
     context = chromium.playwright_browser().new_context()
     page = context.new_page()
+    browser.open(start)  # the first page of each pays for its context
     page.goto(start)
-    began = time.perf_counter()
-    for _ in range(iterations):
+
+    def ours():
+        browser.open(start)
+        browser.getLink('next page').click()
+
+    def direct():
         page.goto(start)
         page.locator('a', has_text='next page').click()
-    elapsed = time.perf_counter() - began
+
+    spent = {ours: 0.0, direct: 0.0}
+    for i in range(iterations):
+        for steps in ((ours, direct) if i % 2 else (direct, ours)):
+            began = time.perf_counter()
+            steps()
+            spent[steps] += time.perf_counter() - began
+    browser.close()
     context.close()
-    return elapsed
+    return spent[ours], spent[direct]
 
 
 def main(argv=None):
@@ -64,12 +79,10 @@ def main(argv=None):
         start = server.url + '/page/1'
         try:
             for _ in range(options.rounds):
-                times['Playwright directly'].append(playwright(start, n))
-                times['zc.testbrowser chromium'].append(
-                    ours(start, n, 'chromium'))
-                times['zc.testbrowser fast'].append(ours(
-                    'http://localhost/page/1', 10 * n, 'fast',
-                    testbrowser_app.app))
+                ours, direct = chromium_round(start, n)
+                times['zc.testbrowser chromium'].append(ours)
+                times['Playwright directly'].append(direct)
+                times['zc.testbrowser fast'].append(fast(10 * n))
         finally:
             chromium.stop()
     pages = {'zc.testbrowser chromium': 2 * n, 'Playwright directly': 2 * n,
