@@ -65,11 +65,15 @@ class ZooKeeper:
     ``connect_timeout`` seconds (default: the session timeout); with
     ``wait=True`` it keeps trying instead, logging a critical message
     every second. ``auth`` (``'user:password'``) authenticates the session
-    with ZooKeeper's digest scheme, on every reconnect too.
+    with ZooKeeper's digest scheme, on every reconnect too. ``kazoo_logger``
+    is where kazoo's connection messages go (default: kazoo's loggers).
+
+    A malformed connection string or ``auth`` raises ValueError.
     """
 
     def __init__(self, connection_string=None, session_timeout=None,
-                 wait=False, *, auth=None, connect_timeout=None):
+                 wait=False, *, auth=None, connect_timeout=None,
+                 kazoo_logger=None):
         self.session_timeout = (DEFAULT_SESSION_TIMEOUT
                                 if session_timeout is None
                                 else float(session_timeout))
@@ -93,12 +97,19 @@ class ZooKeeper:
             connection_string or os.environ.get(CONNECTION_STRING_VARIABLE)
             or DEFAULT_CONNECTION_STRING)
         self._own_client = True
-        self.client = kazoo.client.KazooClient(
-            self.connection_string, timeout=self.session_timeout,
-            # kazoo's default backoff grows to an hour: after a long outage
-            # it would come back too late and lose the session.
-            connection_retry=KazooRetry(max_tries=-1, max_delay=1.0),
-            auth_data=[('digest', auth)] if auth else None)
+        if auth is not None and ':' not in auth:
+            raise ValueError("Bad auth: need 'user:password'")
+        try:
+            self.client = kazoo.client.KazooClient(
+                self.connection_string, timeout=self.session_timeout,
+                # kazoo's default backoff grows to an hour: after a long
+                # outage it would come back too late and lose the session.
+                connection_retry=KazooRetry(max_tries=-1, max_delay=1.0),
+                auth_data=[('digest', auth)] if auth else None,
+                logger=kazoo_logger)
+        except ValueError as error:
+            raise ValueError(f'Bad connection string'
+                             f' {self.connection_string!r}: {error}') from None
         self.client.add_listener(self._on_state)
         self._connect(wait, self.session_timeout if connect_timeout is None
                       else connect_timeout)
