@@ -101,9 +101,12 @@ class Listener:
         self.cpu_budget = cpu_budget
         self.commands = plugins.commands()
         self._socket, self.address = addresses.bind(address)
-        self._unix_identity = None
+        self._unix_path = self._unix_identity = None
         if isinstance(self.address, str):
-            self._unix_identity = addresses.socket_identity(self.address)
+            # Absolute, to remove the right file even after a chdir (as
+            # daemonizing processes do).
+            self._unix_path = os.path.abspath(self.address)
+            self._unix_identity = addresses.socket_identity(self._unix_path)
         self._name = f'zc.monitor {addresses.format_address(self.address)}'
         self._worker_count = workers
         self._closing = False
@@ -312,7 +315,7 @@ class Listener:
         self._wake_reader.close()
         self._wake_writer.close()
         if self._unix_identity is not None:
-            _unlink_if_ours(self.address, self._unix_identity)
+            _unlink_if_ours(self._unix_path, self._unix_identity)
         logger.debug('Monitor at %s stopped', self.address)
 
 

@@ -287,24 +287,48 @@ class UnixSocketTests(MonitorTestCase):
             self.assertIn('help --', query(path, 'help'))
         self.assertEqual(os.listdir(deep), [])
 
-    def test_a_relative_path(self):
+    def test_a_relative_path_is_kept_as_given(self):
         old = os.getcwd()
         os.chdir(self.directory)
         try:
-            with zc.monitor.Listener('m.sock') as listener:
-                self.assertEqual(listener.address,
-                                 os.path.join(self.directory, 'm.sock'))
-                os.chdir(old)
-                self.assertIn('help --', query(listener.address, 'help'))
+            self.assertEqual(zc.monitor.start('m.sock'), 'm.sock')
+            listener = zc.monitor.last_listener
+            self.addCleanup(zc.monitor.stop)
+            self.assertEqual(listener.address, 'm.sock')
+            self.assertIn('help --', query('m.sock', 'help'))
+            os.chdir(old)  # as a daemonizing host does
+            listener.close()
         finally:
             os.chdir(old)
+        self.assertEqual(os.listdir(self.directory), [])
 
-    def test_a_live_socket_is_in_use(self):
+    def test_a_path_is_returned_exactly_as_given(self):
+        for given in (os.path.join(self.directory, 'm.sock'),
+                      os.path.join(self.directory, '.', 'm.sock'),
+                      self.directory + '//m.sock'):
+            self.assertEqual(zc.monitor.start(given), given)
+            zc.monitor.stop()
+
+    def test_starting_again_replaces_a_live_socket(self):
         path = os.path.join(self.directory, 'm.sock')
-        with zc.monitor.Listener(path):
-            with self.assertLogs('zc.monitor', 'WARNING'):
-                self.assertFalse(zc.monitor.start(path))
-            self.assertIn('help --', query(path, 'help'))
+        # The first listener refuses lines longer than 8 bytes: that tells
+        # which listener answers.
+        first = zc.monitor.Listener(path, max_line=8)
+        self.addCleanup(first.close)
+        first_inode = os.lstat(path).st_ino
+        self.assertEqual(query(path, 'a-long-line'),
+                         'Line too long (more than 8 bytes).\n')
+        with self.assertNoLogs('zc.monitor', 'WARNING'):
+            self.assertEqual(zc.monitor.start(path), path)
+        self.addCleanup(zc.monitor.stop)
+        self.assertNotEqual(os.lstat(path).st_ino, first_inode)
+        self.assertTrue(stat.S_ISSOCK(os.lstat(path).st_mode))
+        newer = 'Invalid command \'a-long-line\'. Try "help".\n'
+        self.assertEqual(query(path, 'a-long-line'), newer)
+        first.close()  # leaves the newer socket file alone
+        self.assertEqual(query(path, 'a-long-line'), newer)
+        zc.monitor.stop()
+        self.assertFalse(os.path.exists(path))
 
     def test_a_socket_replaced_by_someone_else_is_left_alone(self):
         path = os.path.join(self.directory, 'm.sock')
