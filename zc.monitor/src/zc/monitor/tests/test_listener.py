@@ -8,6 +8,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 
 from zope.testing.wait import wait
 
@@ -346,11 +347,16 @@ class UnixSocketTests(MonitorTestCase):
 
 
 
-DAEMON = """
-import os, sys, time, zc.monitor
+# Python 3.12+ warns about forking a process with threads: forking with
+# the monitor's threads running is what these tests are about.
+_FORK_WARNING = r'This process .* is multi-threaded, use of fork\(\) may'
+
+DAEMON = f"""
+import os, sys, time, warnings, zc.monitor
+warnings.filterwarnings('ignore', {_FORK_WARNING!r}, DeprecationWarning)
 
 def pid(connection):
-    connection.write(f'{os.getpid()}\\n')
+    connection.write(f'{{os.getpid()}}\\n')
 
 zc.monitor.register(pid)
 zc.monitor.start(sys.argv[1])
@@ -369,7 +375,10 @@ class ForkTests(MonitorTestCase):
     def test_a_forked_child_leaves_the_monitor_to_its_parent(self):
         self.register(pid, 'pid')
         listener = self.listen()
-        child = os.fork()
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', _FORK_WARNING,
+                                    DeprecationWarning)
+            child = os.fork()
         if not child:
             try:
                 time.sleep(1)
