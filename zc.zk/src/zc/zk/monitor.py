@@ -24,7 +24,7 @@ import weakref
 from kazoo.exceptions import NoNodeError
 
 import zc.zk
-from zc.zk._client import join
+from zc.zk._paths import join
 
 CHECK_TIMEOUT = 5.0
 #: Seconds ``servers PATH`` may take to reach ZooKeeper.
