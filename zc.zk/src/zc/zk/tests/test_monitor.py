@@ -125,15 +125,20 @@ class UnreachableTests(unittest.TestCase):
         zc.zk.monitor.registrations.clear()
         self.addCleanup(zc.zk.monitor.registrations.clear)
 
-    def servers(self, path):
+    def servers(self, path, logger=None):
+        """The answer, and the warnings logged (by ``logger``, else by
+        anyone) meanwhile."""
         connection = Connection()
         with self.assertLogs(level=logging.DEBUG) as logs:
             started = time.monotonic()
             zc.zk.monitor.servers(connection, path)
             elapsed = time.monotonic() - started
-        self.assertLess(elapsed, self.timeout + 0.5)
+        # (Slack for a busy machine; without a time limit the wait is
+        # kazoo's: 10 s and more.)
+        self.assertLess(elapsed, self.timeout + 2)
         warnings = [r.getMessage() for r in logs.records
-                    if r.levelno >= logging.WARNING]
+                    if r.levelno >= logging.WARNING
+                    and logger in (None, r.name)]
         return connection.output.getvalue(), warnings
 
     def test_no_server_at_the_connection_string(self):
@@ -161,7 +166,8 @@ class UnreachableTests(unittest.TestCase):
         try:
             message = (f'no answer from ZooKeeper at {server.address} within'
                        ' 1 seconds')
-            self.assertEqual(self.servers('/app/providers'),
+            # (The host's session may log its own trouble meanwhile.)
+            self.assertEqual(self.servers('/app/providers', 'zc.zk.monitor'),
                              (message + '\n',
                               [f'servers /app/providers: {message}']))
         finally:
@@ -169,6 +175,6 @@ class UnreachableTests(unittest.TestCase):
         server.stop()
         wait(lambda: not zk.client.connected, timeout=30)
         message = f'not connected to ZooKeeper at {server.address}'
-        output, warnings = self.servers('/app/providers')
-        self.assertEqual(output, message + '\n')
-        self.assertEqual(warnings[-1], f'servers /app/providers: {message}')
+        self.assertEqual(self.servers('/app/providers', 'zc.zk.monitor'),
+                         (message + '\n',
+                          [f'servers /app/providers: {message}']))
