@@ -14,8 +14,8 @@ from zope.testing.wait import wait
 
 import zc.monitor
 from zc.monitor.client import connect, query
-from zc.monitor.tests.helpers import (POLL, TIMEOUT, MonitorTestCase, gone,
-                                     python_env)
+from zc.monitor.tests.helpers import (POLL, TIMEOUT, FakeClock,
+                                     MonitorTestCase, gone, python_env)
 
 
 def read_all(sock):
@@ -445,3 +445,44 @@ class BudgetTests(MonitorTestCase):
             with self.assertRaisesRegex(
                     ValueError, f'^{option} must be positive, not 0$'):
                 zc.monitor.Listener(0, **{option: 0})
+
+
+class FakeClockTests(MonitorTestCase):
+    """Time-outs and CPU pauses measured by the listener's ``clock`` and
+    spent with its ``sleep``: long limits, tested at once."""
+
+    def setUp(self):
+        self.clock = FakeClock()
+        self.register(lambda connection: connection.write('pong\n'), 'ping')
+
+    def test_a_silent_client_is_timed_out_when_the_clock_says_so(self):
+        listener = self.listen(timeout=120, clock=self.clock,
+                               sleep=self.clock.sleep)
+        started = time.monotonic()
+        with connect(listener.address) as silent:
+            # Served after the silent client was accepted at time 0:
+            self.assertEqual(query(listener.address, 'ping'), 'pong\n')
+            self.clock.advance(119)
+            for _ in range(2):  # other clients make the loop look again
+                self.assertEqual(query(listener.address, 'ping'), 'pong\n')
+            silent.setblocking(False)
+            with self.assertRaises(BlockingIOError):
+                silent.recv(100)  # not timed out yet
+            silent.settimeout(TIMEOUT)
+            self.clock.advance(1)
+            self.assertEqual(query(listener.address, 'ping'), 'pong\n')
+            self.assertEqual(read_all(silent), 'Timed out after 120 seconds'
+                             ' without input.\n')
+        self.assertLess(time.monotonic() - started, 30)
+
+    def test_the_cpu_budget_pauses_with_the_given_sleep(self):
+        # 1% of a CPU allows 10 ms at once; 50 ms more need 4 s of pauses,
+        # in steps short enough for close() to stay prompt.
+        self.register(burn, 'burn')
+        listener = self.listen(cpu_budget=0.01, clock=self.clock,
+                               sleep=self.clock.sleep)
+        started = time.monotonic()
+        self.assertEqual(query(listener.address, 'burn 50'), 'burnt\n')
+        self.assertGreaterEqual(sum(self.clock.slept), 3.9)
+        self.assertLessEqual(max(self.clock.slept), 0.05)
+        self.assertLess(time.monotonic() - started, 3.9)  # not real seconds
