@@ -305,12 +305,8 @@ class ZooKeeper:
     # Trees (see zc.zk.subtrees)
 
     def export_tree(self, path='/', ephemeral=False, name=None):
-        """``path`` and everything under it in the tree text format.
-
-        Ephemeral nodes are left out unless ``ephemeral``; so is
-        ``/zookeeper`` when exporting ``/``. ``name`` renames the top node;
-        exporting ``/`` with a name puts everything under that node.
-        """
+        """``path`` and everything under it in the tree text format (see
+        ``zc.zk.subtrees.export_tree``)."""
         return subtrees.export_tree(self.client, path, ephemeral, name)
 
     def print_tree(self, path='/'):
@@ -318,15 +314,8 @@ class ZooKeeper:
 
     def import_tree(self, text, path='/', trim=None, acl=OPEN_ACL_UNSAFE,
                     dry_run=False):
-        """Make the nodes described by tree ``text`` exist under ``path``
-        with the properties given there and ``acl``.
-
-        Existing nodes get the text's data and ``acl``. Children of
-        imported nodes that the text does not mention are reported
-        (``trim=None``), left alone silently (``trim=False``) or deleted
-        (``trim=True``: never ephemeral nodes or nodes holding them).
-        ``dry_run`` changes nothing and prints what would be done.
-        """
+        """Make the nodes of tree ``text`` exist under ``path`` (see
+        ``zc.zk.subtrees.import_tree``)."""
         subtrees.import_tree(self.client, text, path, trim, acl, dry_run)
 
     def delete_recursive(self, path, dry_run=False, force=False,

@@ -10,15 +10,6 @@ from zc.zk import subtrees
 from zc.zk.testing import ZOOKEEPER
 from zc.zk.testing.layer import connect
 
-TREE = '''\
-/app : web
-  threads = 4
-  db -> /db
-  /providers
-/db
-  size = 10
-'''
-
 
 class SubtreeTests(unittest.TestCase):
 
@@ -26,33 +17,44 @@ class SubtreeTests(unittest.TestCase):
 
     def setUp(self):
         self.client = connect(ZOOKEEPER.connection_string)
-        self.addCleanup(self.client.close)
-        self.addCleanup(self.client.stop)
+
+    def tearDown(self):
+        self.client.stop()
+        self.client.close()
+
+    tree = ('/cms : z4m\n'
+            '  workers = [1, 2]\n'
+            '  store -> /db\n'
+            '  /providers\n'
+            '/db\n'
+            '  /tables\n'
+            '    size = 10\n')
 
     def test_import_export_and_delete(self):
-        subtrees.import_tree(self.client, TREE, '/top')
+        subtrees.import_tree(self.client, self.tree, '/top')
+        indented = ''.join(f'  {line}\n' for line in self.tree.splitlines())
         self.assertEqual(subtrees.export_tree(self.client, '/top'),
-                         '/top\n' + ''.join(f'  {line}\n'
-                                            for line in TREE.splitlines()))
-        self.client.create('/top/app/providers/h:1', ephemeral=True)
+                         '/top\n' + indented)
+        self.client.create('/top/cms/providers/h:1', ephemeral=True)
         with contextlib.redirect_stdout(io.StringIO()) as out:
             subtrees.delete_recursive(self.client, '/top')
         self.assertEqual(out.getvalue(),
-                         "Not deleting /top/app/providers/h:1 because it's"
+                         "Not deleting /top/cms/providers/h:1 because it's"
                          " ephemeral.\n"
-                         '/top/app/providers not deleted due to ephemeral'
-                         ' descendent.\n/top/app not deleted due to'
+                         '/top/cms/providers not deleted due to ephemeral'
+                         ' descendent.\n/top/cms not deleted due to'
                          ' ephemeral descendent.\n/top not deleted due to'
                          ' ephemeral descendent.\n')
-        self.assertIsNone(self.client.exists('/top/db'))
+        self.assertIsNone(self.client.exists('/top/db/tables'))
         subtrees.delete_recursive(self.client, '/top', force=True)
         self.assertIsNone(self.client.exists('/top'))
 
     def test_a_dry_run_changes_nothing(self):
-        subtrees.import_tree(self.client, TREE, acl=OPEN_ACL_UNSAFE)
+        subtrees.import_tree(self.client, self.tree, acl=OPEN_ACL_UNSAFE)
         with contextlib.redirect_stdout(io.StringIO()) as out:
             subtrees.import_tree(self.client,
-                                 TREE.replace('size = 10', 'size = 11'),
+                                 self.tree.replace('size = 10', 'size = 11'),
                                  dry_run=True)
-        self.assertEqual(out.getvalue(), '/db size change from 10 to 11\n')
-        self.assertEqual(self.client.get('/db')[0], b'{"size":10}')
+        self.assertEqual(out.getvalue(),
+                         '/db/tables size change from 10 to 11\n')
+        self.assertEqual(self.client.get('/db/tables')[0], b'{"size":10}')
