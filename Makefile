@@ -9,14 +9,15 @@ export PYTHONWARNINGS := ignore:Module zc was already imported:UserWarning
 SETUP_FILES := setup.py $(wildcard */setup.py)
 STAMP := bin/.buildout-stamp
 
-.PHONY: test cluster setup clean zookeeper
+.PHONY: test cluster setup clean debian
 
-test: $(STAMP) zookeeper
+test: $(STAMP) debian
 	bin/zc-stack-test $(TESTFLAGS)
 
-# Tests run a real ZooKeeper: Debian's package, installed when missing.
-zookeeper: $(STAMP)
-	bin/py -m zc.zk.testing.install
+# Tests run real ZooKeeper, HAProxy and Chromium: Debian's packages,
+# installed when missing.
+debian: $(STAMP)
+	bin/py -m zc.stack.debian
 
 setup: $(STAMP)
 
