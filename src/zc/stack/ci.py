@@ -13,6 +13,7 @@ when every run passed.
 """
 import argparse
 import contextlib
+import filecmp
 import fnmatch
 import io
 import os
@@ -29,6 +30,8 @@ PYTHONS = ('3.11', '3.13')
 SCRATCH = pathlib.Path('.ci', 'scratch')
 #: One suite with its set-up; a hanging test must not hold CI forever.
 RUN_TIMEOUT = 3600
+#: Not passed on: each run is a make of its own, with its own Python path.
+INHERITED = ('PYTHONPATH', 'MAKEFLAGS', 'MAKELEVEL', 'MFLAGS')
 SUMMARY = re.compile(r'^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$')
 #: Built or generated in a checkout: not mirrored, and kept in a mirror.
 GENERATED = frozenset({
@@ -58,21 +61,21 @@ def sources(root, exclude=None):
 
 
 def mirror(source, target):
-    """Make ``target``'s sources those of ``source`` (changed files copied
-    with their times, so make rebuilds only what changed; files gone from
-    ``source`` removed), keeping what was built in ``target``."""
+    """Make ``target``'s sources those of ``source``, keeping what was
+    built in ``target``: files gone from ``source`` are removed, and only
+    files whose content differs are copied, so they are newer than
+    anything built from them and make rebuilds exactly that."""
     wanted = set(sources(source, exclude=target))
     for path in sources(target) if target.exists() else ():
         if path not in wanted:
             (target / path).unlink()
     for path in wanted:
         src, dst = source / path, target / path
-        if dst.exists():
-            a, b = src.stat(), dst.stat()
-            if (a.st_size, a.st_mtime_ns) == (b.st_size, b.st_mtime_ns):
-                continue
+        if dst.exists() and filecmp.cmp(src, dst, shallow=False):
+            continue
         dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dst)
+        shutil.copyfile(src, dst)
+        shutil.copymode(src, dst)
 
 
 def parse(line):
@@ -92,7 +95,7 @@ def run_suite(directory, python, out, timeout=RUN_TIMEOUT):
     output to ``out``; return its status and counts (None when it printed
     no closing line). After ``timeout`` seconds it is killed, with every
     process it started."""
-    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    env = {k: v for k, v in os.environ.items() if k not in INHERITED}
     counts = None
     with subprocess.Popen(['make', 'test', f'PYTHON={python}'],
                           cwd=directory, env=env, text=True,

@@ -80,11 +80,15 @@ class CITests(unittest.TestCase):
         self.write('pkg/src/zc.pkg.egg-info/PKG-INFO', 'its own',
                    root=target)
         unchanged = (target / 'setup.py').stat().st_mtime_ns
+        os.utime(target / 'pkg/src/zc/pkg/code.py', (1, 1))
         self.write('pkg/src/zc/pkg/code.py', 'new')
         (self.root / 'pkg/src/zc/pkg/gone.py').unlink()
         ci.mirror(self.root, target)
         self.assertEqual((target / 'pkg/src/zc/pkg/code.py').read_text(),
                          'new')
+        # Copied now: newer than what the mirror built from the old one.
+        self.assertGreater((target / 'pkg/src/zc/pkg/code.py').stat().st_mtime,
+                           1)
         self.assertFalse((target / 'pkg/src/zc/pkg/gone.py').exists())
         self.assertEqual((target / 'bin/test').read_text(), 'its own')
         self.assertEqual(
@@ -142,9 +146,13 @@ class CITests(unittest.TestCase):
                          'error: make test PYTHON=slow took over 0.5s and'
                          ' was killed')
 
-    def test_children_do_not_inherit_our_pythonpath(self):
-        self.write('Makefile', 'test:\n\t@echo "[$$PYTHONPATH]"\n')
+    def test_runs_do_not_inherit_our_python_path_or_make(self):
+        self.write('Makefile', 'test:\n\t@echo "[$$PYTHONPATH]'
+                   ' [$$MAKELEVEL]"\n')
         out = io.StringIO()
-        with unittest.mock.patch.dict(os.environ, PYTHONPATH='src'):
+        with unittest.mock.patch.dict(os.environ, PYTHONPATH='src',
+                                      MAKELEVEL='1', MAKEFLAGS='w'):
             ci.run_suite(self.root, 'x', out)
-        self.assertEqual(out.getvalue(), '[]\n')
+        # make gives its own recipes level 1 (2 had it inherited ours), and
+        # a sub-make would say "Entering directory".
+        self.assertEqual(out.getvalue(), '[] [1]\n')

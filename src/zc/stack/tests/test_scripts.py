@@ -35,7 +35,8 @@ ANY_FAILURE = 'non-zero'
 
 def distribution_names():
     """Our distributions: the root's (zc.stack) and one per directory."""
-    return ['zc.stack'] + sorted(p.parent.name for p in ROOT.glob('*/setup.py'))
+    return ['zc.stack'] + sorted(p.parent.name
+                                 for p in ROOT.glob('*/setup.py'))
 
 
 def console_scripts():
