@@ -248,6 +248,10 @@ class ScriptTests(unittest.TestCase):
         done = run(row.script, *args)
         output = done.stdout + done.stderr
         shown = f'{row.script} {" ".join(args)} said:\n{output}'
+        if row.must_not_create:
+            self.assertFalse(os.path.exists(
+                row.must_not_create.format(**values)),
+                f'{shown}\nand it ran code from the data')
         self.assertNotIn('Traceback', output, shown)
         if row.status == ANY_FAILURE:
             self.assertNotEqual(done.returncode, 0, shown)
@@ -258,9 +262,6 @@ class ScriptTests(unittest.TestCase):
         lines = message_lines(done.stderr) + message_lines(done.stdout)
         self.assertEqual(len(lines), 1, shown)
         self.assertRegex(lines[0], row.pattern.format(**values), shown)
-        if row.must_not_create:
-            self.assertFalse(os.path.exists(
-                row.must_not_create.format(**values)), shown)
 
 
 def test_name(*words):
