@@ -17,6 +17,7 @@ from ZODB.utils import tid_repr
 from zc.zrs import applier as zrsapplier
 from zc.zrs import loop as zrsloop
 from zc.zrs import protocol
+from zc.zrs.interfaces import IAppliedConnection
 from zc.zrs.interfaces import IReplicationStatus
 from zc.zrs.wrapper import StorageWrapper
 from zc.zrs.wrapper import open_storage
@@ -55,7 +56,7 @@ class Secondary(StorageWrapper):
         super().__init__(storage)
         self._db = None
         self._replicator = _Replicator(
-            self, storage, reconnect_delay=reconnect_delay,
+            storage, self._invalidate, reconnect_delay=reconnect_delay,
             check_checksums=check_checksums,
             keep_alive_delay=keep_alive_delay, ssl=ssl,
             server_hostname=ssl_server_hostname)
@@ -89,6 +90,11 @@ class Secondary(StorageWrapper):
         register = getattr(self._storage, 'registerDB', None)
         if register is not None:
             register(db)
+
+    def _invalidate(self, tid, oids):
+        db = self._db
+        if db is not None:
+            db.invalidate(tid, oids)
 
     def isReadOnly(self):
         return True
@@ -126,7 +132,7 @@ class _Replicator:
     """Connects, reconnects, and hands received bytes to the applier: the
     machinery of one Secondary."""
 
-    def __init__(self, secondary, storage, *, reconnect_delay,
+    def __init__(self, storage, invalidate, *, reconnect_delay,
                  check_checksums, keep_alive_delay, ssl, server_hostname):
         self.storage = storage
         self.reconnect_delay = reconnect_delay
@@ -136,7 +142,7 @@ class _Replicator:
         self.server_hostname = server_hostname
         self.blobs = ZODB.interfaces.IBlobStorage.providedBy(storage)
         self.loop = zrsloop.get_loop()
-        self.applier = zrsapplier.Applier(secondary, storage, self.loop,
+        self.applier = zrsapplier.Applier(storage, invalidate,
                                           check_checksums, self.blobs)
         self.address = None
         self.connection = None
@@ -248,6 +254,7 @@ def _show(address):
     return address if isinstance(address, str) else '%s:%s' % address
 
 
+@zope.interface.implementer(IAppliedConnection)
 class _PrimaryConnection(asyncio.Protocol):
     """The secondary's end of the connection, on the loop: sends the
     handshake and keep-alives, and passes what arrives to the applier."""
@@ -257,7 +264,8 @@ class _PrimaryConnection(asyncio.Protocol):
         self.applier = replicator.applier
         self.address = _show(address)
         self.start_tid = start_tid
-        self.lost = asyncio.get_running_loop().create_future()
+        self.loop = asyncio.get_running_loop()
+        self.lost = self.loop.create_future()
         self.transport = None
         self.failed = False  # set by the applier: ignore the rest
         self.paused = False
@@ -277,7 +285,7 @@ class _PrimaryConnection(asyncio.Protocol):
     def _schedule_keep_alive(self):
         delay = self.replicator.keep_alive_delay
         if delay and delay > 0:
-            self._keep_alive = asyncio.get_running_loop().call_later(
+            self._keep_alive = self.loop.call_later(
                 delay, self._send_keep_alive)
 
     def _send_keep_alive(self):
@@ -298,9 +306,19 @@ class _PrimaryConnection(asyncio.Protocol):
             self.transport.pause_reading()
 
     def resume(self):
+        """From the applier thread: there is room again."""
+        zrsloop.soon(self.loop, self._resume)
+
+    def _resume(self):
         self.paused = False
         if not self.transport.is_closing():
             self.transport.resume_reading()
+
+    def fail(self):
+        """From the applier thread: what this connection brings cannot be
+        applied; drop it (the secondary reconnects)."""
+        self.failed = True
+        zrsloop.soon(self.loop, self.transport.abort)
 
     def connection_lost(self, exc):
         if self._keep_alive is not None:

@@ -464,7 +464,7 @@ class HandshakeClosingTests(TempDirTest):
         raw = RawSecondary(primary.address)
         self.addCleanup(raw.close)
         raw.send(b'zrs2.0')  # and no start tid
-        wait(lambda: primary._handshaking, timeout=support.TIMEOUT)
+        wait(lambda: primary._server.handshaking, timeout=support.TIMEOUT)
         primary.close()
         self.assertTrue(raw.closed_by_peer())
         self.assertNoErrors()
