@@ -20,6 +20,7 @@ from zope.testing.wait import wait
 
 import zc.zrs
 import zc.zrs.loop
+import zc.zrs.testing
 from zc.zrs import protocol
 from zc.zrs.tests import support
 
@@ -52,6 +53,15 @@ class TempDirTest(unittest.TestCase):
         secondary = zc.zrs.Secondary(storage, address, **kw)
         self.addCleanup(secondary.close)
         return secondary
+
+    def replication(self, **kw):
+        """A primary (primary.fs), a DB on it and a secondary of it
+        (secondary.fs), from zc.zrs.testing.server."""
+        pair = zc.zrs.testing.server(self._tmp.name, **kw)
+        self.addCleanup(pair.stop)
+        db = ZODB.DB(pair.primary)
+        self.addCleanup(db.close)
+        return pair.primary, db, pair.secondary
 
     def primary_db(self, **kw):
         primary = self.primary(**kw)
@@ -252,8 +262,7 @@ class BlobTests(TempDirTest):
         self.assertNoErrors()
 
     def test_large_and_empty_blobs_replicate(self):
-        primary, db = self.primary_db(blobs=True)
-        secondary = self.secondary(primary.address, blobs=True)
+        primary, db, secondary = self.replication(blobs=True)
         sizes = {'big': 3 * protocol.BLOB_BLOCK_SIZE + 17, 'empty': 0,
                  'exact': protocol.BLOB_BLOCK_SIZE}
         content = {}
@@ -280,8 +289,7 @@ class HistoryTests(TempDirTest):
 
     def test_undo_backpointers_and_undone_creations_replicate(self):
         from persistent.mapping import PersistentMapping
-        primary, db = self.primary_db()
-        secondary = self.secondary(primary.address)
+        primary, db, secondary = self.replication()
         with db.transaction() as conn:
             conn.root()['child'] = PersistentMapping(value=1)
         # Undoing the last transaction writes the root as a backpointer to
@@ -379,8 +387,7 @@ class TopologyTests(TempDirTest):
         self.caught_up(secondary, primary)
 
     def test_keep_alives(self):
-        primary, db = self.primary_db()
-        secondary = self.secondary(primary.address, keep_alive_delay=0.05)
+        primary, db, secondary = self.replication(keep_alive_delay=0.05)
         self.commit(db)
         self.caught_up(secondary, primary)
         [status] = primary.replication_status()
