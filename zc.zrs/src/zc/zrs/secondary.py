@@ -43,12 +43,15 @@ class Secondary(StorageWrapper):
     With ``zookeeper`` (a connection string, or a ``zc.zk.ZooKeeper``; extra
     ``zk``), ``addr`` is the ZooKeeper path where the primary registers, and
     the secondary follows whichever primary is registered there.
+
+    ``clock`` times the reconnect delay and the keep-alives (see
+    zc.zrs.loop.Clock, the default; tests pass Twisted's task.Clock).
     """
 
     def __init__(self, storage, addr=None, reactor=None, reconnect_delay=60,
                  check_checksums=True, keep_alive_delay=0, ssl=None,
                  ssl_server_hostname=None, zookeeper=None,
-                 zookeeper_session_timeout=None):
+                 zookeeper_session_timeout=None, clock=None):
         if reactor is not None:
             raise TypeError('zc.zrs runs its own asyncio loop; the reactor '
                             'argument is no longer supported')
@@ -59,7 +62,7 @@ class Secondary(StorageWrapper):
             storage, self._invalidate, reconnect_delay=reconnect_delay,
             check_checksums=check_checksums,
             keep_alive_delay=keep_alive_delay, ssl=ssl,
-            server_hostname=ssl_server_hostname)
+            server_hostname=ssl_server_hostname, clock=clock)
         self._follower = None
         if zookeeper is not None:
             self._follow(zookeeper, addr, zookeeper_session_timeout)
@@ -133,7 +136,8 @@ class _Replicator:
     machinery of one Secondary."""
 
     def __init__(self, storage, invalidate, *, reconnect_delay,
-                 check_checksums, keep_alive_delay, ssl, server_hostname):
+                 check_checksums, keep_alive_delay, ssl, server_hostname,
+                 clock):
         self.storage = storage
         self.reconnect_delay = reconnect_delay
         self.check_checksums = check_checksums
@@ -142,6 +146,7 @@ class _Replicator:
         self.server_hostname = server_hostname
         self.blobs = ZODB.interfaces.IBlobStorage.providedBy(storage)
         self.loop = zrsloop.get_loop()
+        self.clock = clock if clock is not None else zrsloop.Clock(self.loop)
         self.applier = zrsapplier.Applier(storage, invalidate,
                                           check_checksums, self.blobs)
         self.address = None
@@ -217,11 +222,18 @@ class _Replicator:
                 break
             self._wakeup.clear()
             if address == self.address:
-                try:
-                    await asyncio.wait_for(self._wakeup.wait(),
-                                           self.reconnect_delay)
-                except asyncio.TimeoutError:
-                    pass
+                await self._delay(self.reconnect_delay)
+
+    async def _delay(self, seconds):
+        """Wait ``seconds`` on the clock, or until woken up (a new
+        address, closing)."""
+        call = self.clock.callLater(seconds, zrsloop.soon, self.loop,
+                                    self._wakeup.set)
+        try:
+            await self._wakeup.wait()
+        finally:
+            if call.active():
+                call.cancel()
 
     async def _applied(self):
         """Wait until everything received is processed: the next
@@ -285,10 +297,11 @@ class _PrimaryConnection(asyncio.Protocol):
     def _schedule_keep_alive(self):
         delay = self.replicator.keep_alive_delay
         if delay and delay > 0:
-            self._keep_alive = self.loop.call_later(
-                delay, self._send_keep_alive)
+            self._keep_alive = self.replicator.clock.callLater(
+                delay, zrsloop.soon, self.loop, self._send_keep_alive)
 
     def _send_keep_alive(self):
+        self._keep_alive = None
         if not self.transport.is_closing():
             self.transport.write(protocol.KEEP_ALIVE)
             self._schedule_keep_alive()
@@ -321,7 +334,7 @@ class _PrimaryConnection(asyncio.Protocol):
         zrsloop.soon(self.loop, self.transport.abort)
 
     def connection_lost(self, exc):
-        if self._keep_alive is not None:
+        if self._keep_alive is not None and self._keep_alive.active():
             self._keep_alive.cancel()
         self.applier.feed(self, None)  # drops a partial transaction
         if self.replicator.connection is self:

@@ -7,7 +7,6 @@ import pickle
 import socket
 import struct
 import tempfile
-import time
 import unittest
 
 import transaction
@@ -15,6 +14,7 @@ import ZODB
 import ZODB.blob
 import ZODB.FileStorage
 import ZODB.utils
+from twisted.internet import task
 from ZODB.utils import z64
 from zope.testing.wait import wait
 
@@ -387,15 +387,45 @@ class TopologyTests(TempDirTest):
         self.caught_up(secondary, primary)
 
     def test_keep_alives(self):
-        primary, db, secondary = self.replication(keep_alive_delay=0.05)
+        clock = task.Clock()
+        primary, db, secondary = self.replication(keep_alive_delay=0.05,
+                                                  clock=clock)
         self.commit(db)
         self.caught_up(secondary, primary)
         [status] = primary.replication_status()
-        time.sleep(0.3)  # several keep-alives
+        for _ in range(6):  # several keep-alives
+            self.advance(clock, 0.05)
         self.commit(db)
         self.caught_up(secondary, primary)
         self.assertEqual(primary.replication_status()[0]['address'],
                          status['address'])  # same connection throughout
+        self.assertNoErrors()
+
+    def advance(self, clock, seconds):
+        """Move the clock once the next call is scheduled on it."""
+        wait(clock.getDelayedCalls, timeout=support.TIMEOUT)
+        [call] = clock.getDelayedCalls()
+        self.assertEqual(call.getTime(), clock.seconds() + seconds)
+        clock.advance(seconds)
+
+    def test_reconnect_delay(self):
+        clock = task.Clock()
+        address = ('127.0.0.1', support.free_port())
+        secondary = self.secondary(address, reconnect_delay=60, clock=clock)
+        # Nothing listens there yet: the secondary waits 60 s to try again.
+        wait(clock.getDelayedCalls, timeout=support.TIMEOUT)
+        [call] = clock.getDelayedCalls()
+        self.assertEqual(call.getTime(), 60)
+        primary = zc.zrs.Primary(ZODB.FileStorage.FileStorage(
+            self.path('primary.fs')), address)
+        self.addCleanup(primary.close)
+        db = ZODB.DB(primary)  # commits the root
+        self.addCleanup(db.close)
+        clock.advance(59)
+        self.assertTrue(call.active())
+        clock.advance(1)
+        self.caught_up(secondary, primary)
+        self.assertEqual(len(secondary), 1)  # the root
         self.assertNoErrors()
 
 
