@@ -143,8 +143,7 @@ def _import(spec):
 def _serve_ini(spec):
     """Run the app and server of a paste ini file, as ``pserve`` does."""
     try:
-        from paste.deploy import loadapp, loadcontext
-        from paste.deploy.loadwsgi import SERVER
+        from paste.deploy.loadwsgi import SERVER, loadapp, loadcontext
     except ImportError:
         raise ConfigError(
             "ini files need PasteDeploy: install 'zc.zkzopeserver[paste]'"
