@@ -12,9 +12,10 @@ threads:
 
 wrk keeps 16 keep-alive connections busy on loopback. Rounds alternate
 between the servers, so a busy machine slows all alike; the figures are
-medians, and the ratios medians of each round's ratio. Servers run on the first CPU, wrk on the second
-(when there are two). Goal: ours within 5% of plain zope.server
-(registration costs nothing per request); waitress is the compass.
+medians, and the ratios medians of each round's ratio. Servers run on the
+first CPU, wrk on the second (when there are two). Goal: ours within 5% of
+plain zope.server (registration costs nothing per request); waitress is the
+compass.
 
     bin/py benchmarks/zkzopeserver_requests.py [--rounds N] [--seconds S]
         [--threads N] [--connections N]

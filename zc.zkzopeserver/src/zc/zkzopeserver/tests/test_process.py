@@ -155,8 +155,9 @@ class ProcessTests(unittest.TestCase):
                 zc.zkzopeserver.stop_for_testing()
                 print('host handler', flush=True)
             signal.signal(signal.SIGTERM, handler)
-            zc.zkzopeserver.run(apps.app, {{}}, {ZOOKEEPER.connection_string!r},
-                                '/app', loggers='INFO')
+            zc.zkzopeserver.run(apps.app, {{}},
+                                {ZOOKEEPER.connection_string!r}, '/app',
+                                loggers='INFO')
             print('run returned', flush=True)
             ''')
         self.log = os.path.join(self.directory, 'stderr.log')
@@ -289,7 +290,8 @@ class ZdaemonTests(unittest.TestCase):
     def test_start_and_stop(self):
         started = self.zdaemon('start')
         self.addCleanup(self.zdaemon, 'stop')
-        self.assertEqual(started.returncode, 0, started.stdout + started.stderr)
+        self.assertEqual(started.returncode, 0,
+                         started.stdout + started.stderr)
         wait(lambda: self.zk.exists('/app') and self.zk.get_children('/app'),
              'the registration')
         [name] = self.zk.get_children('/app')
