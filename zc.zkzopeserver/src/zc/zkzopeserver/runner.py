@@ -24,7 +24,7 @@ from kazoo.exceptions import NoNodeError
 from zope.server.dualmodechannel import the_trigger
 from zope.server.taskthreads import ThreadedTaskDispatcher
 
-from zc.zkzopeserver.options import DEFAULT_GRACE_PERIOD
+from zc.zkzopeserver.options import DEFAULT_GRACE_PERIOD, ConfigError
 from zc.zkzopeserver.server import Server
 
 logger = logging.getLogger('zc.zkzopeserver')
@@ -45,7 +45,7 @@ class Runner:
     ZooKeeper at ``zookeeper``, until stopped.
 
     Creating it connects to ZooKeeper (``zc.zk.FailedConnect`` when it
-    cannot), binds, starts the monitor server at ``monitor_address`` (a
+    cannot), binds (``ConfigError`` when it cannot), starts the monitor server at ``monitor_address`` (a
     ``zc.monitor`` address) when given, and registers; when any step
     fails, what was started is stopped again. ``serve()`` then serves
     until ``stop()``.
@@ -66,8 +66,12 @@ class Runner:
                     None if session_timeout is None else session_timeout
                     / 1000))
             self.dispatcher.setThreadCount(threads)
-            self.server = server_class(app, name, host, port,
-                                       task_dispatcher=self.dispatcher)
+            try:
+                self.server = server_class(app, name, host, port,
+                                           task_dispatcher=self.dispatcher)
+            except OSError as error:
+                raise ConfigError(f'cannot listen at {host}:{port}:'
+                                  f' {error.strerror or error}') from None
             # zope.server keeps the port it was given; the environment
             # (SERVER_PORT) must show the one the OS chose.
             self.server.port = self.server.address[1]
@@ -84,7 +88,12 @@ class Runner:
         from zc.monitor import Listener
         from zc.monitor.address import format_address
         from zc.monitor.listener import open_or_warn
-        self.monitor = open_or_warn('monitor', Listener, address)
+        try:
+            self.monitor = open_or_warn('monitor', Listener, address)
+        except OSError as error:
+            raise ConfigError(
+                f'cannot start the monitor at {format_address(address)}:'
+                f' {error.strerror or error}') from None
         if self.monitor is None:
             return None
         bound = self.monitor.address

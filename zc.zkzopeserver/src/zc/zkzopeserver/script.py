@@ -164,6 +164,6 @@ def _serve_ini(spec):
                     f' section of {path})')
     try:
         app = loadapp(uri, name=name or None)
-    except LookupError as error:
+    except (LookupError, ImportError) as error:
         raise ConfigError(f'{spec}: {error}') from None
     server.create()(app)

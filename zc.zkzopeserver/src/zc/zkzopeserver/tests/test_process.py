@@ -2,6 +2,7 @@
 on SIGTERM, ini files, bad input, and life under zdaemon."""
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -221,6 +222,19 @@ class BadInputTests(unittest.TestCase):
         self.assertEqual((status, error), (
             2, "zkzopeserver: error: threads must be a whole number,"
                " not 'many'"))
+
+    def test_an_address_in_use(self):
+        with socket.socket() as taken:
+            taken.bind(('127.0.0.1', 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            status, error = self.run_script(
+                APP, '--zookeeper', ZOOKEEPER.connection_string, '--path',
+                '/app', '--host', '127.0.0.1', '--port', port, '--loggers',
+                'WARNING')
+        self.assertEqual((status, error), (
+            2, f'zkzopeserver: error: cannot listen at 127.0.0.1:{port}:'
+               ' Address already in use'))
 
     def test_unreachable_zookeeper(self):
         port = free_port()
