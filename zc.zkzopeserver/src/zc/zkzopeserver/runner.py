@@ -45,10 +45,10 @@ class Runner:
     ZooKeeper at ``zookeeper``, until stopped.
 
     Creating it connects to ZooKeeper (``zc.zk.FailedConnect`` when it
-    cannot), binds (``ConfigError`` when it cannot), starts the monitor server at ``monitor_address`` (a
-    ``zc.monitor`` address) when given, and registers; when any step
-    fails, what was started is stopped again. ``serve()`` then serves
-    until ``stop()``.
+    cannot), binds (``ConfigError`` when it cannot), starts the monitor
+    server at ``monitor_address`` (a ``zc.monitor`` address) when given,
+    and registers; when any step fails, what was started is stopped
+    again. ``serve()`` then serves until ``stop()``.
     """
 
     def __init__(self, app, zookeeper, path, *, session_timeout=None,

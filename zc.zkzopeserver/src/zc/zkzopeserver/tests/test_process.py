@@ -41,6 +41,28 @@ class ProcessTests(unittest.TestCase):
         [name] = self.zk.get_children('/app')
         return process, int(name.rpartition(':')[2])
 
+    def slow_request(self, port):
+        """Start a request that stays in flight until the test releases
+        it (``self.release()``); return its thread and a dict that gets
+        its ``response`` or ``error``."""
+        outcome = {}
+
+        def request():
+            try:
+                outcome['response'] = get(port, f'/slow?{self.directory}')
+            except Exception as error:
+                outcome['error'] = error
+        client = threading.Thread(target=request)
+        client.start()
+        self.addCleanup(client.join, TIMEOUT)
+        self.addCleanup(self.release)
+        wait(lambda: os.path.exists(os.path.join(self.directory, 'started')),
+             'the slow request to start')
+        return client, outcome
+
+    def release(self):
+        open(os.path.join(self.directory, 'release'), 'w').close()
+
     def read_log(self):
         with open(self.log) as f:
             return f.read()
@@ -50,24 +72,16 @@ class ProcessTests(unittest.TestCase):
             APP, '--zookeeper', ZOOKEEPER.connection_string, '--path',
             '/app', '--host', '127.0.0.1')
         node = f'/app/127.0.0.1:{port}'
-        slow = {}
-
-        def request():
-            slow['response'] = get(port, f'/slow?{self.directory}')
-        client = threading.Thread(target=request)
-        client.start()
-        self.addCleanup(client.join, TIMEOUT)
-        wait(lambda: os.path.exists(os.path.join(self.directory, 'started')),
-             'the slow request to start')
+        client, slow = self.slow_request(port)
 
         process.send_signal(signal.SIGTERM)
         # The listening socket closes, but only once the node is gone.
         wait(lambda: refuses(port), 'the listening socket to close')
         self.assertIsNone(self.zk.exists(node))
         self.assertIsNone(process.poll(), 'exited with a request in flight')
-        open(os.path.join(self.directory, 'release'), 'w').close()
+        self.release()
         client.join(TIMEOUT)
-        self.assertEqual(slow['response'], (200, 'slow and done\n'))
+        self.assertEqual(slow, {'response': (200, 'slow and done\n')})
         self.assertEqual(process.wait(TIMEOUT), 0)
         log = self.read_log()
         for event in ('Installed SIGTERM handler', 'Serving on',
@@ -80,24 +94,35 @@ class ProcessTests(unittest.TestCase):
         process, port = self.start(
             APP, '--zookeeper', ZOOKEEPER.connection_string, '--path',
             '/app', '--grace-period', '0.5')
-        failed = []
-
-        def request():
-            try:
-                get(port, f'/slow?{self.directory}')
-            except Exception as error:
-                failed.append(error)
-        client = threading.Thread(target=request)
-        client.start()
-        self.addCleanup(client.join, TIMEOUT)
-        wait(lambda: os.path.exists(os.path.join(self.directory, 'started')),
-             'the slow request to start')
+        client, slow = self.slow_request(port)
         process.send_signal(signal.SIGTERM)
         self.assertEqual(process.wait(TIMEOUT), 0)
         client.join(TIMEOUT)
-        self.assertEqual(len(failed), 1)  # never answered
+        self.assertEqual(list(slow), ['error'])  # never answered
         self.assertIn('requests unfinished after the grace period (0.5s)',
                       self.read_log())
+
+    def test_a_second_sigterm_cuts_the_grace_period_short(self):
+        process, port = self.start(
+            APP, '--zookeeper', ZOOKEEPER.connection_string, '--path',
+            '/app', '--grace-period', '600')
+        client, slow = self.slow_request(port)
+        process.send_signal(signal.SIGTERM)
+        wait(lambda: refuses(port), 'the listening socket to close')
+        process.send_signal(signal.SIGTERM)
+        self.assertEqual(process.wait(TIMEOUT), 0)
+        client.join(TIMEOUT)
+        self.assertEqual(list(slow), ['error'])
+        self.assertIn('requests unfinished', self.read_log())
+
+    def test_interrupted_it_stops_at_once_with_status_130(self):
+        process, port = self.start(
+            APP, '--zookeeper', ZOOKEEPER.connection_string, '--path',
+            '/app')
+        process.send_signal(signal.SIGINT)
+        self.assertEqual(process.wait(TIMEOUT), 130)
+        self.assertEqual(self.zk.get_children('/app'), [])
+        self.assertNotIn('Traceback', self.read_log())
 
     def test_monitor_server_as_the_cluster_runs_it(self):
         process, port = self.start(
