@@ -12,10 +12,11 @@ threads:
 
 wrk keeps 16 keep-alive connections busy on loopback. Rounds alternate
 between the servers, so a busy machine slows all alike; the figures are
-medians, and the ratios medians of each round's ratio. Servers run on the
-first CPU, wrk on the second (when there are two). Goal: ours within 5% of
-plain zope.server (registration costs nothing per request); waitress is the
-compass.
+medians, and the ratios medians of each round's ratio. Besides requests/s,
+the CPU time each server used per request is shown: it suffers less from
+other work on the machine. Servers run on the first CPU, wrk on the second
+(when there are two). Goal: ours within 5% of plain zope.server
+(registration costs nothing per request); waitress is the compass.
 
     bin/py benchmarks/zkzopeserver_requests.py [--rounds N] [--seconds S]
         [--threads N] [--connections N]
@@ -105,18 +106,33 @@ def start_ours(zookeeper, threads):
     return process, int(name.rpartition(':')[2])
 
 
+def cpu_seconds(pid):
+    """CPU time process ``pid`` used so far (all its threads)."""
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rpartition(')')[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
 def wrk(port, seconds, connections):
-    """Requests/s wrk got from ``port``."""
+    """``(requests/s, requests)`` wrk got from ``port``."""
     done = subprocess.run(
         ['wrk', '-t1', f'-c{connections}', f'-d{seconds}s',
          f'http://127.0.0.1:{port}/'],
         capture_output=True, text=True, timeout=seconds + TIMEOUT,
         preexec_fn=pin(1))
     match = re.search(r'Requests/sec:\s*([\d.]+)', done.stdout)
+    count = re.search(r'(\d+) requests in', done.stdout)
     errors = re.search(r'Non-2xx or 3xx responses: (\d+)', done.stdout)
-    if done.returncode or not match or errors:
+    if done.returncode or not match or not count or errors:
         raise SystemExit(f'wrk failed:\n{done.stdout}{done.stderr}')
-    return float(match.group(1))
+    return float(match.group(1)), int(count.group(1))
+
+
+def measure(process, port, seconds, connections):
+    """``(requests/s, server CPU microseconds per request)``."""
+    cpu = cpu_seconds(process.pid)
+    rate, requests = wrk(port, seconds, connections)
+    return rate, (cpu_seconds(process.pid) - cpu) / requests * 1e6
 
 
 def main(argv=None):
@@ -149,10 +165,13 @@ def main(argv=None):
         for _, _, port in servers:
             wrk(port, 1, options.connections)  # warm up
         rates = {name: [] for name, _, _ in servers}
+        costs = {name: [] for name, _, _ in servers}
         for _ in range(options.rounds):
-            for name, _, port in servers:
-                rates[name].append(wrk(port, options.seconds,
-                                       options.connections))
+            for name, process, port in servers:
+                rate, cost = measure(process, port, options.seconds,
+                                     options.connections)
+                rates[name].append(rate)
+                costs[name].append(cost)
     finally:
         for _, process, _ in servers:
             process.terminate()
@@ -162,17 +181,23 @@ def main(argv=None):
     print(f'{options.connections} keep-alive connections, {options.threads}'
           f' task thread(s), {options.rounds} rounds of {options.seconds}s'
           ' (servers on CPU 0, wrk on CPU 1)')
-    medians = {name: statistics.median(r) for name, r in rates.items()}
-    for name, median in medians.items():
-        print(f'{name:18} {median:9.0f} requests/s'
-              f'  (min {min(rates[name]):.0f}, max {max(rates[name]):.0f})')
+    for name in rates:
+        print(f'{name:18} {statistics.median(rates[name]):9.0f} requests/s'
+              f' (min {min(rates[name]):.0f}, max {max(rates[name]):.0f}),'
+              f' {statistics.median(costs[name]):5.1f} CPU us/request')
     for name, goal in (('ours', ' (goal >= 0.95)'), ('waitress', '')):
-        # Paired by round: both saw the same load of the machine.
-        ratio = statistics.median(
-            mine / plain for mine, plain in zip(rates[name],
-                                                rates['plain zope.server']))
-        print(f'{name} / plain zope.server: {ratio:.3f}{goal} (median of'
-              ' the rounds\' ratios)')
+        print(f'{name} / plain zope.server: requests/s'
+              f' {paired_ratio(rates, name):.3f}{goal}, CPU per request'
+              f' {paired_ratio(costs, name):.3f}')
+    print('(ratios: medians of each round\'s ratio)')
+
+
+def paired_ratio(figures, name):
+    """Median of the rounds' ratios: paired by round, the two servers saw
+    the same load of the machine."""
+    return statistics.median(
+        mine / plain
+        for mine, plain in zip(figures[name], figures['plain zope.server']))
 
 
 if __name__ == '__main__':
