@@ -1,8 +1,8 @@
 """The life of one server: listen, register in ZooKeeper, serve, and on a
 stop leave gracefully.
 
-A stop (SIGTERM, or ``stop()`` from any thread) is carried out in this
-order, so that clients are no longer sent new work before the port
+A stop (SIGTERM, SIGINT, or ``stop()`` from any thread) is carried out
+in this order, so that clients are no longer sent new work before the port
 closes and no request in flight is lost:
 
 1. the ZooKeeper session is closed, which removes the registration;
@@ -45,10 +45,10 @@ class Runner:
     ZooKeeper at ``zookeeper``, until stopped.
 
     Creating it connects to ZooKeeper (``zc.zk.FailedConnect`` when it
-    cannot), binds (``ConfigError`` when it cannot), starts the monitor
-    server at ``monitor_address`` (a ``zc.monitor`` address) when given,
-    and registers; when any step fails, what was started is stopped
-    again. ``serve()`` then serves until ``stop()``.
+    cannot), binds (``ConfigError`` when it cannot) and starts the monitor
+    server at ``monitor_address`` (a ``zc.monitor`` address) when given;
+    when any step fails, what was started is stopped again. ``serve()``
+    then registers and serves until ``stop()``.
     """
 
     def __init__(self, app, zookeeper, path, *, session_timeout=None,
@@ -75,11 +75,12 @@ class Runner:
             # zope.server keeps the port it was given; the environment
             # (SERVER_PORT) must show the one the OS chose.
             self.server.port = self.server.address[1]
-            properties = {}
+            self._host = host
+            self._properties = {}
             if monitor_address is not None:
-                properties['monitor'] = self._start_monitor(monitor_address,
-                                                            host)
-            self._register(host, properties)
+                monitor = self._start_monitor(monitor_address, host)
+                if monitor is not None:
+                    self._properties['monitor'] = monitor
         except BaseException:
             self.close()
             raise
@@ -103,27 +104,30 @@ class Runner:
         logger.info('Monitor listening at %s', format_address(bound))
         return format_address(bound)
 
-    def _register(self, host, properties):
-        properties = {k: v for k, v in properties.items() if v is not None}
+    def _register(self):
+        host, port = self._host, self.server.port
         try:
             self.zookeeper.resolve(self.path)
         except NoNodeError:
             self.zookeeper.create_recursive(self.path, b'',
                                             zc.zk.OPEN_ACL_UNSAFE)
             logger.info('Created %s in ZooKeeper', self.path)
-        self.zookeeper.register(self.path, (host, self.server.port),
-                                **properties)
+        self.zookeeper.register(self.path, (host, port), **self._properties)
         self.server.zookeeper = self.zookeeper
-        logger.info('Registered %s:%s under %s', host, self.server.port,
-                    self.path)
+        logger.info('Registered %s:%s under %s', host, port, self.path)
 
     # Serving
 
     def serve(self, on_serving=None):
-        """Serve until ``stop()`` (or SIGTERM, when nobody else handles
-        it), then shut down gracefully. ``on_serving`` is called once the
-        server serves."""
-        with _sigterm_handler(self.stop):
+        """Register, serve until ``stop()`` (or SIGTERM or SIGINT, when
+        nobody else handles them), then shut down gracefully.
+        ``on_serving`` is called once the server serves.
+
+        The signal handlers come first: a stop asked for while
+        registering is honoured as soon as the registration is made.
+        """
+        with _signal_handlers(self.stop):
+            self._register()
             host, port = self.server.address
             logger.info('Serving on %s:%s', host, port)
             if on_serving is not None:
@@ -179,18 +183,29 @@ class Runner:
             self.monitor.close()
 
 
+#: The signals that stop the server gracefully, with the handler each
+#: must still have (nobody else handles it) for ours to be installed.
+_STOP_SIGNALS = {signal.SIGTERM: signal.SIG_DFL,
+                 signal.SIGINT: signal.default_int_handler}
+
+
 @contextlib.contextmanager
-def _sigterm_handler(stop):
-    """Make SIGTERM call ``stop`` while serving, unless SIGTERM is
-    already handled (by the host program) or we are not in the main
-    thread (where Python cannot set handlers)."""
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL):
+def _signal_handlers(stop):
+    """Make SIGTERM and SIGINT (Ctrl-C) call ``stop`` while serving,
+    unless the host program handles them already, or we are not in the
+    main thread (where Python cannot set handlers)."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    signal.signal(signal.SIGTERM, stop)
-    logger.info('Installed SIGTERM handler')
+    installed = {}
+    for signum, default in _STOP_SIGNALS.items():
+        if signal.getsignal(signum) == default:
+            signal.signal(signum, stop)
+            installed[signum] = default
+    if signal.SIGTERM in installed:
+        logger.info('Installed SIGTERM handler')
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for signum, default in installed.items():
+            signal.signal(signum, default)

@@ -104,6 +104,8 @@ def main(args=None):
     except zc.zk.FailedConnect as error:
         return _fail(UNAVAILABLE, f'cannot connect to ZooKeeper at {error}')
     except KeyboardInterrupt:
+        # Ctrl-C while starting; once serving, it stops the server
+        # gracefully instead.
         return INTERRUPTED
     return 0
 

@@ -115,13 +115,18 @@ class ProcessTests(unittest.TestCase):
         self.assertEqual(list(slow), ['error'])
         self.assertIn('requests unfinished', self.read_log())
 
-    def test_interrupted_it_stops_at_once_with_status_130(self):
+    def test_sigint_stops_gracefully_too(self):
         process, port = self.start(
             APP, '--zookeeper', ZOOKEEPER.connection_string, '--path',
             '/app')
-        process.send_signal(signal.SIGINT)
-        self.assertEqual(process.wait(TIMEOUT), 130)
+        client, slow = self.slow_request(port)
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        wait(lambda: refuses(port), 'the listening socket to close')
         self.assertEqual(self.zk.get_children('/app'), [])
+        self.release()
+        client.join(TIMEOUT)
+        self.assertEqual(slow, {'response': (200, 'slow and done\n')})
+        self.assertEqual(process.wait(TIMEOUT), 0, self.read_log())
         self.assertNotIn('Traceback', self.read_log())
 
     def test_monitor_server_as_the_cluster_runs_it(self):
