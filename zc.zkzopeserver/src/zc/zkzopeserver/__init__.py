@@ -28,7 +28,7 @@ def run(wsgi_app, global_conf, zookeeper, path, session_timeout=None,
         name='zc.zkzopeserver', host='', port=0, threads=1,
         monitor_server=None, zservertracelog=None, loggers=None,
         grace_period=DEFAULT_GRACE_PERIOD):
-    """Serve ``wsgi_app`` registered in ZooKeeper until SIGTERM (or
+    """Serve ``wsgi_app`` registered in ZooKeeper until SIGTERM, SIGINT (or
     ``stop_for_testing``), then leave gracefully.
 
     Values may be strings, as paste passes them: ``zookeeper`` is the
