@@ -157,6 +157,15 @@ ROWS = rows_for_every_script() + [
         'missing.conf'),
     Row('zeoctl', ('-C', '{tmp}/zeo-without-runner.conf', 'status'), 2,
         'runner'),
+    # zc.zkzopeserver's.
+    Row('zkzopeserver', ('nosuch:app', '--zookeeper', '127.0.0.1:{closed}',
+                         '--path', '/app'), 2, 'nosuch:app'),
+    Row('zkzopeserver', ('os:getcwd', '--path', '/app'), 2, '--zookeeper'),
+    Row('zkzopeserver', ('os:getcwd', '--zookeeper', 'garbage,,::',
+                         '--path', '/app'), 2, 'garbage'),
+    Row('zkzopeserver', ('os:getcwd', '--zookeeper', '127.0.0.1:{closed}',
+                         '--path', '/app', '--port', '70000'), 2, '70000'),
+    Row('zkzopeserver', ('{tmp}/missing.ini',), 2, 'missing.ini'),
     # zc.stack's.
     Row('zc-stack-test', ('-s', 'nosuchpackage'), 2, 'nosuchpackage'),
     Row('py', ('{tmp}/missing.py',), 2, 'missing.py'),

@@ -17,8 +17,9 @@ class ConfigError(ValueError):
     """A setting is missing or has a value that cannot be used."""
 
 
-def integer(name, value, minimum=0):
-    """``value`` (an int or its text) as an int of at least ``minimum``."""
+def integer(name, value, minimum=0, maximum=None):
+    """``value`` (an int or its text) as an int of at least ``minimum``
+    (and at most ``maximum``, when given)."""
     try:
         number = int(str(value).strip())
     except ValueError:
@@ -26,6 +27,8 @@ def integer(name, value, minimum=0):
             f'{name} must be a whole number, not {value!r}') from None
     if number < minimum:
         raise ConfigError(f'{name} must be at least {minimum}, not {number}')
+    if maximum is not None and number > maximum:
+        raise ConfigError(f'{name} must be at most {maximum}, not {number}')
     return number
 
 

@@ -61,10 +61,13 @@ class Runner:
         self.dispatcher = ThreadedTaskDispatcher()
         self._stop_requests = 0
         try:
-            self.zookeeper = zc.zk.ZooKeeper(
-                zookeeper, session_timeout=(
-                    None if session_timeout is None else session_timeout
-                    / 1000))
+            try:
+                self.zookeeper = zc.zk.ZooKeeper(
+                    zookeeper, session_timeout=(
+                        None if session_timeout is None else session_timeout
+                        / 1000))
+            except ValueError as error:   # a malformed connection string
+                raise ConfigError(f'zookeeper: {error}') from None
             self.dispatcher.setThreadCount(threads)
             try:
                 self.server = server_class(app, name, host, port,

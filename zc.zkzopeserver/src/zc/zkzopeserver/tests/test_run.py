@@ -147,6 +147,11 @@ class BadSettingsTests(unittest.TestCase):
                          "path must be an absolute ZooKeeper path, not 'app'")
         self.assertEqual(self.run_with(port='http'),
                          "port must be a whole number, not 'http'")
+        self.assertEqual(self.run_with(port='70000'),
+                         'port must be at most 65535, not 70000')
+        self.assertEqual(self.run_with(zookeeper='garbage,,::'),
+                         "zookeeper: Bad connection string 'garbage,,::':"
+                         " bad hostname")
         self.assertEqual(self.run_with(threads='0'),
                          'threads must be at least 1, not 0')
         self.assertEqual(self.run_with(session_timeout='soon'),
