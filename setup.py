@@ -27,6 +27,7 @@ setup(
         'zdaemon',
         'zc.monitor',
         'zc.zrs',
+        'zc.zkzeo',
     ],
     extras_require={
         'test': [
