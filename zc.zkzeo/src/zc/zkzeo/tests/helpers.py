@@ -41,6 +41,11 @@ def zkrunzeo_script(directory):
     ''')
 
 
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
 def write(path, text):
     with open(path, 'w') as f:
         f.write(textwrap.dedent(text))
