@@ -13,7 +13,7 @@ from kazoo.exceptions import NodeExistsError, NoNodeError
 import zc.zk
 from zc.zkzeo._session import connect
 
-logger = logging.getLogger('zc.zkzeo')
+logger = logging.getLogger(__name__)
 
 #: Seconds between the warnings of a client waiting for a first address.
 WAIT_WARNING_INTERVAL = 300

@@ -14,7 +14,7 @@ import zc.thread
 import zc.zk
 from zc.zkzeo._session import CONNECT_TIMEOUT, connect
 
-logger = logging.getLogger('zc.zkzeo')
+logger = logging.getLogger(__name__)
 
 #: Seconds between background attempts.
 RETRY_DELAY = 1.0

@@ -36,7 +36,7 @@ import zc.zk
 from zc.zkzeo import _monitor
 from zc.zkzeo._registration import Registration
 
-logger = logging.getLogger('zc.zkzeo')
+logger = logging.getLogger(__name__)
 
 PROGRAM = 'zkrunzeo'
 DEFAULT_TEST_STORAGE = '<mappingstorage>\n</mappingstorage>'

@@ -10,6 +10,8 @@ import textwrap
 
 from zope.testing.wait import wait
 
+import transaction
+
 import zc.zk
 from zc.zk.testing import Server
 
@@ -85,6 +87,16 @@ class ZKRunZEO:
         if self.process.poll() is None:
             self.process.kill()
         self.process.communicate(timeout=TIMEOUT)
+
+
+def commit(db, value):
+    """Commit ``value`` as the root's ``value``, retrying while the client
+    reconnects (a transaction under way when its server went away fails
+    with ClientDisconnected)."""
+    for attempt in transaction.manager.attempts(50):
+        with attempt:
+            with db.transaction() as connection:
+                connection.root.value = value
 
 
 def registered(zk, path):

@@ -7,7 +7,6 @@ import threading
 import time
 import unittest
 
-import transaction
 import ZEO
 from zope.testing.wait import wait
 
@@ -63,14 +62,6 @@ class ServerTestCase(unittest.TestCase):
             status = server.wait()
         self.assertEqual(len(server.output.splitlines()), 1, server.output)
         return status, server.output
-
-
-def commit(db, value):
-    """Commit ``value`` as the root's ``value``, retrying disconnections."""
-    for attempt in transaction.manager.attempts(50):
-        with attempt:
-            with db.transaction() as connection:
-                connection.root.value = value
 
 
 class RegistrationTests(ServerTestCase):
@@ -140,7 +131,7 @@ class RegistrationTests(ServerTestCase):
         db = zc.zkzeo.DB(ZOOKEEPER.connection_string, '/databases/main',
                          wait_timeout=helpers.TIMEOUT)
         self.addCleanup(db.close)
-        commit(db, 'v6')
+        helpers.commit(db, 'v6')
 
     def test_session_expiry_reregisters(self):
         stop = zc.zkzeo.runzeo.test('/databases/main',
@@ -311,7 +302,7 @@ class FaultTests(unittest.TestCase):
         # It serves meanwhile.
         db = ZEO.DB(('127.0.0.1', port), wait_timeout=helpers.TIMEOUT)
         self.addCleanup(db.close)
-        commit(db, 'before')
+        helpers.commit(db, 'before')
         self.zookeeper.start()
         self.assertEqual(list(helpers.wait_registered(self.session(),
                                                       self.path)),
@@ -323,15 +314,15 @@ class FaultTests(unittest.TestCase):
         db = zc.zkzeo.DB(self.zookeeper.address, self.path,
                          wait_timeout=helpers.TIMEOUT)
         self.addCleanup(db.close)
-        commit(db, 'with')
+        helpers.commit(db, 'with')
         self.zookeeper.stop()
-        commit(db, 'without')
+        helpers.commit(db, 'without')
         with db.transaction() as connection:
             self.assertEqual(connection.root.value, 'without')
         self.zookeeper.start()
         wait(lambda: db.storage.zookeeper_addresses.zk.client.connected,
              timeout=helpers.TIMEOUT)
-        commit(db, 'back')
+        helpers.commit(db, 'back')
 
     def test_client_fails_fast_when_zookeeper_is_unreachable(self):
         self.zookeeper.stop()
