@@ -24,6 +24,7 @@ reached; with a fixed port it serves at once and registers as soon as
 ZooKeeper answers. Missing nodes of the path are created. The node goes
 when the server stops.
 """
+import concurrent.futures
 import logging
 import os
 import sys
@@ -119,10 +120,44 @@ class ZKServer(ZEO.runzeo.ZEOServer):
         # Unregister first: clients must not be sent to a closing server.
         if self.registration is not None:
             self.registration.close()
+        if self.server is not None and self.server.acceptor is not None:
+            self._disconnect_clients()
         super().close_server()
         if self.monitor is not None:
             self.monitor.close()
             self.monitor = None
+
+    def _disconnect_clients(self):
+        """Stop listening, then close the clients' connections, before the
+        server closes.
+
+        ZEO's ``close`` leaves the connections to its event loop, which
+        may stop first, and may accept a reconnecting client meanwhile: in
+        a process that lives on (``test``), such a client would wait
+        forever for answers nobody sends, instead of reconnecting.
+        """
+        acceptor = self.server.acceptor
+        storages = self.server.zeo_storages_by_storage_id
+
+        def disconnect():
+            acceptor.server.close()
+            for zeo_storages in storages.values():
+                for zeo_storage in list(zeo_storages):
+                    zeo_storage.connection.close()
+
+        loop = acceptor.event_loop
+        if not loop.is_running():
+            disconnect()
+            return
+        done = concurrent.futures.Future()
+
+        def call():
+            try:
+                disconnect()
+            finally:
+                done.set_result(None)
+        loop.call_soon_threadsafe(call)
+        done.result(STOP_TIMEOUT)
 
 
 def main(args=None):
