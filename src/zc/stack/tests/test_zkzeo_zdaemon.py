@@ -5,10 +5,8 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import unittest
 
-import zc.zk
 import zc.zkzeo
 import zc.zkzeo.runzeo
 from zc.zk.testing import ZOOKEEPER
@@ -23,17 +21,20 @@ class ServerDirectory(unittest.TestCase):
     layer = ZOOKEEPER
 
     def setUp(self):
-        directory = tempfile.TemporaryDirectory(prefix='zc.stack-zkzeo-')
-        self.addCleanup(directory.cleanup)
-        self.directory = directory.name
+        self.directory = helpers.directory(self)
         self.program = helpers.zkrunzeo_script(self.directory)
-        self.zk = zc.zk.ZooKeeper(ZOOKEEPER.connection_string)
-        self.addCleanup(self.zk.close)
+        self.zk = helpers.session(self, ZOOKEEPER.connection_string)
 
     def write(self, name, text):
         return helpers.write(os.path.join(self.directory, name), text)
 
-    def zeo_conf(self, head='', tail=''):
+    def zeo_conf(self, head='', tail='', storage=None):
+        if storage is None:
+            storage = f'''
+                <filestorage>
+                  path {self.directory}/main.fs
+                </filestorage>
+                '''
         return self.write('zeo.conf', f'''
             {head}
             <zeo>
@@ -43,9 +44,7 @@ class ServerDirectory(unittest.TestCase):
               connection {ZOOKEEPER.connection_string}
               path {PATH}
             </zookeeper>
-            <filestorage>
-              path {self.directory}/main.fs
-            </filestorage>
+            {storage}
             <eventlog>
               <logfile>
                 path {self.directory}/zeo.log
@@ -126,30 +125,18 @@ class ZRSTests(ServerDirectory):
     """A zc.zrs primary's configuration passes through zkrunzeo."""
 
     def test_zrs_primary(self):
-        self.write('zeo.conf', f'''
-            %import zc.zrs
-            <zeo>
-              address 127.0.0.1:0
-            </zeo>
-            <zookeeper>
-              connection {ZOOKEEPER.connection_string}
-              path {PATH}
-            </zookeeper>
+        self.zeo_conf(head='%import zc.zrs', storage=f'''
             <zrs 1>
               replicate-to 127.0.0.1:0
               <filestorage>
                 path {self.directory}/main.fs
               </filestorage>
             </zrs>
-            <eventlog>
-              <logfile>
-                path {self.directory}/zeo.log
-              </logfile>
-            </eventlog>
             ''')
         with helpers.ZKRunZEO(os.path.join(self.directory, 'zeo.conf'),
                               cwd=self.directory) as server:
             self.check_registered_and_serving(server.pid)
             self.assertEqual(server.stop(), 0, server.output)
         log = helpers.read(os.path.join(self.directory, 'zeo.log'))
-        self.assertRegex(log, r'zc\.zrs')
+        self.assertRegex(log, r'zc\.zrs\.primary Primary .*main\.fs'
+                              r" replicating on \('127\.0\.0\.1', \d+\)")

@@ -20,6 +20,9 @@ import zc.zk
 from zc.zkzeo._session import connect
 
 USAGE = '%prog [options] ZOOKEEPER PATH'
+DESCRIPTION = ('Run ZEO\'s Nagios check on the ZEO server registered at PATH'
+               ' in ZooKeeper (ZOOKEEPER: its connection string). Exit'
+               ' status 2 when the server cannot be found or reached.')
 #: Seconds to wait for the monitor's answer.
 MONITOR_TIMEOUT = 10.0
 ERROR = 2
@@ -88,7 +91,7 @@ def _nagios_address(address):
 
 
 def main(args=None):
-    parser = optparse.OptionParser(USAGE, description=__doc__.split('\n')[0])
+    parser = optparse.OptionParser(USAGE, description=DESCRIPTION)
     parser.add_option('-m', '--output-metrics', action='store_true',
                       help='Output metrics.')
     parser.add_option('-s', '--status-path',

@@ -16,6 +16,8 @@ Options:
 
 -h/--help -- print this usage message and exit
 
+runzeo's other options (-a, -f, -t, --pid-file) work as in runzeo.
+
 The node registered is host:port, with the host of the <zeo> address
 (none: this machine's addresses) and the port the server actually bound
 (port 0 or no port lets the system choose). With port 0 the server
@@ -96,7 +98,10 @@ class ZKServer(ZEO.runzeo.ZEOServer):
         settings = self.options.zookeeper
         if settings is None:
             return
-        properties = dict(read_only=bool(self.options.read_only),
+        # Read-only: the server is, or every storage is (a replica).
+        read_only = bool(self.options.read_only) or all(
+            storage.isReadOnly() for storage in self.storages.values())
+        properties = dict(read_only=read_only,
                           storages=sorted(self.storages))
         if settings.monitor_server is not None:
             self.monitor, address = _monitor.start(

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 from zope.testing.wait import wait
@@ -17,6 +18,20 @@ from zc.zk.testing import Server
 
 #: Generous bounds: the machines running the suite are shared and busy.
 TIMEOUT = 60
+
+
+def directory(test):
+    """A temporary directory, removed after ``test``."""
+    made = tempfile.TemporaryDirectory(prefix='zc.zkzeo-test-')
+    test.addCleanup(made.cleanup)
+    return made.name
+
+
+def session(test, connection_string):
+    """A ZooKeeper session, closed after ``test``."""
+    zk = zc.zk.ZooKeeper(connection_string)
+    test.addCleanup(zk.close)
+    return zk
 
 
 def python_env(**extra):

@@ -1,7 +1,6 @@
 """zc.zkzeo.client: waiting for servers, following them, what it logs, and
 what it owns, against the shared real ZooKeeper."""
 import logging
-import tempfile
 import unittest
 
 import transaction
@@ -23,8 +22,7 @@ class ClientTests(unittest.TestCase):
     layer = ZOOKEEPER
 
     def setUp(self):
-        self.zk = zc.zk.ZooKeeper(ZOOKEEPER.connection_string)
-        self.addCleanup(self.zk.close)
+        self.zk = helpers.session(self, ZOOKEEPER.connection_string)
 
     def server(self, storage=None):
         stop = zc.zkzeo.runzeo.test(PATH, storage=storage,
@@ -66,9 +64,7 @@ class ClientTests(unittest.TestCase):
         wait(storage.is_connected, timeout=helpers.TIMEOUT)
 
     def test_follows_servers_and_logs_changes(self):
-        directory = tempfile.TemporaryDirectory(prefix='zc.zkzeo-test-')
-        self.addCleanup(directory.cleanup)
-        storage = (f'<filestorage>\n path {directory.name}/main.fs\n'
+        storage = (f'<filestorage>\n path {helpers.directory(self)}/main.fs\n'
                    '</filestorage>')
         first = self.server(storage)
         [address] = helpers.wait_registered(self.zk, PATH)

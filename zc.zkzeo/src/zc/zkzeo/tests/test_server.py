@@ -2,7 +2,6 @@
 errors of bad configurations, against the shared real ZooKeeper."""
 import os
 import socket
-import tempfile
 import threading
 import time
 import unittest
@@ -23,11 +22,8 @@ class ServerTestCase(unittest.TestCase):
     layer = ZOOKEEPER
 
     def setUp(self):
-        directory = tempfile.TemporaryDirectory(prefix='zc.zkzeo-test-')
-        self.addCleanup(directory.cleanup)
-        self.directory = directory.name
-        self.zk = zc.zk.ZooKeeper(ZOOKEEPER.connection_string)
-        self.addCleanup(self.zk.close)
+        self.directory = helpers.directory(self)
+        self.zk = helpers.session(self, ZOOKEEPER.connection_string)
 
     def path(self, name):
         return os.path.join(self.directory, name)
@@ -237,9 +233,7 @@ class FaultTests(unittest.TestCase):
     layer = helpers.RESTARTABLE
 
     def setUp(self):
-        directory = tempfile.TemporaryDirectory(prefix='zc.zkzeo-test-')
-        self.addCleanup(directory.cleanup)
-        self.directory = directory.name
+        self.directory = helpers.directory(self)
         self.zookeeper = helpers.RESTARTABLE.server
         self.path = f'/fault{time.monotonic_ns()}'
 
@@ -270,9 +264,7 @@ class FaultTests(unittest.TestCase):
         return server
 
     def session(self):
-        zk = zc.zk.ZooKeeper(self.zookeeper.address)
-        self.addCleanup(zk.close)
-        return zk
+        return helpers.session(self, self.zookeeper.address)
 
     def test_zookeeper_restarted_under_a_running_server(self):
         server = self.start()
