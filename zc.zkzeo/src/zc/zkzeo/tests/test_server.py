@@ -7,6 +7,7 @@ import time
 import unittest
 
 import ZEO
+import ZODB.FileStorage
 from zope.testing.wait import wait
 
 import zc.monitor.client
@@ -85,6 +86,16 @@ class RegistrationTests(ServerTestCase):
                                          'servers', helpers.TIMEOUT)
         self.assertEqual(answer.strip(), f'["/databases/ro/{address}"]')
         self.assertTrue(self.zk.is_ephemeral(f'/databases/ro/{address}'))
+
+    def test_read_only_storages_make_a_read_only_server(self):
+        # As a replica's: the <zeo> section does not say read-only.
+        ZODB.FileStorage.FileStorage(self.path('main.fs')).close()
+        self.config(storages=f'<filestorage>\n path {self.path("main.fs")}\n'
+                             ' read-only true\n</filestorage>')
+        self.start()
+        [properties] = helpers.wait_registered(
+            self.zk, '/databases/main').values()
+        self.assertIs(properties['read_only'], True)
 
     def test_stopped_server_is_unregistered(self):
         server = self.start()
