@@ -104,12 +104,12 @@ class _Follower:
             storage.new_addr(current)
 
 
-def _session(zk_connection, **options):
+def _session(zk_connection):
     """``(ZooKeeper, owned)`` for a connection string or an open
     ``zc.zk.ZooKeeper``; FailedConnect at once if it cannot connect."""
     if isinstance(zk_connection, zc.zk.ZooKeeper):
         return zk_connection, False
-    return connect(zk_connection, **options), True
+    return connect(zk_connection), True
 
 
 def _watch(zk, path):
@@ -132,10 +132,11 @@ def client(zk_connection, path, *args, **kw):
     ``zc.zk.ZooKeeper``. The other arguments are ClientStorage's. With
     ``wait`` / ``wait_for_server_on_startup`` true (the default) this
     blocks until a server is registered, warning every
-    ``WAIT_WARNING_INTERVAL`` seconds.
+    ``wait_warning_interval`` seconds (default ``WAIT_WARNING_INTERVAL``).
     """
     wait = kw.pop('wait_for_server_on_startup', kw.pop('wait', True))
-    warning_interval = kw.pop('_warning_interval', WAIT_WARNING_INTERVAL)
+    warning_interval = kw.pop('wait_warning_interval',
+                              WAIT_WARNING_INTERVAL)
     zk, owned = _session(zk_connection)
     try:
         label = f'{zk.connection_string}{path}'

@@ -39,7 +39,7 @@ class ClientTests(unittest.TestCase):
     def test_waits_for_a_first_server(self):
         with self.assertLogs(CLIENT_LOG, logging.INFO) as logs:
             opening = zc.thread.Thread(lambda: zc.zkzeo.client(
-                ZOOKEEPER.connection_string, PATH, _warning_interval=0.2,
+                ZOOKEEPER.connection_string, PATH, wait_warning_interval=0.2,
                 wait_timeout=helpers.TIMEOUT))
             wait(lambda: sum('No addresses from' in line
                              for line in logs.output) >= 2,
