@@ -37,6 +37,8 @@ def _registered(zookeeper, path):
         zk = connect(zookeeper)
     except zc.zk.FailedConnect:
         raise NotFound(f"Can't connect to ZooKeeper at {zookeeper}") from None
+    except ValueError as error:     # a malformed connection string
+        raise NotFound(f"Can't connect to ZooKeeper: {error}") from None
     try:
         return sorted(zk.get_children(zk.resolve(path)))
     except NoNodeError:
