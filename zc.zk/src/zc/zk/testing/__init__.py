@@ -13,7 +13,8 @@ ZooKeeper holding a small tree, reachable as ``KazooClient(connection_string)``
   removed afterwards, and ``ZooKeeper`` is None.
 
 ``ZOOKEEPER`` / ``ZooKeeperLayer`` (``zc.zk.testing.layer``) run a real
-ZooKeeper from Debian's ``zookeeper`` package for a layer's tests;
+ZooKeeper from Debian's ``zookeeper`` package for a layer's tests
+(``RestartableZooKeeperLayer``: one of its own, for tests that restart it);
 ``zc.zk.testing.server`` starts standalone servers and ensembles.
 """
 import os
@@ -27,7 +28,7 @@ import zc.zk
 from zc.zk.testing._real import RealTest
 from zc.zk.testing.fake import FakeClient, FakeServer
 from zc.zk.testing.layer import (CONNECTION_VARIABLE, ZOOKEEPER,
-                                 ZooKeeperLayer)
+                                 RestartableZooKeeperLayer, ZooKeeperLayer)
 from zc.zk.testing.server import (Ensemble, Server, ZooKeeperUnavailable,
                                   free_port)
 from zc.zk.testing.sessions import expire_session
@@ -35,7 +36,8 @@ from zc.zk.testing.sessions import expire_session
 __all__ = [
     'setUp', 'tearDown', 'ZooKeeper', 'DEFAULT_TREE',
     'testing_with_real_zookeeper', 'assert_', 'wait_until',
-    'ZOOKEEPER', 'ZooKeeperLayer', 'Server', 'Ensemble',
+    'ZOOKEEPER', 'ZooKeeperLayer', 'RestartableZooKeeperLayer', 'Server',
+    'Ensemble',
     'ZooKeeperUnavailable', 'free_port', 'expire_session',
     'FakeServer', 'FakeClient',
 ]

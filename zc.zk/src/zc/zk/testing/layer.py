@@ -133,3 +133,49 @@ class ZooKeeperLayer:
 
 #: The layer zc.zk and the packages built on it share.
 ZOOKEEPER = ZooKeeperLayer('ZOOKEEPER', 'zc.zk.testing')
+
+
+class RestartableZooKeeperLayer:
+    """A layer (an instance: ``RestartableZooKeeperLayer('NAME',
+    __name__)``) with a ZooKeeper server of its own, for tests that stop,
+    kill or restart it; so no other layer's tests share it.
+
+    Each test starts with the server running (one a test left stopped is
+    started again), and kazoo's warnings about the connections those tests
+    drop on purpose are silenced while the test runs. ``server`` is the
+    ``zc.zk.testing.Server``; ``hosts`` (= ``connection_string``) its
+    address.
+    """
+
+    __bases__ = ()
+
+    def __init__(self, name, module=None):
+        self.__name__ = name
+        self.__module__ = module or sys._getframe(1).f_globals['__name__']
+        self.server = None
+
+    @property
+    def hosts(self):
+        return self.server.address
+
+    connection_string = hosts
+
+    def setUp(self):
+        self.server = Server()
+        try:
+            self.server.start()
+        except BaseException:
+            self.server.close()
+            raise
+
+    def tearDown(self):
+        self.server.close()
+        self.server = None
+
+    def testSetUp(self):
+        logging.getLogger('kazoo').setLevel(logging.CRITICAL)
+
+    def testTearDown(self):
+        logging.getLogger('kazoo').setLevel(logging.NOTSET)
+        if not self.server.running:
+            self.server.start()

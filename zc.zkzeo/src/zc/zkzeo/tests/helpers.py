@@ -1,7 +1,6 @@
 """What zc.zkzeo's tests share: running ``zkrunzeo`` as its users do (a
 child process importing what the tests import), reading registrations,
 and a ZooKeeper server the tests may stop and start."""
-import logging
 import os
 import signal
 import subprocess
@@ -14,7 +13,7 @@ from zope.testing.wait import wait
 import transaction
 
 import zc.zk
-from zc.zk.testing import Server
+from zc.zk.testing import RestartableZooKeeperLayer
 
 #: Generous bounds: the machines running the suite are shared and busy.
 TIMEOUT = 60
@@ -141,41 +140,4 @@ def wait_registered(zk, path, count=1, exclude=()):
     return found()
 
 
-class RestartableZooKeeper:
-    """A layer with a ZooKeeper of its own, which tests stop and start
-    (so no other layer's tests may share it)."""
-
-    __bases__ = ()
-
-    def __init__(self, name):
-        self.__name__ = name
-        self.__module__ = __name__
-        self.server = None
-
-    @property
-    def address(self):
-        return self.server.address
-
-    def setUp(self):
-        self.server = Server()
-        try:
-            self.server.start()
-        except BaseException:
-            self.server.close()
-            raise
-
-    def tearDown(self):
-        self.server.close()
-        self.server = None
-
-    def testSetUp(self):
-        # kazoo warns about every dropped connection; these are on purpose.
-        logging.getLogger('kazoo').setLevel(logging.CRITICAL)
-
-    def testTearDown(self):
-        logging.getLogger('kazoo').setLevel(logging.NOTSET)
-        if not self.server.running:
-            self.server.start()
-
-
-RESTARTABLE = RestartableZooKeeper('RESTARTABLE')
+RESTARTABLE = RestartableZooKeeperLayer('RESTARTABLE', __name__)

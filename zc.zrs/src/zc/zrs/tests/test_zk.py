@@ -14,7 +14,7 @@ from zope.testing.wait import wait
 import zc.zk
 import zc.zrs
 import zc.zrs.loop
-from zc.zk.testing import ZOOKEEPER, Server, expire_session
+from zc.zk.testing import ZOOKEEPER, RestartableZooKeeperLayer, expire_session
 from zc.zrs.tests import support
 from zc.zrs.tests.test_replication import TempDirTest
 from zc.zrs.tests.test_zeo import ZEOServer
@@ -224,32 +224,13 @@ class ConfigurationTests(ZooKeeperTest):
                                'zookeeper', repr(bad))
 
 
-class ZooKeeperRestartLayer:
-    """A ZooKeeper server of our own, which tests stop and start."""
-
-    @classmethod
-    def setUp(cls):
-        cls.server = Server()
-        try:
-            cls.server.start()
-        except BaseException:
-            cls.server.close()
-            raise
-        cls.hosts = cls.connection_string = cls.server.address
-
-    @classmethod
-    def tearDown(cls):
-        cls.server.close()
-
-    @classmethod
-    def testTearDown(cls):
-        if not cls.server.running:
-            cls.server.start()
+#: A ZooKeeper server of our own, which tests stop and start.
+RESTARTABLE = RestartableZooKeeperLayer('ZooKeeperRestartLayer', __name__)
 
 
 class RestartTests(ZooKeeperTest):
 
-    layer = ZooKeeperRestartLayer
+    layer = RESTARTABLE
 
     def test_registration_and_following_survive_a_zookeeper_restart(self):
         primary, db = self.zk_primary()
