@@ -9,14 +9,17 @@ on this loop.
 """
 import asyncio
 import atexit
-import logging
+import concurrent.futures
 import threading
 
-logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _loop = None
 _thread = None
+# The loop's executor is ours, so that stopping can shut it down without
+# a new thread (asyncio's shutdown_default_executor starts one, which
+# Python 3.12 refuses at interpreter exit).
+_executor = None
 
 #: Bound on any wait for the loop thread to do something.
 CALL_TIMEOUT = 30
@@ -24,10 +27,13 @@ CALL_TIMEOUT = 30
 
 def get_loop():
     """The running zc.zrs loop, started if needed."""
-    global _loop, _thread
+    global _loop, _thread, _executor
     with _lock:
         if _loop is None or _loop.is_closed():
             loop = asyncio.new_event_loop()
+            _executor = concurrent.futures.ThreadPoolExecutor(
+                thread_name_prefix='zc.zrs executor')
+            loop.set_default_executor(_executor)
             started = threading.Event()
             thread = threading.Thread(target=_run, args=(loop, started),
                                       name='zc.zrs loop', daemon=True)
@@ -110,14 +116,13 @@ def soon(loop, function, *args):
 def stop():
     """Stop the loop thread (at exit, or in tests once every Primary and
     Secondary is closed); the next use starts a new one."""
-    global _loop
+    global _loop, _executor
     with _lock:
-        loop, thread, _loop = _loop, _thread, None
+        loop, thread, executor, _loop, _executor = (
+            _loop, _thread, _executor, None, None)
     if loop is not None and not loop.is_closed():
-        try:
-            asyncio.run_coroutine_threadsafe(
-                loop.shutdown_default_executor(), loop).result(CALL_TIMEOUT)
-        except Exception:
-            logger.exception('stopping the executor of the zc.zrs loop')
+        # Work in the executor may still call back into the loop: it
+        # finishes first, while the loop runs.
+        executor.shutdown(wait=True)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(CALL_TIMEOUT)
