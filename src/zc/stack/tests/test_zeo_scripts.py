@@ -32,10 +32,15 @@ class ZEOScripts:
         self.addCleanup(shutil.rmtree, self.tmp)
         self.address = os.path.join(self.tmp, 'zeo.sock')
         self.conf = os.path.join(self.tmp, 'zeo.conf')
+        self.write_conf(f'<filestorage 1>\n  path {self.tmp}/Data.fs\n'
+                        '</filestorage>\n')
+
+    def write_conf(self, storage, imports=''):
+        """zeo.conf serving ``storage`` (a storage section), with a
+        ``<runner>`` for zeoctl."""
         with open(self.conf, 'w') as f:
-            f.write(f'<zeo>\n  address {self.address}\n</zeo>\n'
-                    f'<filestorage 1>\n  path {self.tmp}/Data.fs\n'
-                    '</filestorage>\n<runner>\n'
+            f.write(f'{imports}<zeo>\n  address {self.address}\n</zeo>\n'
+                    f'{storage}<runner>\n'
                     f'  program {self.bindir}/runzeo -C {self.conf}\n'
                     f'  socket-name {self.tmp}/zdsock\n'
                     f'  transcript {self.tmp}/transcript.log\n</runner>\n')
@@ -83,6 +88,25 @@ class ZEOScripts:
         done = self.zeoctl('status')
         self.assertEqual((done.returncode, done.stdout),
                          (3, 'daemon manager not running\n'))
+
+
+    def test_a_zrs_primary_under_zeoctl(self):
+        # The one difference from runzeo: zeoctl's schema wants the
+        # storage section named (<zrs 1>), as it does for <filestorage 1>.
+        zrs = (f'<zrs%s>\n  replicate-to 127.0.0.1:0\n  <filestorage>\n'
+               f'    path {self.tmp}/Data.fs\n  </filestorage>\n</zrs>\n')
+        self.write_conf(zrs % '', imports='%import zc.zrs\n')
+        done = self.zeoctl('start')
+        self.assertEqual(done.returncode, 2, done.stdout + done.stderr)
+        self.assertIn("None is not an allowed name for 'zodb.storage'"
+                      " sections", done.stderr)
+        self.write_conf(zrs % ' 1', imports='%import zc.zrs\n')
+        done = self.zeoctl('start')
+        self.addCleanup(self.zeoctl, 'stop')
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertEqual(self.roundtrip('zrs'), 'zrs')
+        done = self.zeoctl('stop')
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
 
 
 class ZEOScriptTests(ZEOScripts, unittest.TestCase):
