@@ -1,0 +1,165 @@
+"""Keep HAProxy's backend equal to the app servers registered in
+ZooKeeper.
+
+A zc.zk children watch on the apps' path wakes a worker thread, which
+*reconciles*: servers registered but missing from HAProxy are added and
+made ready; servers HAProxy has but ZooKeeper no longer lists are first
+put in maintenance (HAProxy sends them no new request; those in flight
+finish) and deleted once they have no connection left. The worker also
+reconciles every ``interval`` seconds, which puts the servers back when
+HAProxy itself was restarted and retries deletions that had to wait.
+
+Run as a process (``python -m zc.stack.cluster.balancer``), it also
+registers the front door's address in ZooKeeper and runs a zc.monitor.
+"""
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+import zc.monitor
+import zc.zk
+
+from zc.stack.cluster.haproxy import HAProxyError, Runtime, server_name
+
+logger = logging.getLogger(__name__)
+
+INTERVAL = 1.0
+
+
+class Balancer:
+    """Follows the registrations under ``path`` (through the zc.zk
+    session ``zk``) with the servers of ``runtime``'s backend."""
+
+    def __init__(self, zk, path, runtime, interval=INTERVAL):
+        self.zk = zk
+        self.path = path
+        self.runtime = runtime
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._wanted = {}
+        self._lock = threading.Lock()
+        self._thread = None
+        self._children = None
+        #: Set after each reconciliation that left HAProxy as wanted.
+        self.in_step = threading.Event()
+
+    def start(self):
+        self._children = self.zk.children(self.path)
+        self._children(self._changed)
+        self._thread = threading.Thread(
+            target=self._run, name='zc.stack.balancer', daemon=True)
+        self._thread.start()
+        return self
+
+    def _changed(self, children=None):
+        # In kazoo's thread: note the change, let the worker act on it.
+        with self._lock:
+            self._wanted = {server_name(address): address
+                            for address in (children or ())}
+        self.in_step.clear()
+        self._wake.set()
+
+    def _run(self):
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                if self.reconcile():
+                    self.in_step.set()
+            except HAProxyError as error:
+                logger.warning('%s; trying again in %ss', error,
+                               self.interval)
+            self._wake.wait(self.interval)
+
+    def reconcile(self):
+        """Make one pass; return True when HAProxy's backend now holds
+        exactly the registered servers, all ready."""
+        with self._lock:
+            wanted = dict(self._wanted)
+        current = self.runtime.servers()
+        done = True
+        for name, address in sorted(wanted.items()):
+            server = current.get(name)
+            if server is None:
+                self.runtime.add(name, address)
+                logger.info('added app server %s', address)
+            elif not server['ready']:
+                self.runtime.ready(name)
+                logger.info('app server %s is back', address)
+        for name, server in sorted(current.items()):
+            if name in wanted:
+                continue
+            if server['ready']:
+                self.runtime.drain(name)
+                logger.info('draining app server %s', server['address'])
+            if self.runtime.delete(name):
+                logger.info('removed app server %s', server['address'])
+            else:
+                done = False
+        return done
+
+    def close(self):
+        self._stopping.set()
+        self._wake.set()
+        if self._children is not None:
+            self._children.close()
+        if self._thread is not None:
+            self._thread.join(10)
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog='python -m zc.stack.cluster.balancer',
+        description="Keep HAProxy's backend equal to the app servers"
+                    ' registered in ZooKeeper, and register the front'
+                    ' door.')
+    parser.add_argument('--zookeeper', required=True,
+                        help='ZooKeeper connection string')
+    parser.add_argument('--apps', required=True,
+                        help='ZooKeeper path of the app registrations')
+    parser.add_argument('--socket', required=True,
+                        help="HAProxy's admin socket")
+    parser.add_argument('--front', required=True, metavar='HOST:PORT',
+                        help="the front door's address, to register")
+    parser.add_argument('--register', required=True, metavar='PATH',
+                        help='ZooKeeper path to register the front door at')
+    parser.add_argument('--monitor-server', default='127.0.0.1:0',
+                        metavar='HOST:PORT',
+                        help='zc.monitor address (default %(default)s)')
+    return parser
+
+
+def main(args=None):
+    options = _parser().parse_args(args)
+    logging.basicConfig(level=logging.INFO,
+                        format='%(asctime)s %(levelname)s %(name)s %(message)s')
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    monitor = zc.monitor.start(zc.monitor.parse_address(options.monitor_server))
+    try:
+        zk = zc.zk.ZooKeeper(options.zookeeper, wait=True)
+    except zc.zk.FailedConnect as error:
+        print(f'cannot connect to ZooKeeper: {error}', file=sys.stderr)
+        return 1
+    balancer = Balancer(zk, options.apps, Runtime(options.socket)).start()
+    properties = {}
+    if monitor:
+        properties['monitor'] = '{}:{}'.format(*monitor)
+    zk.register(options.register, options.front, **properties)
+    logger.info('front door %s registered at %s', options.front,
+                options.register)
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        balancer.close()
+        zk.close()
+        zc.monitor.stop()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
