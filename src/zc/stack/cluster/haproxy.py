@@ -49,9 +49,14 @@ class HAProxyError(RuntimeError):
 
 
 def executable():
-    """The ``haproxy`` program, or None when it is not installed."""
-    # Debian puts it in /usr/sbin, which a user's PATH may lack.
-    for candidate in (shutil.which('haproxy'), '/usr/sbin/haproxy'):
+    """The ``haproxy`` program (``$ZC_STACK_HAPROXY`` overrides it), or
+    None when it is not installed."""
+    if 'ZC_STACK_HAPROXY' in os.environ:
+        candidates = [os.environ['ZC_STACK_HAPROXY']]
+    else:
+        # Debian puts it in /usr/sbin, which a user's PATH may lack.
+        candidates = [shutil.which('haproxy'), '/usr/sbin/haproxy']
+    for candidate in candidates:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     return None

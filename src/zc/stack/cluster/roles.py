@@ -1,0 +1,85 @@
+"""What each role of the cluster runs: the services of a plan.
+
+``plan(settings, base, zookeeper, roles)`` lists the services, in start
+order, that this machine runs for ``roles``; each service's files are
+written by ``Service.write`` with the ``files`` this module gives.
+"""
+import os
+
+from zc.zk.testing.server import Server
+
+from zc.stack.cluster import haproxy
+from zc.stack.cluster.registry import Layout
+from zc.stack.cluster.services import (Service, python_environment,
+                                       python_program)
+
+#: The console scripts each role needs, and the distribution to install.
+SCRIPTS = {
+    'primary': ('zkrunzeo', 'zc.zkzeo'),
+    'secondary': ('zkrunzeo', 'zc.zkzeo'),
+    'app': ('zkzopeserver', 'zc.zkzopeserver'),
+}
+APPLICATION = 'zc.stack.cluster.appserver:application'
+
+
+class Planned:
+    """A service with the files it needs."""
+
+    def __init__(self, service, files=None):
+        self.service = service
+        self.files = files or {}
+
+
+def zookeeper(base, port):
+    """Debian's ZooKeeper, configured as zc.zk's test servers are."""
+    server = Server(port=port, directory=os.path.join(base, 'zookeeper'))
+    return Planned(Service('zookeeper', 'zookeeper', base, server.command(),
+                           address=server.address))
+
+
+def front(settings, base, connection):
+    """HAProxy on the front port, and the balancer that feeds it."""
+    layout = Layout(settings.path, settings.database)
+    address = f'{settings.host}:{settings.front_port}'
+    proxy = Service('front', 'front', base, [
+        haproxy.executable() or 'haproxy', '-f',
+        os.path.join(base, 'front', 'haproxy.cfg'), '-db'], address=address)
+    socket_path = proxy.path('admin.sock')
+    watch = Service('front-watch', 'front', base, python_program(
+        'zc.stack.cluster.balancer', '--zookeeper', connection,
+        '--apps', layout.apps, '--socket', socket_path,
+        '--front', address, '--register', layout.front,
+        '--monitor-server', f'{settings.host}:0'),
+        environment=python_environment(), registered_at=layout.front)
+    return [Planned(proxy, {'haproxy.cfg': haproxy.configuration(
+                socket_path, settings.front_port, settings.host)}),
+            Planned(watch)]
+
+
+def app(settings, base, connection, number):
+    """A web app server running the demo application."""
+    layout = Layout(settings.path, settings.database)
+    environment = dict(python_environment(),
+                       ZC_STACK_ZOOKEEPER=connection,
+                       ZC_STACK_PATH=settings.path,
+                       ZC_STACK_DATABASE=settings.database)
+    return Planned(Service(
+        f'app-{number}', 'app', base, python_program(
+            'zc.stack.cluster.launch', 'zkzopeserver', APPLICATION,
+            '--zookeeper', connection, '--path', layout.apps,
+            '--host', settings.host, '--port', '0',
+            '--monitor-server', f'{settings.host}:0'),
+        environment=environment, registered_at=layout.apps))
+
+
+def plan(settings, base, connection, roles, zookeeper_port=None):
+    """The services this machine runs for ``roles``, in start order."""
+    planned = []
+    if 'zookeeper' in roles and settings.zookeeper is None:
+        planned.append(zookeeper(base, zookeeper_port))
+    if 'app' in roles:
+        planned += [app(settings, base, connection, n)
+                    for n in range(1, settings.apps + 1)]
+    if 'front' in roles:
+        planned += front(settings, base, connection)
+    return planned
