@@ -94,7 +94,8 @@ def load(path):
     """The settings in the ZConfig file at ``path``."""
     schema = ZConfig.loadSchemaFile(io.StringIO(SCHEMA))
     try:
-        config, _ = ZConfig.loadConfig(schema, path)
+        with open(path) as f:
+            config, _ = ZConfig.loadConfigFile(schema, f)
     except ZConfig.ConfigurationError as error:
         raise ConfigError(f'{path}: {" ".join(str(error).split())}') \
             from None

@@ -1,0 +1,223 @@
+"""``zc-stack`` end to end: one cluster, brought up once for every test of
+the layer (``CLUSTER``) and down at the end."""
+import json
+import os
+import signal
+import unittest
+import urllib.request
+
+import zc.zk
+from zope.testing.wait import wait
+
+from zc.stack.cluster import haproxy
+from zc.stack.tests.cluster_helpers import (Base, alive, listening,
+                                            node_exists)
+from zc.stack.tests.test_cluster_balancer import http_server
+
+ROLES = 'zookeeper,front'
+
+
+class ClusterLayer:
+    """``zc-stack up`` in a temporary base directory."""
+
+    base = None
+    up_output = None
+
+    @classmethod
+    def setUp(cls):
+        if haproxy.executable() is None:
+            raise unittest.SkipTest("Debian's haproxy is not installed")
+        cls.base = Base()
+        status, cls.up_output, err = cls.base(
+            'up', '--only', ROLES, '--front-port', cls.base.front_port)
+        if status:
+            cls.base('down')
+            cls.base.remove()
+            raise RuntimeError(f'zc-stack up failed: {err}')
+
+    @classmethod
+    def tearDown(cls):
+        cls.base('down')
+        cls.base.remove()
+
+
+CLUSTER = ClusterLayer
+
+
+class ClusterTests(unittest.TestCase):
+
+    layer = CLUSTER
+
+    def setUp(self):
+        self.base = CLUSTER.base
+        self.document = self.base.status()
+        self.services = {s['name']: s for s in self.document['services']}
+
+    def test_up_reports_progress_and_what_to_do_next(self):
+        lines = CLUSTER.up_output.splitlines()
+        self.assertTrue(lines[0].startswith('zookeeper    ready   127.0.0.1:'),
+                        lines)
+        self.assertIn(f'front door: http://127.0.0.1:{self.base.front_port}/',
+                      lines)
+        self.assertIn('next: zc-stack status', CLUSTER.up_output)
+
+    def test_a_second_up_says_what_runs(self):
+        status, out, err = self.base('up', '--only', ROLES, '--front-port',
+                                     self.base.front_port)
+        self.assertEqual((status, err), (0, ''))
+        for name in ('zookeeper', 'front', 'front-watch'):
+            self.assertIn(f"{name:<12} already running"
+                          f" (pid {self.services[name]['pid']})", out)
+        self.assertIn('everything was already running', out)
+        self.assertEqual(self.base.status()['services'],
+                         self.document['services'])
+
+    def test_up_with_other_settings_is_refused(self):
+        status, out, err = self.base('up', '--only', ROLES, '--front-port',
+                                     self.base.front_port + 1)
+        self.assertEqual(status, 1)
+        self.assertIn('a cluster with other settings runs', err)
+        self.assertEqual(len(err.splitlines()), 1)
+
+    def test_status_json(self):
+        self.assertEqual(set(self.document),
+                         {'zookeeper', 'front', 'services'})
+        self.assertEqual(self.document['front'],
+                         f'http://127.0.0.1:{self.base.front_port}/')
+        self.assertEqual(sorted(self.services),
+                         ['front', 'front-watch', 'zookeeper'])
+        for service in self.document['services']:
+            self.assertEqual(set(service), {
+                'name', 'role', 'state', 'pid', 'address', 'monitor',
+                'lag_seconds'})
+            self.assertEqual(service['state'], 'running')
+            self.assertTrue(alive(service['pid']), service)
+            self.assertTrue(listening(service['address']), service)
+        self.assertEqual(self.services['zookeeper']['address'],
+                         self.document['zookeeper'])
+        self.assertEqual(self.services['front']['role'], 'front')
+        self.assertIsNotNone(self.services['front-watch']['monitor'])
+
+    def test_status_table(self):
+        status, out, err = self.base('status')
+        self.assertEqual(status, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(lines[0], f"zookeeper: {self.document['zookeeper']}")
+        self.assertEqual(lines[1].split(), ['front:',
+                                            self.document['front']])
+        self.assertEqual(lines[3].split(), [
+            'NAME', 'ROLE', 'STATE', 'PID', 'ADDRESS', 'MONITOR', 'LAG'])
+        watch = self.services['front-watch']
+        self.assertIn(['front-watch', 'front', 'running', str(watch['pid']),
+                       watch['address'], watch['monitor'], '-'],
+                      [line.split() for line in lines[4:]])
+
+    def test_front_door_follows_app_registrations(self):
+        app = http_server('hand-made app')
+        self.addCleanup(app.server_close)
+        self.addCleanup(app.shutdown)
+        with zc.zk.ZooKeeper(self.document['zookeeper']) as zk:
+            zk.register('/zc-stack/apps', app.server_address)
+
+            def answer():
+                try:
+                    with urllib.request.urlopen(self.document['front'],
+                                                timeout=5) as response:
+                        return response.read().decode()
+                except OSError:
+                    return None
+            wait(lambda: answer() == 'hand-made app')
+            # The app's registration shows in the status, as remote.
+            remote = [s for s in self.base.status()['services']
+                      if s['state'] == 'remote']
+            self.assertEqual(
+                [(s['role'], s['address']) for s in remote],
+                [('app', '127.0.0.1:%d' % app.server_address[1])])
+
+    def test_smoke_says_what_failed(self):
+        # No app server runs in this cluster: the front door answers 503.
+        status, out, err = self.base('smoke')
+        self.assertEqual(status, 1)
+        self.assertIn('FAILED  front door', out)
+        self.assertIn('503', out)
+        watch = self.services['front-watch']
+        self.assertIn(f"ok      front-watch: monitor {watch['monitor']}"
+                      ' answers', out)
+        self.assertTrue(out.endswith('smoke test FAILED\n'))
+
+    def test_logs(self):
+        status, out, err = self.base('logs', 'front-watch', '-n', '100')
+        self.assertEqual(status, 0, err)
+        self.assertIn('front door 127.0.0.1:%d registered at /zc-stack/front'
+                      % self.base.front_port, out)
+        status, out, err = self.base('logs', 'nothing')
+        self.assertEqual(status, 1)
+        self.assertEqual(err, "zc-stack logs: no service 'nothing' here:"
+                              ' choose among zookeeper, front, front-watch\n')
+
+    def test_killed_processes_come_back(self):
+        """SIGKILL each kind of process: zdaemon restarts it, its
+        registration returns, HAProxy's backends follow."""
+        app = http_server('app')
+        self.addCleanup(app.server_close)
+        self.addCleanup(app.shutdown)
+        zk = zc.zk.ZooKeeper(self.document['zookeeper'])
+        self.addCleanup(zk.close)
+        zk.register('/zc-stack/apps', app.server_address)
+        front = self.document['front']
+
+        def answers():
+            try:
+                with urllib.request.urlopen(front, timeout=5) as response:
+                    return response.read().decode() == 'app'
+            except OSError:
+                return False
+
+        def restarted(name):
+            old = self.services[name]['pid']
+            os.kill(old, signal.SIGKILL)
+
+            def back():
+                service = {s['name']: s for s in self.base.status()[
+                    'services']}[name]
+                return (service['pid'] not in (None, old)
+                        and service['state'] == 'running')
+            wait(back, timeout=30, wait=0.2)
+
+        wait(answers)
+        for name in ('front', 'front-watch', 'zookeeper'):
+            restarted(name)
+            wait(answers, timeout=30, wait=0.1)
+
+
+class DownTests(unittest.TestCase):
+    """``down`` leaves no process, no listening port, no ZooKeeper node."""
+
+    def test_down_leaves_nothing(self):
+        if haproxy.executable() is None:
+            self.skipTest("Debian's haproxy is not installed")
+        base = Base()
+        self.addCleanup(base.remove)
+        status, out, err = base('up', '--only', ROLES, '--front-port',
+                                base.front_port)
+        self.addCleanup(base, 'down')
+        self.assertEqual(status, 0, err)
+        document = base.status()
+        managers = []
+        for name in ('zookeeper', 'front', 'front-watch'):
+            with open(os.path.join(base.directory, name, 'zdaemon.log')) as f:
+                managers.append(f.read())
+        self.assertTrue(node_exists(document['zookeeper'], '/zc-stack/front'))
+        status, out, err = base('down')
+        self.assertEqual((status, err), (0, ''))
+        self.assertEqual(out.split(), ['front-watch', 'stopped', 'front',
+                                       'stopped', 'zookeeper', 'stopped'])
+        for service in document['services']:
+            self.assertFalse(alive(service['pid']), service)
+            self.assertFalse(listening(service['address']), service)
+        self.assertFalse(listening(document['services'][2]['monitor']))
+        self.assertFalse(os.path.exists(os.path.join(base.directory,
+                                                     'cluster.json')))
+        status, out, err = base('status')
+        self.assertEqual(status, 1)
+        self.assertIn('no cluster in', err)
