@@ -84,7 +84,8 @@ class Cluster:
     def _plan(self, state):
         settings = Settings(**state['settings'])
         return role_plans.plan(settings, self.base, state['zookeeper'],
-                               state['roles'], state.get('zookeeper_port'))
+                               state['roles'], state.get('zookeeper_port'),
+                               state.get('replication'))
 
     # up
 
@@ -120,15 +121,25 @@ class Cluster:
         return state
 
     def _new_state(self, settings, roles, previous):
+        previous = previous or {}
         state = dict(settings=dataclasses.asdict(settings), roles=list(roles),
-                     zookeeper=settings.zookeeper, zookeeper_port=None)
+                     zookeeper=settings.zookeeper, zookeeper_port=None,
+                     replication=settings.replication_address)
+        if state['replication'] is None:
+            if 'secondary' in roles and 'primary' not in roles:
+                raise ClusterError(
+                    'secondaries without the primary need its replication'
+                    ' address: set replication-address in the --config'
+                    ' file')
+            state['replication'] = previous.get('replication') or (
+                f'{settings.host}:{free_port()}')
         if settings.zookeeper is None:
             if 'zookeeper' not in roles:
                 raise ClusterError(
                     'without the zookeeper role, the cluster needs an'
                     ' existing ZooKeeper: give --zookeeper HOST:PORT,... or'
                     ' a --config file naming one')
-            port = (previous or {}).get('zookeeper_port') or free_port()
+            port = previous.get('zookeeper_port') or free_port()
             state.update(zookeeper=f'127.0.0.1:{port}', zookeeper_port=port)
         return state
 

@@ -20,6 +20,42 @@ SCRIPTS = {
     'app': ('zkzopeserver', 'zc.zkzopeserver'),
 }
 APPLICATION = 'zc.stack.cluster.appserver:application'
+#: Milliseconds before the registration of a killed process vanishes.
+SESSION_TIMEOUT = 2000
+#: Seconds a secondary waits before connecting again to its primary.
+RECONNECT_DELAY = 1
+
+ZEO_CONF = """\
+# Written by zc-stack up: a {role} ZEO server, registered in ZooKeeper.
+%import zc.zrs
+
+<zeo>
+  address {host}:0
+  read-only {read_only}
+</zeo>
+
+<zrs>
+  {replication}
+  <filestorage>
+    path {directory}/Data.fs
+    blob-dir {directory}/blobs
+  </filestorage>
+</zrs>
+
+<zookeeper>
+  connection {connection}
+  path {path}
+  session-timeout {session_timeout}
+  monitor-server {host}:0
+</zookeeper>
+
+<eventlog>
+  <logfile>
+    path STDOUT
+    format %(asctime)s %(levelname)s %(name)s %(message)s
+  </logfile>
+</eventlog>
+"""
 
 
 class Planned:
@@ -56,6 +92,40 @@ def front(settings, base, connection):
             Planned(watch)]
 
 
+def database(settings, base, connection, role, name, registered_at,
+             replication):
+    """A ZEO server of the database: ``zkrunzeo`` with a ``<zrs>``
+    storage, ``replication`` being its zc.zrs key (``replicate-to`` for
+    the primary, ``replicate-from`` for secondaries)."""
+    service = Service(name, role, base, python_program(
+        'zc.stack.cluster.launch', 'zkrunzeo', '-C',
+        os.path.join(base, name, 'zeo.conf')),
+        environment=python_environment(), registered_at=registered_at)
+    return Planned(service, {'zeo.conf': ZEO_CONF.format(
+        role=role, host=settings.host, directory=service.directory,
+        read_only='false' if role == 'primary' else 'true',
+        replication=replication, connection=connection, path=registered_at,
+        session_timeout=SESSION_TIMEOUT)})
+
+
+def primary(settings, base, connection, replication_port):
+    """The primary, replicating to secondaries on ``replication_port``
+    (fixed, so they find it again after a restart)."""
+    layout = Layout(settings.path, settings.database)
+    return database(settings, base, connection, 'primary', 'primary',
+                    layout.primary,
+                    f'replicate-to {settings.host}:{replication_port}')
+
+
+def secondary(settings, base, connection, number, replication_address):
+    """A read-only secondary replicating from ``replication_address``."""
+    layout = Layout(settings.path, settings.database)
+    return database(settings, base, connection, 'secondary',
+                    f'secondary-{number}', layout.secondaries,
+                    f'replicate-from {replication_address}\n'
+                    f'  reconnect-delay {RECONNECT_DELAY}')
+
+
 def app(settings, base, connection, number):
     """A web app server running the demo application."""
     layout = Layout(settings.path, settings.database)
@@ -68,15 +138,24 @@ def app(settings, base, connection, number):
             'zc.stack.cluster.launch', 'zkzopeserver', APPLICATION,
             '--zookeeper', connection, '--path', layout.apps,
             '--host', settings.host, '--port', '0',
+            '--session-timeout', str(SESSION_TIMEOUT),
             '--monitor-server', f'{settings.host}:0'),
         environment=environment, registered_at=layout.apps))
 
 
-def plan(settings, base, connection, roles, zookeeper_port=None):
-    """The services this machine runs for ``roles``, in start order."""
+def plan(settings, base, connection, roles, zookeeper_port=None,
+         replication=None):
+    """The services this machine runs for ``roles``, in start order;
+    ``replication`` is the primary's replication address."""
     planned = []
     if 'zookeeper' in roles and settings.zookeeper is None:
         planned.append(zookeeper(base, zookeeper_port))
+    if 'primary' in roles:
+        planned.append(primary(settings, base, connection,
+                               int(replication.rsplit(':', 1)[1])))
+    if 'secondary' in roles:
+        planned += [secondary(settings, base, connection, n, replication)
+                    for n in range(1, settings.secondaries + 1)]
     if 'app' in roles:
         planned += [app(settings, base, connection, n)
                     for n in range(1, settings.apps + 1)]

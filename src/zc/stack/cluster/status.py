@@ -16,19 +16,17 @@ COLUMNS = ('name', 'role', 'state', 'pid', 'address', 'monitor',
 HEADINGS = ('NAME', 'ROLE', 'STATE', 'PID', 'ADDRESS', 'MONITOR', 'LAG')
 
 
-def _times(address):
-    try:
-        return last_transaction_times(address, RUOK_TIMEOUT).get('1')
-    except (OSError, ValueError):
-        return None
-
-
 def replication_lag(primary, secondary):
     """Seconds the secondary's last transaction is behind the primary's
-    (ZEO addresses), or None when either cannot tell."""
-    primary_time, secondary_time = _times(primary), _times(secondary)
-    if primary_time is None:
-        return None if secondary_time is None else 0.0
+    (ZEO addresses; storage ``'1'``), or None when either cannot tell."""
+    try:
+        primary_time, secondary_time = (
+            last_transaction_times(address, RUOK_TIMEOUT)['1']
+            for address in (primary, secondary))
+    except (OSError, ValueError, KeyError):
+        return None
+    if primary_time is None:   # an empty database: nothing to replicate
+        return 0.0
     if secondary_time is None:
         return None
     return max(0.0, primary_time - secondary_time)
