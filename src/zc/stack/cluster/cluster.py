@@ -44,10 +44,12 @@ class Cluster:
     """The cluster of base directory ``base``; ``out`` receives progress
     lines (``print``'s ``file``)."""
 
-    def __init__(self, base, out=None, clock=time.monotonic):
+    def __init__(self, base, out=None, clock=time.monotonic,
+                 ready_timeout=READY_TIMEOUT):
         self.base = os.path.abspath(base)
         self.out = out
         self.clock = clock
+        self.ready_timeout = ready_timeout
 
     # State
 
@@ -180,8 +182,8 @@ class Cluster:
             self._wait_zookeeper(zookeeper.service, state['zookeeper_port'])
         with self._connect(state) as zk:
             layout.create(zk)
-            self._launch(rest, started)
-            self._wait_ready([p.service for p in rest], zk, layout)
+            pids = self._launch(rest, started)
+            self._wait_ready([p.service for p in rest], pids, zk, layout)
 
     def _launch(self, planned, started):
         """Start ``planned`` under zdaemon, all at once."""
@@ -191,15 +193,16 @@ class Cluster:
                 as pool:
             futures = [(item, pool.submit(item.service.start))
                        for item in planned]
-            errors = []
+            errors, pids = [], {}
             for item, future in futures:
                 try:
-                    future.result()
+                    pids[item.service.name] = future.result()
                 except ServiceError as error:
                     errors.append(error)
                 started.append(item)
         if errors:
             raise ClusterError(str(errors[0]))
+        return pids
 
     def _wait_zookeeper(self, service, port):
         deadline = self.clock() + ZOOKEEPER_TIMEOUT
@@ -219,10 +222,9 @@ class Cluster:
             raise ClusterError(f"cannot connect to ZooKeeper at"
                                f" {state['zookeeper']}") from None
 
-    def _wait_ready(self, services, zk, layout):
+    def _wait_ready(self, services, pids, zk, layout):
         waiting = {service.name: service for service in services}
-        pids = {service.name: service.pid() for service in services}
-        deadline = self.clock() + READY_TIMEOUT
+        deadline = self.clock() + self.ready_timeout
         while waiting:
             for name, service in list(waiting.items()):
                 address = self._ready(service, pids[name], zk, layout)
@@ -233,7 +235,7 @@ class Cluster:
             if waiting and self.clock() > deadline:
                 names = ', '.join(sorted(waiting))
                 raise ClusterError(
-                    f'not ready within {READY_TIMEOUT:g}s: {names} (see'
+                    f'not ready within {self.ready_timeout:g}s: {names} (see'
                     f' zc-stack logs {sorted(waiting)[0]})')
             if waiting:
                 time.sleep(POLL)
@@ -265,8 +267,10 @@ class Cluster:
 
     def _running(self, state):
         """``{name: pid}`` of the services of ``state`` that run."""
-        return {p.service.name: pid for p in self._plan(state)
-                if (pid := p.service.pid())}
+        services = [p.service for p in self._plan(state)]
+        return {service.name: pid for service, pid
+                in zip(services, _each(services, lambda s: s.pid()))
+                if pid}
 
     # down
 
@@ -316,9 +320,7 @@ class Cluster:
         """``zc-stack status --json``'s document."""
         state = self._require_state()
         services = [p.service for p in self._plan(state)]
-        with concurrent.futures.ThreadPoolExecutor(max(len(services), 1)) \
-                as pool:
-            statuses = list(pool.map(lambda s: s.status(), services))
+        statuses = _each(services, lambda s: s.status())
         layout = _layout(state)
         settings = state['settings']
         front = None
@@ -344,6 +346,14 @@ class Cluster:
             raise ClusterError(f'no service {name!r} here: choose among'
                                f' {", ".join(services)}')
         return services[name].transcript
+
+
+def _each(services, call):
+    """``call(service)`` for each service, all at once (each is a zdaemon
+    command: a process of its own); the results in order."""
+    with concurrent.futures.ThreadPoolExecutor(max(len(services), 1)) \
+            as pool:
+        return list(pool.map(call, services))
 
 
 def _layout(state):

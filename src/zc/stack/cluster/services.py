@@ -10,6 +10,7 @@ environment both work.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -17,6 +18,8 @@ import sys
 #: "do not restart me") after at most this many seconds.
 BACKOFF_LIMIT = 5
 STOP_TIMEOUT = 10
+#: Seconds ``zdaemon start`` waits for a program that keeps dying.
+START_TIMEOUT = 10
 #: Seconds for a zdaemon command to answer (it waits for the program to
 #: start or stop, not for it to be ready).
 COMMAND_TIMEOUT = 60
@@ -33,6 +36,7 @@ ZDAEMON_CONF = """\
   backoff-limit {backoff_limit}
   forever on
   stop-timeout {stop_timeout}
+  start-timeout {start_timeout}
 </runner>
 
 <environment>
@@ -46,6 +50,11 @@ ZDAEMON_CONF = """\
   </logfile>
 </eventlog>
 """
+
+
+#: What ``zdaemon start`` says when the program runs.
+_PID = re.compile(r'^daemon process (?:started|already running)[;,] pid=(\d+)',
+                  re.MULTILINE)
 
 
 def python_environment():
@@ -114,6 +123,7 @@ class Service:
             f.write(ZDAEMON_CONF.format(
                 program=' '.join(self.program), directory=self.directory,
                 backoff_limit=BACKOFF_LIMIT, stop_timeout=STOP_TIMEOUT,
+                start_timeout=START_TIMEOUT,
                 environment=environment))
 
     def _zdaemon(self, *action):
@@ -130,20 +140,23 @@ class Service:
     def start(self):
         """Start the program under zdaemon; return its pid."""
         done = self._zdaemon('start')
-        status = self.status()
-        if status is None or not status['program_running']:
+        match = _PID.search(done.stdout)
+        if done.returncode or match is None:
             output = (done.stdout + done.stderr).strip().splitlines()
             raise ServiceError(f'{self.name} did not start:'
                                f' {output[-1] if output else "no output"}'
                                f' (see {self.transcript})')
-        return status['pid']
+        return int(match.group(1))
 
     def stop(self):
         """Stop the program and its zdaemon manager (if they run)."""
-        if os.path.exists(self.conf) and self.status() is not None:
-            self._zdaemon('stop')
-            if self.status() is not None:
-                raise ServiceError(f'{self.name} did not stop')
+        if not os.path.exists(self.conf):
+            return
+        done = self._zdaemon('stop')
+        if done.returncode:
+            output = (done.stdout + done.stderr).strip().splitlines()
+            raise ServiceError(f'{self.name} did not stop:'
+                               f' {output[-1] if output else "no output"}')
 
     def status(self):
         """zdaemon's status (``zdaemon status --json``), or None when no
