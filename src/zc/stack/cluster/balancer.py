@@ -20,12 +20,17 @@ import threading
 
 import zc.monitor
 import zc.zk
+from kazoo.exceptions import NodeExistsError
 
 from zc.stack.cluster.haproxy import HAProxyError, Runtime, server_name
 
 logger = logging.getLogger(__name__)
 
 INTERVAL = 1.0
+#: Seconds (zc.zk's unit) before the front door's registration outlives a
+#: killed balancer; its successor registers the same address, so it waits
+#: for that long at most.
+SESSION_TIMEOUT = 2.0
 
 
 class Balancer:
@@ -109,6 +114,22 @@ class Balancer:
             self._thread.join(10)
 
 
+def register(zk, path, address, stop, retry=0.2, **properties):
+    """Register ``address`` at ``path`` once the registration of a
+    predecessor (a killed process whose session has not expired yet) is
+    gone; False if ``stop`` was set first."""
+    while not stop.is_set():
+        try:
+            zk.register(path, address, **properties)
+            return True
+        except NodeExistsError:
+            logger.info('%s is still registered at %s by a previous'
+                        ' process; waiting for its session to end',
+                        address, path)
+            stop.wait(retry)
+    return False
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog='python -m zc.stack.cluster.balancer',
@@ -139,19 +160,17 @@ def main(args=None):
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     monitor = zc.monitor.start(zc.monitor.parse_address(options.monitor_server))
-    try:
-        zk = zc.zk.ZooKeeper(options.zookeeper, wait=True)
-    except zc.zk.FailedConnect as error:
-        print(f'cannot connect to ZooKeeper: {error}', file=sys.stderr)
-        return 1
+    # Waits (logging) until ZooKeeper answers; zdaemon runs us meanwhile.
+    zk = zc.zk.ZooKeeper(options.zookeeper, SESSION_TIMEOUT, wait=True)
     balancer = Balancer(zk, options.apps, Runtime(options.socket)).start()
     properties = {}
     if monitor:
         properties['monitor'] = '{}:{}'.format(*monitor)
-    zk.register(options.register, options.front, **properties)
-    logger.info('front door %s registered at %s', options.front,
-                options.register)
     try:
+        if register(zk, options.register, options.front, stop,
+                    **properties):
+            logger.info('front door %s registered at %s', options.front,
+                        options.register)
         while not stop.wait(1.0):
             pass
     finally:

@@ -34,6 +34,9 @@ ZOOKEEPER_TIMEOUT = 60.0
 READY_TIMEOUT = 60.0
 POLL = 0.05
 ZOOKEEPER_CONNECT_TIMEOUT = 10.0
+#: Seconds ``down`` waits for registrations to go: those of processes
+#: killed (not stopped) last until their ZooKeeper session expires.
+UNREGISTER_TIMEOUT = 15.0
 
 
 class ClusterError(RuntimeError):
@@ -308,11 +311,14 @@ class Cluster:
             self._say(f'{error}: its nodes for the cluster are left')
             return
         with zk:
-            if registered_services(zk, layout):
-                self._say(f'other machines still run services of the'
-                          f' cluster: {layout.root} stays in ZooKeeper')
-            else:
-                layout.delete(zk)
+            deadline = self.clock() + UNREGISTER_TIMEOUT
+            while registered_services(zk, layout):
+                if self.clock() > deadline:
+                    self._say(f'other machines still run services of the'
+                              f' cluster: {layout.root} stays in ZooKeeper')
+                    return
+                time.sleep(POLL * 4)
+            layout.delete(zk)
 
     # status
 

@@ -1,6 +1,6 @@
 """``zc-stack`` end to end: one cluster, brought up once for every test of
 the layer (``CLUSTER``) and down at the end."""
-import json
+import io
 import os
 import signal
 import unittest
@@ -10,6 +10,9 @@ import zc.zk
 from zope.testing.wait import wait
 
 from zc.stack.cluster import haproxy
+from zc.stack.cluster.cluster import Cluster, ClusterError
+from zc.stack.cluster.config import Settings
+from zc.stack.cluster.services import Service
 from zc.stack.tests.cluster_helpers import (Base, alive, listening,
                                             node_exists)
 from zc.stack.tests.test_cluster_balancer import http_server
@@ -22,6 +25,8 @@ class ClusterLayer:
 
     base = None
     up_output = None
+    #: ``zc-stack status --json`` right after ``up``.
+    document = None
 
     @classmethod
     def setUp(cls):
@@ -34,10 +39,12 @@ class ClusterLayer:
             cls.base('down')
             cls.base.remove()
             raise RuntimeError(f'zc-stack up failed: {err}')
+        cls.document = cls.base.status()
 
     @classmethod
     def tearDown(cls):
-        cls.base('down')
+        if os.path.exists(os.path.join(cls.base.directory, 'cluster.json')):
+            cls.base('down')
         cls.base.remove()
 
 
@@ -50,7 +57,7 @@ class ClusterTests(unittest.TestCase):
 
     def setUp(self):
         self.base = CLUSTER.base
-        self.document = self.base.status()
+        self.document = CLUSTER.document
         self.services = {s['name']: s for s in self.document['services']}
 
     def test_up_reports_progress_and_what_to_do_next(self):
@@ -155,6 +162,67 @@ class ClusterTests(unittest.TestCase):
         self.assertEqual(err, "zc-stack logs: no service 'nothing' here:"
                               ' choose among zookeeper, front, front-watch\n')
 
+
+class HalfStartedTests(unittest.TestCase):
+    """A service that runs but never gets ready (an "haproxy" that does
+    not listen): ``up`` stops what it started. (On the shared cluster's
+    ZooKeeper, given as an existing one.)"""
+
+    layer = CLUSTER
+
+    def test_failed_up_leaves_nothing_running(self):
+        base = Base()
+        self.addCleanup(base.remove)
+        broken = os.path.join(base.directory, 'broken-haproxy')
+        with open(broken, 'w') as f:
+            f.write('#!/bin/sh\nexec sleep 60\n')
+        os.chmod(broken, 0o755)
+        os.environ['ZC_STACK_HAPROXY'] = broken
+        self.addCleanup(os.environ.pop, 'ZC_STACK_HAPROXY')
+        out = io.StringIO()
+        cluster = Cluster(base.directory, out=out, ready_timeout=2)
+        with self.assertRaises(ClusterError) as caught:
+            cluster.up(Settings(zookeeper=CLUSTER.document['zookeeper'],
+                                path='/half-started',
+                                front_port=base.front_port), ['front'])
+        self.addCleanup(lambda: cluster.state() and cluster.down())
+        self.assertEqual(str(caught.exception),
+                         'not ready within 2s: front, front-watch (see'
+                         ' zc-stack logs front)')
+        self.assertEqual(out.getvalue().splitlines(), [
+            'stopping what was started...', 'front-watch  stopped',
+            'front        stopped'])
+        self.assertIsNone(cluster.state())
+        for name in ('front', 'front-watch'):
+            self.assertFalse(os.path.exists(
+                os.path.join(base.directory, name, 'zdsock')), name)
+        self.assertFalse(node_exists(CLUSTER.document['zookeeper'],
+                                     '/half-started/front/'
+                                     f'127.0.0.1:{base.front_port}'))
+
+
+class FaultLayer(ClusterLayer):
+    """The shared cluster, for tests that kill its processes: a layer on
+    top of CLUSTER, so they run after CLUSTER's own tests."""
+
+    @classmethod
+    def setUp(cls):
+        pass
+
+    @classmethod
+    def tearDown(cls):
+        pass
+
+
+class FaultTests(unittest.TestCase):
+
+    layer = FaultLayer
+
+    def setUp(self):
+        self.base = CLUSTER.base
+        self.document = CLUSTER.document
+        self.services = {s['name']: s for s in self.document['services']}
+
     def test_killed_processes_come_back(self):
         """SIGKILL each kind of process: zdaemon restarts it, its
         registration returns, HAProxy's backends follow."""
@@ -176,46 +244,69 @@ class ClusterTests(unittest.TestCase):
         def restarted(name):
             old = self.services[name]['pid']
             os.kill(old, signal.SIGKILL)
-
-            def back():
-                service = {s['name']: s for s in self.base.status()[
-                    'services']}[name]
-                return (service['pid'] not in (None, old)
-                        and service['state'] == 'running')
-            wait(back, timeout=30, wait=0.2)
+            wait(lambda: self.running(name) not in (None, old), timeout=30,
+                 wait=0.1)
 
         wait(answers)
         for name in ('front', 'front-watch', 'zookeeper'):
             restarted(name)
             wait(answers, timeout=30, wait=0.1)
+        # Every service is back, registered again where it registers, and
+        # the registrations of the killed processes are gone: only the app
+        # registered here is remote.
+        app_address = '127.0.0.1:%d' % app.server_address[1]
+        expected = [(name, 'running') for name in self.services] + [
+            (f'app@{app_address}', 'remote')]
+        states = []
+        try:
+            wait(lambda: states.append(
+                [(s['name'], s['state'])
+                 for s in self.base.status()['services']]) or
+                states[-1] == expected, timeout=30, wait=0.2)
+        except wait.TimeOutWaitingFor:
+            self.fail(f'not back: {states[-1]}')
+        CLUSTER.document = self.base.status()
+
+    def running(self, name):
+        """The pid of one of the cluster's services, or None."""
+        service = os.path.join(self.base.directory, name)
+        return Service(name, None, self.base.directory, []).pid() \
+            if os.path.isdir(service) else None
+
+
+
+class DownLayer(FaultLayer):
+    """The shared cluster, for ``down``: after every other test."""
+
+    @classmethod
+    def setUp(cls):
+        pass
+
+    @classmethod
+    def tearDown(cls):
+        pass
 
 
 class DownTests(unittest.TestCase):
     """``down`` leaves no process, no listening port, no ZooKeeper node."""
 
+    layer = DownLayer
+
     def test_down_leaves_nothing(self):
-        if haproxy.executable() is None:
-            self.skipTest("Debian's haproxy is not installed")
-        base = Base()
-        self.addCleanup(base.remove)
-        status, out, err = base('up', '--only', ROLES, '--front-port',
-                                base.front_port)
-        self.addCleanup(base, 'down')
-        self.assertEqual(status, 0, err)
+        base = CLUSTER.base
         document = base.status()
-        managers = []
-        for name in ('zookeeper', 'front', 'front-watch'):
-            with open(os.path.join(base.directory, name, 'zdaemon.log')) as f:
-                managers.append(f.read())
         self.assertTrue(node_exists(document['zookeeper'], '/zc-stack/front'))
         status, out, err = base('down')
         self.assertEqual((status, err), (0, ''))
         self.assertEqual(out.split(), ['front-watch', 'stopped', 'front',
                                        'stopped', 'zookeeper', 'stopped'])
         for service in document['services']:
+            if service['state'] == 'remote':
+                continue
             self.assertFalse(alive(service['pid']), service)
             self.assertFalse(listening(service['address']), service)
-        self.assertFalse(listening(document['services'][2]['monitor']))
+            if service['monitor']:
+                self.assertFalse(listening(service['monitor']), service)
         self.assertFalse(os.path.exists(os.path.join(base.directory,
                                                      'cluster.json')))
         status, out, err = base('status')

@@ -1,5 +1,4 @@
 """``zc-stack`` refuses what it cannot do in one line, and starts nothing."""
-import io
 import os
 import shutil
 import socket
@@ -138,35 +137,3 @@ class ConfigTests(unittest.TestCase):
                                         '3'])
         settings = settings_from(options)
         self.assertEqual((settings.apps, settings.front_port), (3, 8181))
-
-
-class HalfStartedTests(unittest.TestCase):
-    """A service that runs but never gets ready (an "haproxy" that does
-    not listen): ``up`` stops what it started."""
-
-    def test_failed_up_leaves_nothing_running(self):
-        from zc.stack.cluster.cluster import Cluster, ClusterError
-        from zc.zk.testing.server import mode
-        base = Base()
-        self.addCleanup(base.remove)
-        broken = os.path.join(base.directory, 'broken-haproxy')
-        with open(broken, 'w') as f:
-            f.write('#!/bin/sh\nexec sleep 60\n')
-        os.chmod(broken, 0o755)
-        os.environ['ZC_STACK_HAPROXY'] = broken
-        self.addCleanup(os.environ.pop, 'ZC_STACK_HAPROXY')
-        out = io.StringIO()
-        cluster = Cluster(base.directory, out=out, ready_timeout=3)
-        with self.assertRaises(ClusterError) as caught:
-            cluster.up(config.Settings(front_port=base.front_port),
-                       ['zookeeper', 'front'])
-        self.addCleanup(lambda: cluster.state() and cluster.down())
-        self.assertIn('front', str(caught.exception))
-        self.assertIn('zookeeper    ready', out.getvalue())
-        self.assertIn('stopping what was started...', out.getvalue())
-        self.assertIsNone(cluster.state())
-        port = int(out.getvalue().split('127.0.0.1:')[1].split()[0])
-        self.assertIsNone(mode(port))
-        for name in ('zookeeper', 'front', 'front-watch'):
-            self.assertFalse(os.path.exists(
-                os.path.join(base.directory, name, 'zdsock')), name)
