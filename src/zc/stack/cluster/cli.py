@@ -76,7 +76,9 @@ def _parser():
                     ' only when all of that holds.')
     logs = commands.add_parser(
         'logs', help="show a service's log",
-        description="Show the end of a service's log (its transcript).")
+        description="Show the end of a service's logs: what it wrote to its"
+                    ' standard output and error (its zdaemon transcript),'
+                    ' after its own log file if it has one (ZooKeeper).')
     logs.add_argument('name', metavar='NAME',
                       help='the service, as zc-stack status names it')
     logs.add_argument('-n', '--lines', type=int, default=50, metavar='N',
@@ -125,13 +127,16 @@ def smoke(cluster, options, out):
 
 
 def logs(cluster, options, out):
-    path = cluster.transcript(options.name)
-    try:
-        with open(path, errors='replace') as f:
-            lines = collections.deque(f, maxlen=max(options.lines, 0))
-    except FileNotFoundError:
-        lines = []
-    out.writelines(lines)
+    paths = cluster.logs(options.name)
+    for path in paths:
+        try:
+            with open(path, errors='replace') as f:
+                lines = collections.deque(f, maxlen=max(options.lines, 0))
+        except FileNotFoundError:
+            continue
+        if len(paths) > 1:
+            print(f'==> {path} <==', file=out)
+        out.writelines(lines)
     return 0
 
 

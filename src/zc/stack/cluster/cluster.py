@@ -344,14 +344,14 @@ class Cluster:
         return report(services, statuses, registered, state['zookeeper'],
                       front)
 
-    def transcript(self, name):
-        """The log file of the service called ``name``."""
+    def logs(self, name):
+        """The log files of the service called ``name``."""
         state = self._require_state()
         services = {p.service.name: p.service for p in self._plan(state)}
         if name not in services:
             raise ClusterError(f'no service {name!r} here: choose among'
                                f' {", ".join(services)}')
-        return services[name].transcript
+        return services[name].logs
 
 
 def _each(services, call):

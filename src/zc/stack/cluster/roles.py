@@ -70,7 +70,8 @@ def zookeeper(base, port):
     """Debian's ZooKeeper, configured as zc.zk's test servers are."""
     server = Server(port=port, directory=os.path.join(base, 'zookeeper'))
     return Planned(Service('zookeeper', 'zookeeper', base, server.command(),
-                           address=server.address))
+                           address=server.address,
+                           logs=[os.path.basename(server.log_path)]))
 
 
 def front(settings, base, connection):

@@ -81,7 +81,7 @@ class Service:
     """
 
     def __init__(self, name, role, base, program, environment=None,
-                 registered_at=None, address=None):
+                 registered_at=None, address=None, logs=()):
         self.name = name
         self.role = role
         self.directory = os.path.join(base, name)
@@ -89,6 +89,8 @@ class Service:
         self.environment = dict(environment or {})
         self.registered_at = registered_at
         self.address = address
+        #: Log files the program writes itself, besides the transcript.
+        self.logs = [self.path(name) for name in logs] + [self.transcript]
 
     def __repr__(self):
         return f'<Service {self.name}>'

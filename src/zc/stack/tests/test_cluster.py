@@ -157,6 +157,11 @@ class ClusterTests(unittest.TestCase):
         self.assertEqual(status, 0, err)
         self.assertIn('front door 127.0.0.1:%d registered at /zc-stack/front'
                       % self.base.front_port, out)
+        status, out, err = self.base('logs', 'zookeeper')
+        self.assertEqual(status, 0, err)
+        directory = os.path.join(self.base.directory, 'zookeeper')
+        self.assertIn(f'==> {directory}/server.log <==\n', out)
+        self.assertIn('WARN', out)
         status, out, err = self.base('logs', 'nothing')
         self.assertEqual(status, 1)
         self.assertEqual(err, "zc-stack logs: no service 'nothing' here:"
@@ -312,3 +317,52 @@ class DownTests(unittest.TestCase):
         status, out, err = base('status')
         self.assertEqual(status, 1)
         self.assertIn('no cluster in', err)
+
+
+class TwoHostsTests(unittest.TestCase):
+    """Two machines, as two base directories on loopback, share the
+    cluster's ZooKeeper through one configuration file."""
+
+    layer = CLUSTER
+
+    def test_each_machine_runs_its_share(self):
+        from zc.stack.cluster.launch import entry_point
+        if not (entry_point('zkrunzeo') and entry_point('zkzopeserver')):
+            self.skipTest('zc.zkzeo and zc.zkzopeserver are not installed')
+        database_host, web_host = Base(), Base()
+        self.addCleanup(database_host.remove)
+        self.addCleanup(web_host.remove)
+        path = os.path.join(database_host.directory, 'cluster.conf')
+        with open(path, 'w') as f:
+            f.write(f"zookeeper {CLUSTER.document['zookeeper']}\n"
+                    'path /two-hosts\nsecondaries 1\napps 1\n'
+                    f'front-port {web_host.front_port}\n')
+        status, out, err = database_host('up', '--config', path, '--only',
+                                         'primary,secondary')
+        self.addCleanup(database_host, 'down')
+        self.assertEqual(status, 0, err)
+        status, out, err = web_host('up', '--config', path, '--only',
+                                    'app,front')
+        self.addCleanup(web_host, 'down')
+        self.assertEqual(status, 0, err)
+        self.assertEqual(
+            [(s['name'], s['role'], s['state'])
+             for s in web_host.status()['services']],
+            [('app-1', 'app', 'running'), ('front', 'front', 'running'),
+             ('front-watch', 'front', 'running')]
+            + [(s['name'], s['role'], 'remote')
+               for s in database_host.status()['services']
+               for s in [dict(s, name=f"{s['role']}@{s['address']}")]])
+        status, out, err = web_host('smoke')
+        self.assertEqual(status, 0, out)
+        self.assertIn('ok      secondary@', out)
+        # The database machine goes: the web machine's services keep the
+        # cluster's nodes.
+        status, out, err = database_host('down')
+        self.assertEqual(status, 0, err)
+        self.assertTrue(node_exists(CLUSTER.document['zookeeper'],
+                                    '/two-hosts/apps'))
+        status, out, err = web_host('down')
+        self.assertEqual(status, 0, err)
+        self.assertFalse(node_exists(CLUSTER.document['zookeeper'],
+                                     '/two-hosts'))
