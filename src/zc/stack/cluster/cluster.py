@@ -284,11 +284,12 @@ class Cluster:
         planned = [p.service for p in self._plan(state)]
         zookeeper = [s for s in planned if s.role == 'zookeeper']
         others = [s for s in planned if s.role != 'zookeeper']
+        pids = {pid for pid in _each(others, lambda s: s.pid()) if pid}
         self._stop(list(reversed(others)))
         if zookeeper and mode(state['zookeeper_port']) not in SERVING_MODES:
             zookeeper[0].stop()  # it may be stopped already: no nodes left
         else:
-            self._remove_nodes(state)
+            self._remove_nodes(state, pids)
         self._stop(zookeeper)
         os.unlink(self.state_file)
 
@@ -303,8 +304,18 @@ class Cluster:
                     logger.warning('%s', error)
                 self._say(f'{service.name:<12} stopped')
 
-    def _remove_nodes(self, state):
+    def _remove_nodes(self, state, pids):
+        """Remove the cluster's nodes once the registrations of this
+        machine's services are gone (``pids``: those just stopped; those
+        of killed processes last until their session expires), unless
+        services of other machines remain registered."""
         layout = _layout(state)
+        host = state['settings']['host']
+
+        def ours(service):
+            return service['pid'] in pids or (
+                service['address'].rsplit(':', 1)[0] == host
+                and not _alive(service['pid']))
         try:
             zk = self._connect(state)
         except ClusterError as error:
@@ -312,13 +323,15 @@ class Cluster:
             return
         with zk:
             deadline = self.clock() + UNREGISTER_TIMEOUT
-            while registered_services(zk, layout):
+            while any(ours(s) for s in registered_services(zk, layout)):
                 if self.clock() > deadline:
-                    self._say(f'other machines still run services of the'
-                              f' cluster: {layout.root} stays in ZooKeeper')
-                    return
+                    break
                 time.sleep(POLL * 4)
-            layout.delete(zk)
+            if registered_services(zk, layout):
+                self._say(f'services of other machines are registered:'
+                          f' {layout.root} stays in ZooKeeper')
+            else:
+                layout.delete(zk)
 
     # status
 
@@ -364,6 +377,19 @@ def _each(services, call):
 
 def _layout(state):
     return Layout(state['settings']['path'], state['settings']['database'])
+
+
+def _alive(pid):
+    """Whether a process ``pid`` runs on this machine."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _free(host, port):
