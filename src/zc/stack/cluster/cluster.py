@@ -230,6 +230,9 @@ class Cluster:
         deadline = self.clock() + self.ready_timeout
         while waiting:
             for name, service in list(waiting.items()):
+                if name == 'front-watch' and any(
+                        s.role == 'app' for s in waiting.values()):
+                    continue  # ready once HAProxy has every app
                 address = self._ready(service, pids[name], zk, layout)
                 if address:
                     del waiting[name]

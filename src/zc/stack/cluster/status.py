@@ -59,7 +59,7 @@ def local_service(service, status, registered):
     registers is ``running`` once its registration (found by pid) is
     there, ``starting`` until then.
     """
-    pid = status['pid'] if status and status['program_running'] else None
+    pid = status and status['pid']
     row = dict(name=service.name, role=service.role, pid=pid,
                address=service.address, monitor=None, lag_seconds=None)
     if pid is None:
