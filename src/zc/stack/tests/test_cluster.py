@@ -1,5 +1,9 @@
 """``zc-stack`` end to end: one cluster, brought up once for every test of
-the layer (``CLUSTER``) and down at the end."""
+the layer (``CLUSTER``), then faults (``FaultLayer``), then ``down``
+(``DownLayer``).
+
+The cluster is the whole stack when zc.zkzeo and zc.zkzopeserver are
+installed, else (until they are) ZooKeeper and the front door only."""
 import io
 import os
 import signal
@@ -12,12 +16,16 @@ from zope.testing.wait import wait
 from zc.stack.cluster import haproxy
 from zc.stack.cluster.cluster import Cluster, ClusterError
 from zc.stack.cluster.config import Settings
-from zc.stack.cluster.services import Service
+from zc.stack.cluster.launch import entry_point
 from zc.stack.tests.cluster_helpers import (Base, alive, listening,
                                             node_exists)
 from zc.stack.tests.test_cluster_balancer import http_server
 
-ROLES = 'zookeeper,front'
+#: Whether the whole stack can run here.
+FULL = bool(entry_point('zkrunzeo') and entry_point('zkzopeserver'))
+ROLES = 'zookeeper,primary,secondary,app,front' if FULL else 'zookeeper,front'
+NAMES = (['zookeeper', 'primary', 'secondary-1', 'app-1', 'app-2', 'front',
+          'front-watch'] if FULL else ['zookeeper', 'front', 'front-watch'])
 
 
 class ClusterLayer:
@@ -72,7 +80,7 @@ class ClusterTests(unittest.TestCase):
         status, out, err = self.base('up', '--only', ROLES, '--front-port',
                                      self.base.front_port)
         self.assertEqual((status, err), (0, ''))
-        for name in ('zookeeper', 'front', 'front-watch'):
+        for name in NAMES:
             self.assertIn(f"{name:<12} already running"
                           f" (pid {self.services[name]['pid']})", out)
         self.assertIn('everything was already running', out)
@@ -91,8 +99,8 @@ class ClusterTests(unittest.TestCase):
                          {'zookeeper', 'front', 'services'})
         self.assertEqual(self.document['front'],
                          f'http://127.0.0.1:{self.base.front_port}/')
-        self.assertEqual(sorted(self.services),
-                         ['front', 'front-watch', 'zookeeper'])
+        self.assertEqual([s['name'] for s in self.document['services']],
+                         NAMES)
         for service in self.document['services']:
             self.assertEqual(set(service), {
                 'name', 'role', 'state', 'pid', 'address', 'monitor',
@@ -133,6 +141,7 @@ class ClusterTests(unittest.TestCase):
                         return response.read().decode()
                 except OSError:
                     return None
+            # It takes its turn with the cluster's apps, if any.
             wait(lambda: answer() == 'hand-made app')
             # The app's registration shows in the status, as remote.
             remote = [s for s in self.base.status()['services']
@@ -141,9 +150,18 @@ class ClusterTests(unittest.TestCase):
                 [(s['role'], s['address']) for s in remote],
                 [('app', '127.0.0.1:%d' % app.server_address[1])])
 
-    def test_smoke_says_what_failed(self):
-        # No app server runs in this cluster: the front door answers 503.
+    def test_smoke(self):
         status, out, err = self.base('smoke')
+        if FULL:
+            self.assertEqual(status, 0, out)
+            self.assertEqual(out.splitlines(), [
+                f"ok      front door {self.document['front']}: add and list"
+                ' an entry', 'ok      secondary-1: entry replicated'] + [
+                f"ok      {s['name']}: monitor {s['monitor']} answers"
+                for s in self.document['services'] if s['monitor']] + [
+                'smoke test passed'])
+            return
+        # No app server runs in this cluster: the front door answers 503.
         self.assertEqual(status, 1)
         self.assertIn('FAILED  front door', out)
         self.assertIn('503', out)
@@ -229,54 +247,73 @@ class FaultTests(unittest.TestCase):
         self.services = {s['name']: s for s in self.document['services']}
 
     def test_killed_processes_come_back(self):
-        """SIGKILL each kind of process: zdaemon restarts it, its
-        registration returns, HAProxy's backends follow."""
-        app = http_server('app')
-        self.addCleanup(app.server_close)
-        self.addCleanup(app.shutdown)
-        zk = zc.zk.ZooKeeper(self.document['zookeeper'])
-        self.addCleanup(zk.close)
-        zk.register('/zc-stack/apps', app.server_address)
-        front = self.document['front']
-
-        def answers():
-            try:
-                with urllib.request.urlopen(front, timeout=5) as response:
-                    return response.read().decode() == 'app'
-            except OSError:
-                return False
-
-        def restarted(name):
-            old = self.services[name]['pid']
-            os.kill(old, signal.SIGKILL)
-            wait(lambda: self.running(name) not in (None, old), timeout=30,
-                 wait=0.1)
-
-        wait(answers)
-        for name in ('front', 'front-watch', 'zookeeper'):
-            restarted(name)
-            wait(answers, timeout=30, wait=0.1)
-        # Every service is back, registered again where it registers, and
-        # the registrations of the killed processes are gone: only the app
-        # registered here is remote.
-        app_address = '127.0.0.1:%d' % app.server_address[1]
-        expected = [(name, 'running') for name in self.services] + [
-            (f'app@{app_address}', 'remote')]
-        states = []
-        try:
-            wait(lambda: states.append(
-                [(s['name'], s['state'])
-                 for s in self.base.status()['services']]) or
-                states[-1] == expected, timeout=30, wait=0.2)
-        except wait.TimeOutWaitingFor:
-            self.fail(f'not back: {states[-1]}')
+        """SIGKILL each kind of process in turn: zdaemon restarts it, its
+        registration returns (apps and secondaries on new ports), HAProxy
+        follows, and the cluster works again with no command given."""
+        if not FULL:
+            # No app of the cluster: one made here stands in for them.
+            app = http_server('app')
+            self.addCleanup(app.server_close)
+            self.addCleanup(app.shutdown)
+            zk = zc.zk.ZooKeeper(self.document['zookeeper'])
+            self.addCleanup(zk.close)
+            zk.register('/zc-stack/apps', app.server_address)
+            stand_in = f'app@127.0.0.1:{app.server_address[1]}'
+        kinds = ['zookeeper', 'primary', 'secondary-1', 'app-1', 'front',
+                 'front-watch']
+        for name in [name for name in kinds if name in NAMES]:
+            old = self.service(name)
+            os.kill(old['pid'], signal.SIGKILL)
+            new = self.back(name, old['pid'],
+                            [] if FULL else [(stand_in, 'remote')])
+            if name in ('secondary-1', 'app-1'):
+                self.assertNotEqual(new['address'], old['address'])
+            if FULL:
+                self.smoke_passes(name)
+            else:
+                wait(self.front_answers, timeout=30, wait=0.1)
         CLUSTER.document = self.base.status()
 
-    def running(self, name):
-        """The pid of one of the cluster's services, or None."""
-        service = os.path.join(self.base.directory, name)
-        return Service(name, None, self.base.directory, []).pid() \
-            if os.path.isdir(service) else None
+    def service(self, name):
+        return {s['name']: s for s in self.base.status()['services']}[name]
+
+    def back(self, name, old_pid, others):
+        """Wait until every service runs again, ``name`` with a new pid,
+        and registrations of killed processes are gone; return ``name``'s
+        status."""
+        expected = [(n, 'running') for n in NAMES] + others
+        seen = []
+
+        def settled():
+            document = self.base.status()
+            seen[:] = [(s['name'], s['state'], s['pid'])
+                       for s in document['services']]
+            return ([(n, state) for n, state, _ in seen] == expected
+                    and self.service(name)['pid'] != old_pid)
+        try:
+            wait(settled, timeout=45, wait=0.2)
+        except wait.TimeOutWaitingFor:
+            self.fail(f'not back after killing {name}: {seen}')
+        return self.service(name)
+
+    def smoke_passes(self, killed):
+        outcome = []
+
+        def passes():
+            outcome[:] = self.base('smoke')
+            return outcome[0] == 0
+        try:
+            wait(passes, timeout=30, wait=0.2)
+        except wait.TimeOutWaitingFor:
+            self.fail(f'smoke fails after killing {killed}: {outcome[1]}')
+
+    def front_answers(self):
+        try:
+            with urllib.request.urlopen(self.document['front'],
+                                        timeout=5) as response:
+                return response.read().decode() == 'app'
+        except OSError:
+            return False
 
 
 
@@ -303,8 +340,9 @@ class DownTests(unittest.TestCase):
         self.assertTrue(node_exists(document['zookeeper'], '/zc-stack/front'))
         status, out, err = base('down')
         self.assertEqual((status, err), (0, ''))
-        self.assertEqual(out.split(), ['front-watch', 'stopped', 'front',
-                                       'stopped', 'zookeeper', 'stopped'])
+        self.assertEqual(out.splitlines(), [
+            f'{name:<12} stopped'
+            for name in list(reversed(NAMES[1:])) + ['zookeeper']])
         for service in document['services']:
             if service['state'] == 'remote':
                 continue
