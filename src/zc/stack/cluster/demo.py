@@ -45,6 +45,10 @@ def entries(db):
     tm = transaction.TransactionManager()
     connection = db.open(tm)
     try:
+        # Beginning a transaction syncs with the storage: with ZEO, every
+        # transaction committed before (through another app server, say)
+        # is seen, not only those whose invalidations arrived already.
+        tm.begin()
         book = connection.root().get(ROOT_KEY)
         return [] if book is None else list(book.values())
     finally:
