@@ -27,8 +27,10 @@ setup(
     extras_require={
         # The ``replication`` command and metrics of zc.monitor.
         'monitor': ['zc.monitor', 'zope.component'],
+        # Registering primaries and finding them through ZooKeeper.
+        'zk': ['zc.zk'],
         'test': ['zope.testrunner', 'zope.testing', 'zc.monitor',
-                 'zope.component', 'prometheus_client'],
+                 'zope.component', 'prometheus_client', 'zc.zk'],
     },
     entry_points={
         'console_scripts': [

@@ -1,6 +1,26 @@
 """ZConfig datatypes of ``%import zc.zrs`` (component.xml)."""
+import os
+import sys
+
 import ZEO.zconfig
 import ZODB.config
+
+#: Hosts a listening socket takes every interface with.
+_ANY_HOST = ('', '0.0.0.0', '::')
+
+
+def zookeeper_connection(value):
+    """A ZooKeeper connection string: ``host:port[,host:port...][/chroot]``
+    (checked here, so a typo is a configuration error naming the key)."""
+    hosts, slash, chroot = value.strip().partition('/')
+    for server in hosts.split(','):
+        host, colon, port = server.strip().rpartition(':')
+        if not (host and colon and port.isdigit()
+                and 0 < int(port) < 65536):
+            raise ValueError(
+                f'zookeeper: {value!r} is not host:port[,host:port...]'
+                f'[/chroot] (bad server {server.strip()!r})')
+    return value.strip()
 
 
 def server_ssl(section):
@@ -16,6 +36,10 @@ def client_ssl(section):
 
 class ZRS(ZODB.config.BaseConfig):
     """Opens the ``<zrs>`` section: a Primary, a Secondary or a relay."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        _check_zookeeper_keys(config)
 
     def open(self):
         config = self.config
@@ -33,12 +57,20 @@ class ZRS(ZODB.config.BaseConfig):
             raise ValueError('replicate-to-ssl without replicate-to')
         if from_ is None and config.replicate_from_ssl is not None:
             raise ValueError('replicate-from-ssl without replicate-from')
+        server = _opening_zeo_server()
+        if (server is not None and to is not None
+                and _overlap(server.options.address, to.address)):
+            server.options.usage(
+                f'{self._section()}: replicate-to {_show(to.address)} is the '
+                f'address of the ZEO server itself')
         storage = config.base.open()
         try:
             if to is not None:
                 from zc.zrs.primary import Primary
-                storage = Primary(storage, to.address,
-                                  ssl=config.replicate_to_ssl)
+                storage = Primary(
+                    storage, to.address, ssl=config.replicate_to_ssl,
+                    **(_zookeeper(config, zookeeper_path=config.zookeeper_path)
+                       if config.zookeeper_path else {}))
             if from_ is not None:
                 from zc.zrs.secondary import Secondary
                 ssl, hostname = config.replicate_from_ssl or (None, None)
@@ -47,12 +79,124 @@ class ZRS(ZODB.config.BaseConfig):
                     reconnect_delay=config.reconnect_delay,
                     check_checksums=config.check_checksums,
                     keep_alive_delay=config.keep_alive_delay,
-                    ssl=ssl, ssl_server_hostname=hostname)
-        except BaseException:
+                    ssl=ssl, ssl_server_hostname=hostname,
+                    **_zookeeper(config))
+        except BaseException as exc:
             storage.close()
+            problem = _starting_problem(exc, config)
+            if problem is not None:
+                message = f'{self._section()}: {problem}'
+                if server is not None:
+                    server.options.usage(message)
+                exc.add_note(message)
             raise
         _register_for_monitoring(storage, self.name)
         return storage
+
+    def _section(self):
+        return f'zrs storage {self.name!r}' if self.name else 'zrs section'
+
+
+def _opening_zeo_server():
+    """The ZEO server (``ZEO.runzeo.ZEOServer``) opening this storage, or
+    None.
+
+    runzeo gives the storages it opens no handle on itself, but it opens
+    them itself (its ``open_storages`` calls ``open()``). Through it,
+    problems with the replication address are reported the way runzeo
+    reports problems with its own address: one line and exit status 2, not
+    a traceback.
+    """
+    frame = sys._getframe(2)  # the caller of open()
+    for _ in range(3):  # subclasses of ZEOServer may wrap open_storages
+        if frame is None:
+            break
+        caller = frame.f_locals.get('self')
+        if _is_zeo_server(caller):
+            return caller
+        frame = frame.f_back
+    return None
+
+
+def _is_zeo_server(obj):
+    # By name: under ``python -m ZEO.runzeo`` the class is __main__'s.
+    return any(cls.__name__ == 'ZEOServer'
+               and cls.__module__ in ('ZEO.runzeo', '__main__')
+               for cls in type(obj).__mro__)
+
+
+def _overlap(a, b):
+    """Whether listening on ``a`` and on ``b`` would collide."""
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    (host_a, port_a), (host_b, port_b) = a, b
+    return (port_a == port_b and port_a not in (0, None)
+            and (host_a == host_b or host_a in _ANY_HOST
+                 or host_b in _ANY_HOST))
+
+
+def _starting_problem(exc, config):
+    """One line saying which key made starting replication fail, or None
+    for failures that are not about the configuration."""
+    if isinstance(exc, OSError) and config.replicate_to is not None:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        return (f'replicate-to {_show(config.replicate_to.address)}: cannot '
+                f'listen there: {reason}')
+    if config.zookeeper is not None:
+        import zc.zk
+        if isinstance(exc, zc.zk.FailedConnect):
+            return (f'zookeeper {config.zookeeper}: cannot connect to '
+                    f'ZooKeeper')
+    return None
+
+
+def _check_zookeeper_keys(config):
+    """The ZooKeeper keys make sense together (checked when the
+    configuration is read, so errors name the section's line)."""
+    zookeeper, path = config.zookeeper, config.zookeeper_path
+    from_ = config.replicate_from
+    if zookeeper is None:
+        if path is not None:
+            raise ValueError('zookeeper-path needs zookeeper (the ZooKeeper '
+                             'connection string)')
+        return
+    timeout = config.zookeeper_session_timeout
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f'zookeeper-session-timeout must be more than 0 '
+                         f'seconds, not {timeout:g}')
+    if path is not None:
+        if config.replicate_to is None:
+            raise ValueError('zookeeper-path (where a primary registers) '
+                             'needs replicate-to')
+        if not path.startswith('/'):
+            raise ValueError(f'zookeeper-path {path!r} must start with /')
+    if from_ is not None and not (isinstance(from_.address, str)
+                                  and from_.address.startswith('/')):
+        raise ValueError(
+            f'with zookeeper, replicate-from is the ZooKeeper path the '
+            f'primary registers at (starting with /), not '
+            f'{_show(from_.address)}')
+    if from_ is None and path is None:
+        raise ValueError('zookeeper needs zookeeper-path (a primary '
+                         'registers there) or a replicate-from path')
+    if from_ is not None and from_.address == path:
+        raise ValueError(f'zrs section replicates from and registers at '
+                         f'the same ZooKeeper path {path}')
+    try:
+        import zc.zk  # noqa: F401 (the extra)
+    except ImportError:
+        raise ValueError('zookeeper needs zc.zk: install zc.zrs[zk]') \
+            from None
+
+
+def _zookeeper(config, **more):
+    """ZooKeeper keyword arguments for Primary/Secondary (none without
+    the ``zookeeper`` key)."""
+    if config.zookeeper is None:
+        return {}
+    return dict(zookeeper=config.zookeeper,
+                zookeeper_session_timeout=config.zookeeper_session_timeout,
+                **more)
 
 
 def _register_for_monitoring(storage, name):

@@ -11,8 +11,10 @@ def main(args=None):
         prog='last-zeo-transaction',
         description='Print the time of the last transaction of every '
                     'storage of each ZEO server (host:port, [v6]:port or a '
-                    'unix socket path).')
-    parser.add_argument('address', nargs='+')
+                    'unix socket path).',
+        epilog='Exit status: 0 when every server answered, 2 otherwise '
+               '(or for bad arguments).')
+    parser.add_argument('address', nargs='+', type=ruok.address_argument)
     options = parser.parse_args(args)
     status = 0
     for address in options.address:

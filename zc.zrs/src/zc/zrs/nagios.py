@@ -8,7 +8,7 @@ import sys
 
 from zc.zrs import ruok
 
-OK, WARNING, ERROR = 0, 1, 2
+OK, WARNING, ERROR, UNKNOWN = 0, 1, 2, 3
 
 
 def _parser():
@@ -16,7 +16,12 @@ def _parser():
         prog='zrs-nagios',
         description='Check how far a ZRS secondary lags behind its primary '
                     '(both given as ZEO server addresses: host:port, '
-                    '[v6]:port or a unix socket path).')
+                    '[v6]:port or a unix socket path). Give at least one '
+                    'of -m, -w and -e.',
+        epilog='Exit status: 0 OK, 1 warning, 2 critical (behind by more '
+               'than -e, a server cannot be reached, the primary is behind '
+               'the secondary, or bad arguments), 3 unknown (a server '
+               'answered, but not as a ZEO server).')
     parser.add_argument('-m', '--output-metrics', action='store_true',
                         help='append the lag as Nagios performance data')
     parser.add_argument('-w', '--warning', type=float, metavar='SECS',
@@ -25,8 +30,8 @@ def _parser():
     parser.add_argument('-e', '--error', type=float, metavar='SECS',
                         help='fail when the secondary is more than SECS '
                              'seconds behind')
-    parser.add_argument('primary')
-    parser.add_argument('secondary')
+    parser.add_argument('primary', type=ruok.address_argument)
+    parser.add_argument('secondary', type=ruok.address_argument)
     return parser
 
 
@@ -41,6 +46,9 @@ def check(options):
         address = getattr(options, role)
         try:
             times[role] = ruok.last_transaction_times(address)
+        except ruok.UnexpectedAnswer as exc:
+            return UNKNOWN, [f'The {role} at {address} is not a ZEO '
+                             f'server: {exc}']
         except OSError as exc:
             return ERROR, [f"Can't connect to {role} at {address}: {exc}"]
     primary, secondary = times['primary'], times['secondary']

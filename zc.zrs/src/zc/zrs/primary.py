@@ -10,6 +10,7 @@ one read and one send carry several transactions, and the committing
 threads keep the CPU. An isolated commit goes out at once.
 """
 import asyncio
+import errno
 import logging
 import os
 import time
@@ -68,9 +69,16 @@ class Primary(StorageWrapper):
     transactions, as they commit, on ``addr``: ``(host, port)`` (port 0
     picks a free one; see ``address``) or a unix socket path. ``ssl`` is a
     server-side ``ssl.SSLContext``; make it require client certificates
-    (``verify_mode = ssl.CERT_REQUIRED``) for mutual authentication."""
+    (``verify_mode = ssl.CERT_REQUIRED``) for mutual authentication.
 
-    def __init__(self, storage, addr, reactor=None, ssl=None):
+    With ``zookeeper`` (a connection string, or a ``zc.zk.ZooKeeper``; extra
+    ``zk``), the address actually bound is registered under
+    ``zookeeper_path`` for as long as the primary is open, where
+    secondaries find it (see zc.zrs.zk)."""
+
+    def __init__(self, storage, addr, reactor=None, ssl=None,
+                 zookeeper=None, zookeeper_path=None,
+                 zookeeper_session_timeout=None):
         if reactor is not None:
             raise TypeError('zc.zrs runs its own asyncio loop; the reactor '
                             'argument is no longer supported')
@@ -93,14 +101,41 @@ class Primary(StorageWrapper):
             self.address = self.address[:2]
         logger.info('Primary %s replicating on %s',
                     self._filestorage.getName(), self.address)
+        self._registration = None
+        if zookeeper is not None:
+            try:
+                self._registration = self._register(
+                    zookeeper, zookeeper_path, zookeeper_session_timeout)
+            except BaseException:
+                self.close()
+                raise
+
+    def _register(self, zookeeper, path, session_timeout):
+        if not path:
+            raise ValueError('zookeeper_path is needed with zookeeper')
+        from zc.zrs.zk import Registration
+        return Registration(
+            zookeeper, path, self.address, session_timeout,
+            storage=self._filestorage.getName(), ssl=self._ssl is not None,
+            protocols=[p.decode() for p in protocol.PROTOCOLS
+                       if p == protocol.BLOB_PROTOCOL or not self._blobs])
 
     async def _listen(self, addr):
         loop = asyncio.get_running_loop()
         factory = lambda: _SecondaryConnection(self)  # noqa: E731
         if isinstance(addr, str):
             return await loop.create_unix_server(factory, addr, ssl=self._ssl)
-        return await loop.create_server(factory, addr[0], addr[1],
-                                        ssl=self._ssl, reuse_address=True)
+        try:
+            return await loop.create_server(factory, addr[0], addr[1],
+                                            ssl=self._ssl, reuse_address=True)
+        except OSError as exc:
+            if exc.errno is not None:
+                raise
+            # Python 3.13 leaves out the errno when no address of the host
+            # is this machine's (EADDRNOTAVAIL); 3.11 and 3.12 keep it.
+            raise OSError(errno.EADDRNOTAVAIL,
+                          f'{os.strerror(errno.EADDRNOTAVAIL)}: {exc}') \
+                from None
 
     # The storage API: commits (and packs) move the durable end.
 
@@ -181,6 +216,8 @@ class Primary(StorageWrapper):
         disconnect them."""
         if self._closed:
             return
+        if self._registration is not None:
+            self._registration.close()  # secondaries stop coming here first
         try:
             zrsloop.call(self._stop_listening)
         except Exception:

@@ -9,18 +9,37 @@ import struct
 from ZODB.TimeStamp import TimeStamp
 
 TIMEOUT = 30
+#: Far more than any ZEO server's status: anything bigger is not one.
+MAX_MESSAGE = 1 << 20
+
+
+class UnexpectedAnswer(OSError):
+    """The server answered, but not as a ZEO server does."""
 
 
 def parse_address(text):
     """``host:port``, ``[v6]:port`` or a unix socket path, as
-    ``(family, address)``."""
-    match = re.match(r'\[(\S+)\]:(\d+)$', text)
-    if match:
-        return socket.AF_INET6, (match.group(1), int(match.group(2)))
-    match = re.match(r'(\S+):(\d+)$', text)
-    if match:
-        return socket.AF_INET, (match.group(1), int(match.group(2)))
+    ``(family, address)``; ValueError for a port out of range."""
+    for family, pattern in ((socket.AF_INET6, r'\[(\S+)\]:(\d+)$'),
+                            (socket.AF_INET, r'(\S+):(\d+)$')):
+        match = re.match(pattern, text)
+        if match:
+            port = int(match.group(2))
+            if not 0 < port < 65536:
+                raise ValueError(f'bad address {text!r}: port {port} is not '
+                                 f'in 1-65535')
+            return family, (match.group(1), port)
     return socket.AF_UNIX, text
+
+
+def address_argument(text):
+    """An argparse ``type``: a server address, checked."""
+    import argparse
+    try:
+        parse_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _receive(sock, size):
@@ -35,6 +54,8 @@ def _receive(sock, size):
 
 def _message(sock):
     size, = struct.unpack('>I', _receive(sock, 4))
+    if size > MAX_MESSAGE:
+        raise UnexpectedAnswer(f'unexpected answer: a {size}-byte message')
     return _receive(sock, size)
 
 
@@ -48,9 +69,12 @@ def status(address, timeout=TIMEOUT):
         sock.sendall(struct.pack('>I', 4) + b'ruok')
         _message(sock)  # the server's protocol version
         try:
-            return json.loads(_message(sock).decode('ascii'))
+            answer = json.loads(_message(sock).decode('ascii'))
         except ValueError as exc:
-            raise OSError(f'unexpected answer: {exc}') from None
+            raise UnexpectedAnswer(f'unexpected answer: {exc}') from None
+    if not isinstance(answer, dict):
+        raise UnexpectedAnswer(f'unexpected answer: {answer!r:.60}')
+    return answer
 
 
 def last_transaction_times(address, timeout=TIMEOUT):
@@ -58,7 +82,12 @@ def last_transaction_times(address, timeout=TIMEOUT):
     transaction (None for an empty storage)."""
     result = {}
     for storage_id, info in status(address, timeout).items():
-        tid = bytes.fromhex(info['last-transaction'])
-        result[storage_id] = (TimeStamp(tid).timeTime() if tid.strip(b'\0')
-                              else None)
+        try:
+            tid = bytes.fromhex(info['last-transaction'])
+            result[storage_id] = (TimeStamp(tid).timeTime()
+                                  if tid.strip(b'\0') else None)
+        except (TypeError, KeyError, ValueError, AttributeError):
+            raise UnexpectedAnswer(
+                f'unexpected status of storage {storage_id!r}: '
+                f'{info!r:.60}') from None
     return result

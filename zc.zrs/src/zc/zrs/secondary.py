@@ -38,11 +38,16 @@ class Secondary(StorageWrapper):
     ``ssl`` is a client-side ``ssl.SSLContext`` (holding this secondary's
     certificate for mutual authentication); ``ssl_server_hostname`` the name
     to check in the primary's certificate (default: the host connected to).
+
+    With ``zookeeper`` (a connection string, or a ``zc.zk.ZooKeeper``; extra
+    ``zk``), ``addr`` is the ZooKeeper path where the primary registers, and
+    the secondary follows whichever primary is registered there.
     """
 
     def __init__(self, storage, addr=None, reactor=None, reconnect_delay=60,
                  check_checksums=True, keep_alive_delay=0, ssl=None,
-                 ssl_server_hostname=None):
+                 ssl_server_hostname=None, zookeeper=None,
+                 zookeeper_session_timeout=None):
         if reactor is not None:
             raise TypeError('zc.zrs runs its own asyncio loop; the reactor '
                             'argument is no longer supported')
@@ -54,8 +59,24 @@ class Secondary(StorageWrapper):
             check_checksums=check_checksums,
             keep_alive_delay=keep_alive_delay, ssl=ssl,
             server_hostname=ssl_server_hostname)
-        if addr is not None:
+        self._follower = None
+        if zookeeper is not None:
+            self._follow(zookeeper, addr, zookeeper_session_timeout)
+        elif addr is not None:
             self.setReplicationAddress(addr)
+
+    def _follow(self, zookeeper, path, session_timeout):
+        try:
+            if not (isinstance(path, str) and path.startswith('/')):
+                raise ValueError(f'with zookeeper, the address is a '
+                                 f'ZooKeeper path (starting with /), not '
+                                 f'{path!r}')
+            from zc.zrs.zk import PrimaryFollower
+            self._follower = PrimaryFollower(
+                zookeeper, path, self.setReplicationAddress, session_timeout)
+        except BaseException:
+            self.close()
+            raise
 
     def setReplicationAddress(self, addr):
         """Replicate from ``addr``; connecting starts with the first
@@ -95,6 +116,8 @@ class Secondary(StorageWrapper):
     def close(self):
         """Stop replicating (after the transaction being applied, if any),
         then close the storage."""
+        if self._follower is not None:
+            self._follower.close()
         self._replicator.close()
         self._storage.close()
 

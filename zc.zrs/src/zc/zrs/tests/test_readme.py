@@ -9,6 +9,7 @@ import zope.component.testing
 import zope.testing.wait
 
 import zc.zrs.loop
+from zc.zk.testing import ZOOKEEPER
 from zc.zrs.tests import support
 
 
@@ -34,9 +35,9 @@ def tearDown(test):
 
 
 def test_suite():
-    return unittest.TestSuite([
-        doctest.DocFileSuite(
-            '../README.rst', setUp=setUp, tearDown=tearDown,
-            optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-            | doctest.IGNORE_EXCEPTION_DETAIL),
-    ])
+    suite = doctest.DocFileSuite(
+        '../README.rst', setUp=setUp, tearDown=tearDown,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+        | doctest.IGNORE_EXCEPTION_DETAIL)
+    suite.layer = ZOOKEEPER  # the ZooKeeper section runs against it
+    return suite
