@@ -89,8 +89,7 @@ class Cluster:
     def _plan(self, state):
         settings = Settings(**state['settings'])
         return role_plans.plan(settings, self.base, state['zookeeper'],
-                               state['roles'], state.get('zookeeper_port'),
-                               state.get('replication'))
+                               state['roles'], state.get('zookeeper_port'))
 
     # up
 
@@ -128,16 +127,7 @@ class Cluster:
     def _new_state(self, settings, roles, previous):
         previous = previous or {}
         state = dict(settings=dataclasses.asdict(settings), roles=list(roles),
-                     zookeeper=settings.zookeeper, zookeeper_port=None,
-                     replication=settings.replication_address)
-        if state['replication'] is None:
-            if 'secondary' in roles and 'primary' not in roles:
-                raise ClusterError(
-                    'secondaries without the primary need its replication'
-                    ' address: set replication-address in the --config'
-                    ' file')
-            state['replication'] = previous.get('replication') or (
-                f'{settings.host}:{free_port()}')
+                     zookeeper=settings.zookeeper, zookeeper_port=None)
         if settings.zookeeper is None:
             if 'zookeeper' not in roles:
                 raise ClusterError(

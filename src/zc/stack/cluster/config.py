@@ -12,11 +12,6 @@ the cluster's path in it, the database and how many of each role run::
     apps 2
     front-port 8080
     host 127.0.0.1
-    replication-address 10.0.0.1:8101
-
-(``replication-address``, where the primary replicates to its
-secondaries, is needed by machines that run secondaries but not the
-primary; without it, the primary's machine picks a free port.)
 """
 import dataclasses
 import io
@@ -53,12 +48,7 @@ SCHEMA = """\
   <key name="front-port" datatype="port-number" default="8080">
     <description>The front door's (HAProxy's) port.</description>
   </key>
-  <key name="replication-address" required="no">
-    <description>
-      HOST:PORT where the primary replicates to secondaries (zc.zrs).
-      Absent: a free port of host, chosen by the primary's machine.
-    </description>
-  </key>
+
 </schema>
 """
 
@@ -79,7 +69,6 @@ class Settings:
     secondaries: int = 1
     apps: int = 2
     front_port: int = 8080
-    replication_address: str = None
 
     def validate(self):
         if self.zookeeper is not None and not _CONNECTION.match(
@@ -93,11 +82,6 @@ class Settings:
         if not re.match(r'^[\w.\-]+$', self.database):
             raise ConfigError(f'bad database name {self.database!r}:'
                               ' use letters, digits, ".", "-" and "_"')
-        if self.replication_address is not None and not re.match(
-                r'^[\w.\-]+:\d+$', self.replication_address):
-            raise ConfigError(f'bad replication-address'
-                              f' {self.replication_address!r}: expected'
-                              ' HOST:PORT')
         if self.secondaries < 0:
             raise ConfigError('secondaries must be 0 or more')
         if self.apps < 1:

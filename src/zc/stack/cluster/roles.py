@@ -36,6 +36,8 @@ ZEO_CONF = """\
 
 <zrs>
   {replication}
+  zookeeper {connection}
+  zookeeper-session-timeout {zrs_session_timeout}
   <filestorage>
     path {directory}/Data.fs
     blob-dir {directory}/blobs
@@ -96,8 +98,9 @@ def front(settings, base, connection):
 def database(settings, base, connection, role, name, registered_at,
              replication):
     """A ZEO server of the database: ``zkrunzeo`` with a ``<zrs>``
-    storage, ``replication`` being its zc.zrs key (``replicate-to`` for
-    the primary, ``replicate-from`` for secondaries)."""
+    storage, ``replication`` being its zc.zrs keys (``replicate-to`` for
+    the primary, ``replicate-from`` for secondaries); zc.zrs finds the
+    primary's replication address in ZooKeeper."""
     service = Service(name, role, base, python_program(
         'zc.stack.cluster.launch', 'zkrunzeo', '-C',
         os.path.join(base, name, 'zeo.conf')),
@@ -106,24 +109,26 @@ def database(settings, base, connection, role, name, registered_at,
         role=role, host=settings.host, directory=service.directory,
         read_only='false' if role == 'primary' else 'true',
         replication=replication, connection=connection, path=registered_at,
-        session_timeout=SESSION_TIMEOUT)})
+        session_timeout=SESSION_TIMEOUT,
+        zrs_session_timeout=SESSION_TIMEOUT / 1000)})
 
 
-def primary(settings, base, connection, replication_port):
-    """The primary, replicating to secondaries on ``replication_port``
-    (fixed, so they find it again after a restart)."""
+def primary(settings, base, connection):
+    """The primary, registering its replication address."""
     layout = Layout(settings.path, settings.database)
     return database(settings, base, connection, 'primary', 'primary',
                     layout.primary,
-                    f'replicate-to {settings.host}:{replication_port}')
+                    f'replicate-to {settings.host}:0\n'
+                    f'  zookeeper-path {layout.replication}')
 
 
-def secondary(settings, base, connection, number, replication_address):
-    """A read-only secondary replicating from ``replication_address``."""
+def secondary(settings, base, connection, number):
+    """A read-only secondary, replicating from the primary registered in
+    ZooKeeper (and following it when it moves)."""
     layout = Layout(settings.path, settings.database)
     return database(settings, base, connection, 'secondary',
                     f'secondary-{number}', layout.secondaries,
-                    f'replicate-from {replication_address}\n'
+                    f'replicate-from {layout.replication}\n'
                     f'  reconnect-delay {RECONNECT_DELAY}')
 
 
@@ -144,18 +149,15 @@ def app(settings, base, connection, number):
         environment=environment, registered_at=layout.apps))
 
 
-def plan(settings, base, connection, roles, zookeeper_port=None,
-         replication=None):
-    """The services this machine runs for ``roles``, in start order;
-    ``replication`` is the primary's replication address."""
+def plan(settings, base, connection, roles, zookeeper_port=None):
+    """The services this machine runs for ``roles``, in start order."""
     planned = []
     if 'zookeeper' in roles and settings.zookeeper is None:
         planned.append(zookeeper(base, zookeeper_port))
     if 'primary' in roles:
-        planned.append(primary(settings, base, connection,
-                               int(replication.rsplit(':', 1)[1])))
+        planned.append(primary(settings, base, connection))
     if 'secondary' in roles:
-        planned += [secondary(settings, base, connection, n, replication)
+        planned += [secondary(settings, base, connection, n)
                     for n in range(1, settings.secondaries + 1)]
     if 'app' in roles:
         planned += [app(settings, base, connection, n)
