@@ -2,12 +2,12 @@
 ZooKeeper.
 
 A zc.zk children watch on the apps' path wakes a worker thread, which
-*reconciles*: servers registered but missing from HAProxy are added and
-made ready; servers HAProxy has but ZooKeeper no longer lists are first
-put in maintenance (HAProxy sends them no new request; those in flight
-finish) and deleted once they have no connection left. The worker also
-reconciles every ``interval`` seconds, which puts the servers back when
-HAProxy itself was restarted and retries deletions that had to wait.
+*reconciles*: a server registered but missing from HAProxy gets a free
+slot of the backend (see ``haproxy``), made ready; a slot whose server
+ZooKeeper no longer lists is put in maintenance (HAProxy sends it no new
+request; those in progress finish) and is free again once its last
+request is done. The worker also reconciles every ``interval`` seconds,
+which gives the servers back to a restarted HAProxy.
 
 Run as a process (``python -m zc.stack.cluster.balancer``), it also
 registers the front door's address in ZooKeeper and runs a zc.monitor.
@@ -22,7 +22,7 @@ import zc.monitor
 import zc.zk
 from kazoo.exceptions import NodeExistsError
 
-from zc.stack.cluster.haproxy import HAProxyError, Runtime, server_name
+from zc.stack.cluster.haproxy import UNUSED, HAProxyError, Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class Balancer:
         self.interval = interval
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._wanted = {}
+        self._wanted = set()
         self._lock = threading.Lock()
         self._thread = None
         self._children = None
@@ -62,8 +62,7 @@ class Balancer:
     def _changed(self, children=None):
         # In kazoo's thread: note the change, let the worker act on it.
         with self._lock:
-            self._wanted = {server_name(address): address
-                            for address in (children or ())}
+            self._wanted = set(children or ())
         self.in_step.clear()
         self._wake.set()
 
@@ -79,31 +78,50 @@ class Balancer:
             self._wake.wait(self.interval)
 
     def reconcile(self):
-        """Make one pass; return True when HAProxy's backend now holds
-        exactly the registered servers, all ready."""
+        """Make one pass; return True when HAProxy sends requests to
+        exactly the registered servers and none is still draining."""
         with self._lock:
-            wanted = dict(self._wanted)
-        current = self.runtime.servers()
+            wanted = set(self._wanted)
+        slots = self.runtime.servers()
         done = True
-        for name, address in sorted(wanted.items()):
-            server = current.get(name)
-            if server is None:
-                self.runtime.add(name, address)
+        for name, slot in sorted(slots.items()):
+            if slot['ready'] and slot['address'] not in wanted:
+                self.runtime.drain(name)
+                slot['ready'] = False
+                logger.info('draining app server %s', slot['address'])
+            if not slot['ready'] and slot['sessions']:
+                done = False  # still finishing requests
+        held = {}
+        for name, slot in sorted(slots.items()):
+            if slot['address'] in wanted and (
+                    slot['ready'] or slot['address'] not in held):
+                held[slot['address']] = name
+        for address in sorted(wanted):
+            name = held.get(address)
+            if name is None:
+                name = self._free_slot(slots, wanted)
+                if name is None:
+                    logger.error('no free slot for app server %s: HAProxy'
+                                 ' has %d', address, len(slots))
+                    done = False
+                    continue
+                self.runtime.assign(name, address)
                 logger.info('added app server %s', address)
-            elif not server['ready']:
+            elif not slots[name]['ready']:
                 self.runtime.ready(name)
                 logger.info('app server %s is back', address)
-        for name, server in sorted(current.items()):
-            if name in wanted:
-                continue
-            if server['ready']:
-                self.runtime.drain(name)
-                logger.info('draining app server %s', server['address'])
-            if self.runtime.delete(name):
-                logger.info('removed app server %s', server['address'])
-            else:
-                done = False
+            slots[name].update(address=address, ready=True)
         return done
+
+    @staticmethod
+    def _free_slot(slots, wanted):
+        """A slot in maintenance, idle, holding no wanted address; one
+        never used if there is one."""
+        free = [name for name, slot in slots.items()
+                if not slot['ready'] and not slot['sessions']
+                and slot['address'] not in wanted]
+        unused = [name for name in free if slots[name]['address'] == UNUSED]
+        return (unused or free or [None])[0]
 
     def close(self):
         self._stopping.set()

@@ -1,10 +1,17 @@
 """HAProxy, the cluster's front door: its configuration file and its
 runtime API.
 
-The configuration has one frontend on a stable port and one backend with
-no servers at all: servers are added and removed while HAProxy runs,
-through the runtime API on its admin socket, so the backend can follow the
-app servers' registrations without a reload (see ``balancer``).
+The configuration has one frontend on a stable port and one backend of
+server *slots*, all in maintenance at first; while HAProxy runs, a slot
+is given an app server's address and made ready, or put back in
+maintenance, through the runtime API on its admin socket, so the backend
+follows the app servers' registrations without a reload (see
+``balancer``).
+
+Slots rather than servers added and deleted at run time (``add server``,
+``del server``): HAProxy 2.6 keeps no idle connection to a server added
+at run time, so every request would open a new connection to an app
+server, which measured two to three times slower than keeping them.
 """
 import os
 import shutil
@@ -14,6 +21,10 @@ import subprocess
 #: Seconds to wait for HAProxy's answer on the admin socket.
 TIMEOUT = 5.0
 BACKEND = 'apps'
+#: How many app servers the front door can send requests to.
+SLOTS = 64
+#: The address of a slot never given one.
+UNUSED = '127.0.0.1:1'
 
 CONFIGURATION = """\
 # Written by zc-stack: the backend's servers are managed at run time
@@ -41,6 +52,7 @@ frontend front
 
 backend {backend}
     balance roundrobin
+    server-template app 1-{slots} {unused} disabled
 """
 
 
@@ -62,10 +74,11 @@ def executable():
     return None
 
 
-def configuration(socket_path, port, host='127.0.0.1', backend=BACKEND):
+def configuration(socket_path, port, host='127.0.0.1', backend=BACKEND,
+                  slots=SLOTS):
     """The text of HAProxy's configuration file."""
     return CONFIGURATION.format(socket=socket_path, host=host, port=port,
-                                backend=backend)
+                                backend=backend, slots=slots, unused=UNUSED)
 
 
 def check_configuration(path, program=None):
@@ -79,18 +92,12 @@ def check_configuration(path, program=None):
                            f' {lines[-1]}')
 
 
-def server_name(address):
-    """The name of the backend server for ``host:port``: HAProxy names
-    cannot contain ``:``."""
-    return address.replace(':', '_').replace('[', '').replace(']', '')
-
-
 class Runtime:
     """HAProxy's runtime API on the admin socket at ``socket_path``.
 
-    Only what the front door needs: list, add, enable, disable and delete
-    the servers of a backend. Each call is one connection, as HAProxy's
-    non-interactive mode expects.
+    Only what the front door needs: list the slots of a backend, give one
+    an address, make it ready or put it in maintenance. Each call is one
+    connection, as HAProxy's non-interactive mode expects.
     """
 
     def __init__(self, socket_path, backend=BACKEND, timeout=TIMEOUT):
@@ -113,56 +120,60 @@ class Runtime:
                                f' {self.socket_path}: {error}') from None
         return b''.join(chunks).decode(errors='replace').strip()
 
-    def servers(self):
-        """``{name: {'address': 'host:port', 'ready': bool}}`` for the
-        servers of the backend; ``ready`` is false in maintenance."""
-        answer = self.command(f'show servers state {self.backend}')
+    def _table(self, command):
+        """The rows of a command answering with a ``#`` header line."""
+        answer = self.command(command)
         lines = answer.splitlines()
-        header = next((line[1:].split() for line in lines
-                       if line.startswith('#')), None)
-        if header is None:
-            raise HAProxyError(f'unexpected answer to show servers state:'
+        heading = next((line for line in lines if line.startswith('#')), None)
+        if heading is None:
+            raise HAProxyError(f'unexpected answer to {command}:'
                                f' {answer[:200]!r}')
-        servers = {}
+        separator = ',' if ',' in heading else None
+        header = heading.lstrip('# ').split(separator)
+        rows = []
         for line in lines:
-            fields = line.split()
-            if line.startswith('#') or len(fields) != len(header):
-                continue
-            row = dict(zip(header, fields))
-            # srv_admin_state is a bit field; bit 0 and 1: maintenance
-            # forced from the configuration or the runtime API.
+            fields = line.split(separator)
+            if not line.startswith('#') and len(fields) >= len(header):
+                rows.append(dict(zip(header, fields)))
+        return rows
+
+    def servers(self):
+        """``{name: {'address': 'host:port', 'ready': bool, 'sessions':
+        int}}`` for the slots of the backend; ``ready`` is false in
+        maintenance, ``sessions`` counts the requests in progress."""
+        sessions = {row['svname']: int(row['scur'] or 0)
+                    for row in self._table('show stat')
+                    if row['pxname'] == self.backend}
+        servers = {}
+        for row in self._table(f'show servers state {self.backend}'):
+            # srv_admin_state is a bit field; bits 0 and 1: maintenance
+            # forced by the configuration or the runtime API.
             admin = int(row['srv_admin_state'])
             servers[row['srv_name']] = {
                 'address': f"{row['srv_addr']}:{row['srv_port']}",
                 'ready': not admin & 0x03,
+                'sessions': sessions.get(row['srv_name'], 0),
             }
         return servers
 
     def _expect(self, line, *answers):
         answer = self.command(line)
-        if answer not in answers:
+        if not any(answer.startswith(a) for a in answers):
             raise HAProxyError(f'HAProxy refused {line!r}: {answer}')
 
-    def add(self, name, address):
-        """Add a server for ``host:port`` and send it requests."""
-        self._expect(f'add server {self.backend}/{name} {address}',
-                     'New server registered.')
+    def assign(self, name, address):
+        """Give slot ``name`` the address ``host:port`` and make it
+        ready."""
+        host, port = address.rsplit(':', 1)
+        self._expect(f'set server {self.backend}/{name} addr {host}'
+                     f' port {port}', 'IP changed', 'no need to change',
+                     'port changed', '')
         self.ready(name)
 
     def ready(self, name):
         self._expect(f'set server {self.backend}/{name} state ready', '')
 
     def drain(self, name):
-        """Stop sending new requests to the server (it keeps those it
-        has): HAProxy's maintenance state."""
+        """Stop sending new requests to the server (those in progress
+        finish): HAProxy's maintenance state."""
         self._expect(f'set server {self.backend}/{name} state maint', '')
-
-    def delete(self, name):
-        """Delete a drained server; False while it still has connections
-        (try again later)."""
-        answer = self.command(f'del server {self.backend}/{name}')
-        if answer == 'Server deleted.':
-            return True
-        if 'connection' in answer or 'queue' in answer:
-            return False
-        raise HAProxyError(f'HAProxy refused to delete {name}: {answer}')

@@ -152,8 +152,8 @@ class ClusterTests(unittest.TestCase):
         # Gone with its registration (before other tests use the front).
         runtime = haproxy.Runtime(os.path.join(self.base.directory, 'front',
                                                'admin.sock'))
-        wait(lambda: len(runtime.servers()) == NAMES.count('app-1')
-             + NAMES.count('app-2'))
+        wait(lambda: sum(slot['ready'] for slot in runtime.servers().values())
+             == NAMES.count('app-1') + NAMES.count('app-2'))
 
     def test_smoke(self):
         status, out, err = self.base('smoke')

@@ -53,7 +53,8 @@ class HAProxyProcess:
         self.socket = os.path.join(directory, 'admin.sock')
         self.config = os.path.join(directory, 'haproxy.cfg')
         with open(self.config, 'w') as f:
-            f.write(haproxy.configuration(self.socket, self.port))
+            # Few slots: the tests use each one several times.
+            f.write(haproxy.configuration(self.socket, self.port, slots=4))
         haproxy.check_configuration(self.config)
         self.process = None
 
@@ -103,9 +104,11 @@ class BalancerTests(unittest.TestCase):
         return '127.0.0.1:%d' % self.servers[name].server_address[1]
 
     def backend(self):
-        return sorted(server['address'] + (
-            '' if server['ready'] else ' (maint)')
-            for server in self.runtime.servers().values())
+        """The addresses HAProxy sends requests to, and those of servers
+        in maintenance still finishing some (marked so)."""
+        return sorted(slot['address'] + ('' if slot['ready'] else ' (maint)')
+                      for slot in self.runtime.servers().values()
+                      if slot['ready'] or slot['sessions'])
 
     def register(self, name):
         """Register ``name``'s server in a session of its own, as its
@@ -127,6 +130,17 @@ class BalancerTests(unittest.TestCase):
         one.close()   # the registration goes with the session
         wait(lambda: self.backend() == [self.address('two')])
         self.assertEqual({self.haproxy.get() for _ in range(4)}, {'two'})
+
+    def test_a_slot_is_used_again_once_free(self):
+        slots = len(self.runtime.servers())
+        for _ in range(3):
+            for name in ('one', 'two'):   # 6 servers in 4 slots
+                session = self.register(name)
+                wait(lambda: self.backend() == [self.address(name)])
+                self.assertEqual(self.haproxy.get(), name)
+                session.close()
+                wait(lambda: self.backend() == [])
+        self.assertEqual(len(self.runtime.servers()), slots)
 
     def test_restarted_haproxy_gets_its_servers_back(self):
         self.register('one')
