@@ -32,7 +32,10 @@ class Application:
                         self.environ['ZC_STACK_DATABASE'])
         zk = zc.zk.ZooKeeper(connection, wait=True)
         db = zc.zkzeo.DB(connection, layout.primary)
-        return GuestBook(db, cluster=lambda: registered_services(zk, layout))
+        zookeeper = dict(role='zookeeper', address=connection, pid=None,
+                         monitor=None, lag_seconds=None)
+        return GuestBook(db, cluster=lambda: [zookeeper]
+                         + registered_services(zk, layout))
 
     def __call__(self, environ, start_response):
         if self._app is None:
