@@ -175,6 +175,23 @@ class ClusterTests(unittest.TestCase):
                       ' answers', out)
         self.assertTrue(out.endswith('smoke test FAILED\n'))
 
+    def test_status_page_through_the_front_door(self):
+        if not FULL:
+            self.skipTest('no app server runs without zc.zkzopeserver')
+        from zc.testbrowser.browser import Browser
+        browser = Browser()
+        browser.open(self.document['front'])
+        browser.getLink('Cluster status').click()
+        rows = browser.contents
+        self.assertIn('<tr><td>zookeeper</td><td>'
+                      f"{self.document['zookeeper']}</td>", rows)
+        for service in self.document['services']:
+            if service['role'] == 'zookeeper' or service['name'] == 'front':
+                continue
+            self.assertIn(f"<tr><td>{service['role']}</td><td>"
+                          f"{service['address']}</td><td>{service['pid']}"
+                          f"</td><td>{service['monitor']}</td>", rows)
+
     def test_logs(self):
         status, out, err = self.base('logs', 'front-watch', '-n', '100')
         self.assertEqual(status, 0, err)
