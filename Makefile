@@ -1,5 +1,8 @@
 # Thin wrapper: set-up and the two commands of the README. Logic lives in
 # Python (zc.stack); this file only decides what needs re-running.
+
+# The Python to build with: a command (python3.13), a version pyenv has
+# (3.13) or a path. Changing it rebuilds the environment.
 PYTHON ?= python3
 VENV := .venv
 BUILDOUT_VERSION := 6.0.1
@@ -8,15 +11,22 @@ export PYTHONWARNINGS := ignore:Module zc was already imported:UserWarning
 
 SETUP_FILES := setup.py $(wildcard */setup.py)
 STAMP := bin/.buildout-stamp
+# "EXECUTABLE VERSION" of the Python the environment was built with.
+PYTHON_RECORD := .python-built
+# What buildout and the pip-path test build with a Python.
+BUILT := $(VENV) .venv-pip bin develop-eggs parts .installed.cfg
+# The host's python3 finds PYTHON, with zc.stack's stdlib-only finder.
+FIND_PYTHON := PYTHONPATH=src python3 -m zc.stack.pythons
 
-.PHONY: test cluster setup clean zookeeper
+.PHONY: test cluster setup clean debian FORCE
 
-test: $(STAMP) zookeeper
+test: $(STAMP) debian
 	bin/zc-stack-test $(TESTFLAGS)
 
-# Tests run a real ZooKeeper: Debian's package, installed when missing.
-zookeeper: $(STAMP)
-	bin/py -m zc.zk.testing.install
+# Tests run real ZooKeeper, HAProxy and Chromium: Debian's packages,
+# installed when missing.
+debian: $(STAMP)
+	bin/py -m zc.stack.debian
 
 setup: $(STAMP)
 
@@ -25,8 +35,14 @@ setup: $(STAMP)
 cluster: $(STAMP)
 	bin/zc-stack up
 
-$(VENV)/bin/buildout:
-	$(PYTHON) -m venv $(VENV)
+# Rewritten only when PYTHON means another interpreter than last time, so
+# that everything built with that one is rebuilt.
+$(PYTHON_RECORD): FORCE
+	@$(FIND_PYTHON) --record $@ '$(PYTHON)' >/dev/null
+
+$(VENV)/bin/buildout: $(PYTHON_RECORD)
+	rm -rf $(BUILT)
+	$$(cut -d' ' -f1 $(PYTHON_RECORD)) -m venv $(VENV)
 	$(VENV)/bin/pip install -q "zc.buildout==$(BUILDOUT_VERSION)"
 
 # buildout re-develops every directory on each run (30-55 s), so it runs
@@ -36,4 +52,4 @@ $(STAMP): $(VENV)/bin/buildout buildout.cfg versions.cfg $(SETUP_FILES)
 	touch $@
 
 clean:
-	rm -rf $(VENV) .venv-pip bin develop-eggs eggs parts .installed.cfg
+	rm -rf $(BUILT) $(PYTHON_RECORD)

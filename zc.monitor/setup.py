@@ -34,6 +34,8 @@ setup(
     install_requires=['zope.interface', 'zope.component'],
     extras_require={
         'zodb': ['ZODB'],
+        # The <monitor> section of ZEO, zdaemon and Zope configurations.
+        'zconfig': ['ZConfig'],
         'zcml': ['zope.component[zcml]', 'zope.configuration'],
         'test': [
             'zope.testrunner',

@@ -23,6 +23,10 @@ setup(
     ],
     extras_require={
         'test': ['zope.testrunner', 'WebOb'],
+        # The Chromium backend drives Debian's chromium through Playwright
+        # (its own browsers are never downloaded; see the README).
+        'chromium': ['playwright >= 1.40'],
+        'chrome': ['playwright >= 1.40'],  # the contract's name for it
     },
     zip_safe=False,
 )

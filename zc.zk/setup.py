@@ -24,7 +24,7 @@ setup(
     package_dir={'': 'src'},
     packages=find_namespace_packages('src', include=['zc.*']),
     include_package_data=True,
-    install_requires=['kazoo', 'zc.thread'],
+    install_requires=['kazoo'],
     extras_require={
         # zope.event: RegisteringServer events reach zope.event subscribers.
         'event': ['zope.event'],
@@ -33,7 +33,7 @@ setup(
         # zc.monitor: the ``servers`` command; monitor.zcml needs its zcml.
         'monitor': ['zc.monitor[zcml]'],
         'test': ['zope.testrunner', 'zope.testing', 'zope.event',
-                 'zope.component', 'zc.monitor[zcml]'],
+                 'zope.component', 'zc.monitor[zcml]', 'zc.thread'],
     },
     entry_points={
         'console_scripts': [

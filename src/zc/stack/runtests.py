@@ -8,9 +8,11 @@ and the pip environment, as the ``zc-stack-test`` script: zope.testrunner
 re-runs its own script for layers that need a fresh process, and a console
 script (unlike ``python -m``) sets up the same ``sys.path`` again.
 """
+import importlib.util
 import pathlib
 import sys
 
+from zope.testrunner.options import get_options
 from zope.testrunner.runner import Runner
 
 #: The repository root: this file is src/zc/stack/runtests.py under it.
@@ -35,6 +37,21 @@ def summary(runner):
     return line
 
 
+def importable(name):
+    """Whether a dotted name is a module Python can import."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False
+
+
+def unknown_packages(args):
+    """The packages ``-s``/``--package`` names that do not exist
+    (zope.testrunner would stop with a traceback on the first)."""
+    options = get_options([sys.argv[0]] + args)
+    return [p for p in options.package or () if not importable(p)]
+
+
 def main(args=None):
     args = sys.argv[1:] if args is None else list(args)
     # zope.testrunner re-runs this script in a subprocess for layers that
@@ -44,6 +61,11 @@ def main(args=None):
     if not any(a.startswith('--test-path') for a in args):
         for d in source_dirs():
             args += ['--test-path', str(d)]
+    unknown = [] if resumed else unknown_packages(args)
+    if unknown:
+        print(f'error: no package {unknown[0]!r} to test (-s takes a dotted'
+              ' package name, e.g. -s zc.zk)', file=sys.stderr)
+        return 2
     runner = Runner(args=[sys.argv[0]] + args)
     runner.run()
     if resumed:

@@ -21,6 +21,8 @@ Options:
 -t/--transcript FILE -- receives the program's output (default /dev/null)
 -l/--logfile FILE -- the file logtail shows by default
 -T/--start-timeout SECONDS -- how long start waits (default 300)
+--start-window SECONDS -- without a start test, a program counts as
+                          started once it has run this long (default 1)
 --stop-timeout SECONDS -- SIGKILL a program this long after the SIGTERM of a
                           stop (default 300)
 -h/--help -- print this usage message and exit
@@ -48,16 +50,13 @@ import sys
 import time
 
 from zdaemon import _control
-from zdaemon import zdrun
 from zdaemon.zdoptions import RunnerOptions
 from zdaemon.zdoptions import name2signal
+from zdaemon.zdoptions import positive_seconds
+from zdaemon.zdoptions import signame
 
 #: How often start, stop and restart ask the manager how things are.
 POLL_INTERVAL = 0.01
-
-#: A program counts as started once it has run this long (or passed its
-#: start test): one that dies at once is reported as such, not as started.
-SETTLE_TIME = 0.1
 
 #: stop waits this long beyond the stop timeout for the manager to end.
 STOP_GRACE = 10
@@ -83,7 +82,9 @@ class ZDCtlOptions(RunnerOptions):
                  required='no program specified; use -p or -C')
         self.add('logfile', 'runner.logfile', 'l:', 'logfile=')
         self.add('start_timeout', 'runner.start_timeout',
-                 'T:', 'start-timeout=', int, default=300)
+                 'T:', 'start-timeout=', positive_seconds, default=300)
+        self.add('start_window', 'runner.start_window',
+                 None, 'start-window=', positive_seconds, default=1)
         self.add('python', 'runner.python')
         self.add('zdrun', 'runner.zdrun')
         programname = os.path.basename(sys.argv[0])
@@ -147,20 +148,27 @@ class ZDCmd(cmd.Cmd):
         # belongs to a manager on its way out.
         self.zd_up = 1 if status else 0
         self.zd_status = status
+        self.zd_status_reply = reply if status else ''   # for status -l
         self.zd_pid = status.get('application', 0)
         self.zd_should_be_up = status.get('should_be_up', 0)
         self.zd_testing = status.get('testing', 0)
         return status
 
-    def awhile(self, cond, msg=None, timeout=None, launch=None):
+    def awhile(self, cond, msg=None, timeout=None, launch=None,
+               newline=False):
         """Ask the manager for its status until ``cond()`` holds: True
         (after printing ``msg % self.__dict__``), False when the manager
-        is gone, None after ``timeout`` seconds.  Prints a dot a second."""
+        is gone, None after ``timeout`` seconds.  Prints a dot a second
+        while it waits, then (if ``newline``, as start, stop and restart
+        do for the scripts that read their output) a newline.  What a
+        manager being launched reports meanwhile goes to stderr."""
         start = time.monotonic()
         dots = 0
         try:
             while True:
                 self.get_status()
+                if launch is not None:
+                    self._show_notes(launch, dots)
                 if cond():
                     result = True
                     break
@@ -179,17 +187,34 @@ class ZDCmd(cmd.Cmd):
                 else:
                     time.sleep(POLL_INTERVAL)
         finally:
-            if dots:
-                print()
+            if dots or newline:
+                print(flush=True)
         if result and msg:
             print(msg % self.__dict__)
         return result
 
+    def _show_notes(self, launch, dots):
+        notes = launch.notes()
+        if notes and dots and sys.stdout.isatty() and sys.stderr.isatty():
+            print(flush=True)   # not after the dots on the same line
+        for note in notes:
+            print(note, file=sys.stderr, flush=True)
+
     def _start_cond(self, old_pid=None):
+        """The program runs (a new one after a restart) and is past its
+        start: its start test passed, or, without a start test, it has
+        run for ``start_window`` seconds (one that dies sooner, while it
+        starts up, is not reported as started)."""
         status = self.zd_status
-        return bool(
-            self.zd_pid and self.zd_pid != old_pid and not self.zd_testing
-            and status['now'] - status['lasttime'] >= SETTLE_TIME)
+        if not self.zd_pid or self.zd_pid == old_pid or self.zd_testing:
+            return False
+        return bool(self._start_test_program() or
+                    status['now'] - status['lasttime']
+                    >= self.options.start_window)
+
+    def _start_test_program(self):
+        runner = getattr(self.options.configroot, 'runner', None)
+        return getattr(runner, 'start_test_program', None)
 
     def _get_override(self, opt, name, svalue=None, flag=0):
         """The manager's command line arguments for option ``name``: none
@@ -317,17 +342,20 @@ class ZDCmd(cmd.Cmd):
                                  'daemon process started, pid=%(zd_pid)d')
 
     def _await_start(self, launch, old_pid, msg):
+        """Wait for the program to be started; on failure the original's
+        line on stdout (scripts read it), why and the end of the
+        transcript on stderr."""
         result = self.awhile(lambda: self._start_cond(old_pid), msg,
                              timeout=self.options.start_timeout,
-                             launch=launch)
+                             launch=launch, newline=True)
         if result:
             return 0
         if result is None:
-            print('Program took too long to start', file=sys.stderr)
-            return 1
-        print('daemon manager not running', file=sys.stderr)
-        if launch is not None and launch.report:
-            print(launch.report, file=sys.stderr)
+            print('Program took too long to start', flush=True)
+        else:
+            print('daemon manager not running', flush=True)
+            if launch is not None and launch.report:
+                print(launch.report, file=sys.stderr)
         tail = self._transcript_tail()
         if tail:
             print(f'The end of {self.options.transcript}:', file=sys.stderr)
@@ -338,7 +366,9 @@ class ZDCmd(cmd.Cmd):
     def help_start(self):
         print('start [ARGS] -- Start the program (adding ARGS to its'
               ' arguments), and\n'
-              '        wait until it runs (and its start test passed).\n'
+              '        wait until it has run for a second (--start-window)'
+              ' or passed its\n'
+              '        start test.\n'
               '        If it is already running, do nothing.')
 
     def do_stop(self, arg):
@@ -348,7 +378,7 @@ class ZDCmd(cmd.Cmd):
             return 0
         was_running = self.zd_pid
         self.send_action('stop')
-        gone = self.awhile(lambda: not self.zd_up,
+        gone = self.awhile(lambda: not self.zd_up, newline=True,
                            timeout=self.options.stoptimeut + STOP_GRACE)
         if gone is None:
             print('daemon process did not stop', file=sys.stderr)
@@ -378,9 +408,8 @@ class ZDCmd(cmd.Cmd):
     def do_status(self, arg):
         args = arg.split()
         if args not in ([], ['-l'], ['--json']):
-            print('status argument must be absent, -l or --json',
-                  file=sys.stderr)
-            return 2
+            print('status argument must be absent, -l or --json')
+            return 1
         self.get_status()
         if args == ['--json']:
             import json
@@ -392,9 +421,8 @@ class ZDCmd(cmd.Cmd):
         else:
             print(f'program running; pid={self.zd_pid}')
         if args == ['-l'] and self.zd_up:
-            for key, value in self.zd_status.items():
-                print(f'{key}={value!r}' if key in ('filename', 'args')
-                      else f'{key}={value}')
+            # The manager's reply as it is, and an empty line, as zdaemon 5.
+            print(self.zd_status_reply)
         return 0 if self.zd_up else 3
 
     def _status_json(self):
@@ -422,21 +450,25 @@ class ZDCmd(cmd.Cmd):
               '        Exit status 3 when no manager runs.')
 
     def do_kill(self, arg):
+        # The original's lines and exit status 0, also for a bad signal
+        # or no program: scripts read them.
+        name = arg.strip()
         try:
-            sig = name2signal(arg.strip()) if arg.strip() else signal.SIGTERM
+            sig = name2signal(name) if name else signal.SIGTERM
         except ValueError:
-            print(f'invalid signal {arg.strip()!r}', file=sys.stderr)
-            return 2
+            print(f'invalid signal {name!r}')
+            return 0
         self.get_status()
         if not self.zd_pid:
-            print('daemon process not running', file=sys.stderr)
-            return 1
+            print('daemon process not running')
+            return 0
+        print(f'kill({self.zd_pid}, {int(sig)})', flush=True)
         reply = self.send_action(f'kill {int(sig)}') or ''
         if not reply.startswith('Signal'):
             print(reply.strip() or 'daemon manager not running',
                   file=sys.stderr)
             return 1
-        print(f'signal {zdrun.signame(sig)} sent to process {self.zd_pid}')
+        print(f'signal {signame(sig)} sent to process {self.zd_pid}')
         return 0
 
     def help_kill(self):
@@ -556,6 +588,7 @@ class ZDCmd(cmd.Cmd):
         print(f'logfile:     {options.logfile!r}')
         print(f'transcript:  {options.transcript!r}')
         print(f'start-timeout: {options.start_timeout!r}')
+        print(f'start-window: {options.start_window!r}')
         print(f'stop-timeout: {options.stoptimeut!r}')
 
     def show_python(self):
@@ -596,7 +629,7 @@ class _Launch:
     def __init__(self, command, env):
         import subprocess   # only here: it slows every other action down
         self._read_fd, write_fd = os.pipe()
-        env = dict(env, **{zdrun.START_REPORT_FD: str(write_fd)})
+        env = dict(env, **{_control.START_REPORT_FD: str(write_fd)})
         try:
             self.process = subprocess.Popen(command, env=env,
                                             pass_fds=(write_fd,))
@@ -604,6 +637,7 @@ class _Launch:
             os.close(write_fd)
         os.set_blocking(self._read_fd, False)
         self._data = b''
+        self._shown = 0     # lines of _data that notes() returned
         self._ended = False
 
     def wait(self, timeout):
@@ -630,14 +664,20 @@ class _Launch:
             self._read()
         return self._ended
 
+    def notes(self):
+        """What happened to the program (an exit, a restart) since the
+        last call."""
+        lines = _control.read_report(self._data)
+        new, self._shown = lines[self._shown:], len(lines)
+        return [text for kind, text in new if kind == 'note']
+
     @property
     def report(self):
         """Why the manager exited, if because of the program; or the
         failure of its start."""
-        for line in self._data.decode(errors='replace').splitlines():
-            word, status, reason = (line.split(' ', 2) + ['', ''])[:3]
-            if word == 'exit':
-                return reason
+        for kind, text in _control.read_report(self._data):
+            if kind == 'exit':
+                return text
         import subprocess
         try:
             # It closed the pipe by exiting: the status is (nearly) there.
@@ -706,6 +746,7 @@ def main(args=None, options=None, cmdclass=ZDCmd):
     the process it starts) the daemon manager instead."""
     if os.environ.get('DAEMON_MANAGER_MODE'):
         del os.environ['DAEMON_MANAGER_MODE']
+        from zdaemon import zdrun   # only here: the client does not need it
         zdrun.main(args)
         return
     if options is None:

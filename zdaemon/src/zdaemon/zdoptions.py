@@ -318,7 +318,7 @@ class ZDOptions:
             self.configroot, self.confighandlers = ZConfig.loadConfig(
                 self.schema, self.configfile, self.zconfig_options)
         except ZConfig.ConfigurationError as error:
-            self.usage(str(error))
+            self.usage(_located(error))
         except OSError as error:
             self.usage(f'cannot read configuration file'
                        f' {self.configfile}: {error.strerror or error}')
@@ -359,6 +359,18 @@ class ZDOptions:
     def print_version(self, dummy):
         sys.stdout.write(f'{self.version}\n')
         sys.exit(0)
+
+
+def _located(error):
+    """ZConfig's message, with the line and file when ZConfig knows them
+    but does not say (it does not for an unknown key)."""
+    message = str(error)
+    lineno = getattr(error, 'lineno', None)
+    if isinstance(lineno, int) and lineno > 0 and '(line ' not in message:
+        url = getattr(error, 'url', None)
+        message += (f' (line {lineno}, in {url})' if url
+                    else f' (line {lineno})')
+    return message
 
 
 class _Flag:
@@ -425,7 +437,7 @@ class RunnerOptions(ZDOptions):
     def __init__(self):
         ZDOptions.__init__(self)
         self.add('backofflimit', 'runner.backoff_limit',
-                 'b:', 'backoff-limit=', int, default=10)
+                 'b:', 'backoff-limit=', positive_seconds, default=10)
         self.add('daemon', 'runner.daemon', 'd', 'daemon', flag=1, default=1)
         self.add('forever', 'runner.forever', 'f', 'forever',
                  flag=1, default=0)
@@ -443,7 +455,7 @@ class RunnerOptions(ZDOptions):
         # Not in the original: without a configuration file there was no
         # stop timeout, so a stop never escalated to SIGKILL.
         self.add('stoptimeut', 'runner.stop_timeout', None, 'stop-timeout=',
-                 non_negative_int, default=300)
+                 positive_seconds, default=300)
 
 
 # Datatypes: command line handlers and ZConfig datatypes alike.
@@ -460,10 +472,15 @@ def octal_type(arg):
     return int(arg, 8)
 
 
-def non_negative_int(arg):
-    value = int(arg)
-    if value < 0:
-        raise ValueError(f'must not be negative: {value}')
+def positive_seconds(arg):
+    """A duration: a whole number of seconds, at least 1 (a back-off limit
+    or time-out of 0 or less makes no sense)."""
+    try:
+        value = int(arg)
+    except ValueError:
+        raise ValueError('not a whole number of seconds') from None
+    if value < 1:
+        raise ValueError('must be a positive number of seconds')
     return value
 
 
@@ -502,6 +519,14 @@ def name2signal(string):
     if '_' in name or name not in signal.Signals.__members__:
         raise ValueError(f'invalid signal name {string!r}')
     return signal.Signals[name]
+
+
+def signame(sig):
+    """``'SIGTERM'`` for 15; ``'signal 99'`` for a number without a name."""
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f'signal {sig}'
 
 
 def existing_parent_directory(arg):

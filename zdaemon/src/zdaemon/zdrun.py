@@ -37,19 +37,15 @@ import stat
 import sys
 import time
 
+from zdaemon import _control
 from zdaemon._backoff import Backoff
+from zdaemon._control import MAX_COMMAND
 from zdaemon.zdoptions import RunnerOptions
-
-#: Environment variable through which zdaemon start passes the manager a
-#: pipe: the manager writes why it exits there, so start can say.
-START_REPORT_FD = 'ZDAEMON_START_REPORT_FD'
+from zdaemon.zdoptions import signame
 
 #: Seconds between tries of a failing start test: doubling from the first
 #: to the last, so a quickly ready program is seen quickly.
 START_TEST_DELAYS = (0.05, 1.0)
-
-#: A command longer than this is refused.
-MAX_COMMAND = 10000
 
 #: Signals that stop the manager (forwarded to the program in the
 #: foreground).
@@ -120,8 +116,10 @@ class Subprocess:
     pid = 0         # 0 when the program is not running
     lasttime = 0.0  # time.time() of the last spawn
 
-    def __init__(self, options, args=None, child_exits=None):
+    def __init__(self, options, args=None, child_exits=None,
+                 clock=time.monotonic):
         self.options = options
+        self.clock = clock      # for lived() and the start test's timing
         self.args = list(args or options.program)
         self.filename = self._find_program(self.args[0])
         self.child_exits = (child_exits if child_exits is not None
@@ -129,9 +127,9 @@ class Subprocess:
         self.testing = set()    # pids whose start test has not passed yet
         self.output_fd = None   # where the program's output goes (if not 1)
         self.new_process_group = False
-        self._started = 0.0     # time.monotonic() of the last spawn
+        self._started = 0.0     # clock() of the last spawn
         self._test_pid = 0      # a running try of the start test
-        self._test_due = None   # time.monotonic() of the next try
+        self._test_due = None   # clock() of the next try
         self._test_delay = START_TEST_DELAYS[0]
 
     def _find_program(self, name):
@@ -171,7 +169,7 @@ class Subprocess:
                   self.new_process_group)
         self.pid = pid
         self.lasttime = time.time()
-        self._started = time.monotonic()
+        self._started = self.clock()
         self.options.logger.info('spawned process pid=%d', pid)
         if self.options.starttestprogram:
             self.testing = {pid}
@@ -181,7 +179,7 @@ class Subprocess:
 
     def lived(self):
         """Seconds since the last spawn."""
-        return time.monotonic() - self._started
+        return self.clock() - self._started
 
     def kill(self, sig):
         """Send ``sig`` to the program: None, or what went wrong."""
@@ -224,7 +222,7 @@ class Subprocess:
         return self._test_pid
 
     def test_due(self):
-        """time.monotonic() when the next start test try is due, or None."""
+        """clock() when the next start test try is due, or None."""
         return self._test_due if not self._test_pid else None
 
     def collect(self):
@@ -246,7 +244,7 @@ class Subprocess:
         return None
 
     def _schedule_test(self):
-        self._test_due = time.monotonic() + self._test_delay
+        self._test_due = self.clock() + self._test_delay
         self._test_delay = min(self._test_delay * 2, START_TEST_DELAYS[1])
 
 
@@ -282,10 +280,12 @@ def _maxfd():
 
 
 class Transcript:
-    """The file that receives what the program and the manager write while
-    the manager is detached.
+    """The file that receives what the program writes while the manager is
+    detached.
 
-    The manager's own stdout and stderr are the file itself; programs write
+    The manager's own stdout and stderr are the file itself (the manager
+    logs into its event log, so only its dying words, a traceback, could
+    land there); programs write
     into a pipe that the manager copies into the file, so that
     :meth:`reopen` (after log rotation) also applies to programs already
     running.  The manager never writes into that pipe, so a program filling
@@ -337,45 +337,194 @@ class Transcript:
         self.file_fd = fd
 
 
-class Daemonizer:
-    """The manager: keeps the program up and answers on the socket."""
+class Supervisor:
+    """Supervising the program: start it, restart it when it dies (at
+    once, after a back-off delay, or not at all), stop it (SIGTERM, then
+    SIGKILL after the stop timeout).
 
-    mastersocket = None
-    commandsocket = None
-    transcript = None
+    Its timers run on ``clock`` (``time.monotonic`` or a test's fake
+    clock); ``poll()`` takes note of what happened.  The daemon manager is
+    a Supervisor (with the names of zdaemon 5's manager); a test can use
+    one on its own.
+    """
 
-    def main(self, args=None):
-        self.options = ZDRunOptions()
-        self.options.realize(args)
-        if self.options.config_logger is None:
-            _log_to_stderr()
-        self.logger = self.options.logger
-        self.run()
+    clock = staticmethod(time.monotonic)
+    report_fd = None            # zdaemon start's pipe, if it listens
+    killing = False             # a stop or restart is under way
+    kill_deadline = None        # clock() when a stopping program is killed
+    respawn_at = None           # clock() of a delayed restart
+    exit_status = None          # set: the manager exits with it
+    stop_status = 0             # exit status once a stop completes
+    status_from_program = False     # stop_status: the program's
 
-    def run(self):
+    def __init__(self, options, clock=time.monotonic, report_fd=None):
+        self.options = options
+        self.logger = options.logger
+        self.clock = clock
+        self.report_fd = report_fd
+        self.supervise()
+
+    def supervise(self):
+        """Take charge of ``options.program`` (not started yet)."""
         self.child_exits = _ChildExits()
-        self.proc = Subprocess(self.options, child_exits=self.child_exits)
+        self.proc = Subprocess(self.options, child_exits=self.child_exits,
+                               clock=self.clock)
         self.backoff = Backoff(self.options.backofflimit,
                                self.options.forever)
         self.should_be_up = True
-        self.killing = False        # a stop or restart is under way
-        self.kill_deadline = None   # when a stopping program gets SIGKILL
-        self.respawn_at = None      # time.monotonic() of a delayed restart
-        self.exit_status = None     # set: the manager exits with it
-        self.stop_status = 0        # exit status once a stop completes
-        self.status_from_program = False    # stop_status: the program's
-        self.signals = []
-        self.report_fd = _take_report_fd()
-        self.opensocket()
-        try:
-            if self.options.daemon:
-                self.daemonize()
+
+    def poll(self):
+        """Take note of the program's exit, and run the timers that are
+        due; ``exit_status`` is set once the manager is to exit."""
+        self.child_exits.reap()
+        sts = self.proc.collect()
+        if sts is not None:
+            self.governor(sts)
+        self.child_exits.clear()    # not ours (we may be PID 1)
+        if self.exit_status is None:
+            self._run_timers()
+        if (self.exit_status is None and not self.should_be_up
+                and not self.proc.pid):
+            self.exit_status = self.stop_status
+
+    def next_due(self):
+        """clock() when a timer is due next, or None."""
+        due = [t for t in (self.respawn_at, self.kill_deadline,
+                           self.proc.test_due()) if t is not None]
+        return min(due) if due else None
+
+    def start(self):
+        """Start the program (forgetting earlier deaths); False if it
+        runs already."""
+        self.should_be_up = True
+        self.backoff.reset()
+        if self.proc.pid:
+            return False
+        self._spawn()
+        return True
+
+    def stop(self):
+        """Stop the program for good; False if it is not running."""
+        if not self.proc.pid:
+            self.should_be_up = False
+            self.respawn_at = None
+            return False
+        self._stop()
+        return True
+
+    def restart(self):
+        """Stop the program and start it again once it is gone."""
+        self._stop()
+        self.should_be_up = True
+
+    def status(self):
+        """What the status command reports (the protocol's fields)."""
+        now = time.time()
+        delay = 0
+        if self.respawn_at is not None:
+            delay = now + max(0.0, self.respawn_at - self.clock())
+        return {
+            'status': 'running' if self.proc.pid else 'stopped',
+            'now': now,
+            'should_be_up': int(self.should_be_up),
+            'delay': delay,
+            'backoff': self.backoff.backoff,
+            'lasttime': self.proc.lasttime,
+            'application': self.proc.pid,
+            'testing': int(self.proc.pid in self.proc.testing),
+            'manager': os.getpid(),
+            'backofflimit': self.options.backofflimit,
+            'filename': self.proc.filename,
+            'args': self.proc.args,
+        }
+
+    def _spawn(self):
+        self.respawn_at = None
+        if self.should_be_up and not self.proc.pid:
+            if not self.proc.spawn():
+                self.respawn_at = self.clock() + 1  # fork failed
+
+    def _stop(self, kill=True):
+        """Stop the program (SIGTERM, SIGKILL after the stop timeout);
+        a stop already under way just goes on."""
+        self.should_be_up = False
+        self.backoff.reset()
+        self.respawn_at = None
+        if self.proc.pid and not self.killing:
+            if kill:
+                self.proc.kill(signal.SIGTERM)
+            self.killing = True
+            self.kill_deadline = self.clock() + self.options.stoptimeut
+
+    def _run_timers(self):
+        now = self.clock()
+        if self.respawn_at is not None and now >= self.respawn_at:
+            self._spawn()
+        if (self.kill_deadline is not None and now >= self.kill_deadline
+                and self.proc.pid):
+            self.logger.warning('process %d did not stop within %d s;'
+                                ' sending SIGKILL', self.proc.pid,
+                                self.options.stoptimeut)
+            self.proc.kill(signal.SIGKILL)
+            self.kill_deadline = None
+        due = self.proc.test_due()
+        if due is not None and now >= due:
+            self.proc.test(self.proc.pid)
+
+    def governor(self, sts):
+        """The program exited with wait status ``sts``: restart it now,
+        later, or not at all."""
+        pid = self.proc.pid
+        lived = self.proc.lived()
+        self.proc.setstatus(sts)
+        exitstatus, message = decode_wait_status(sts)
+        if self.killing:
+            self.logger.info('process %d %s', pid, message)
+            self.killing = False
+            self.kill_deadline = None
+            if self.status_from_program:
+                self.stop_status = _shell_status(sts)
+            self._spawn()   # a restart; after a stop should_be_up is off
+        elif exitstatus in self.options.exitcodes:
+            self.logger.info('process %d %s; exiting now', pid, message)
+            self._finish(exitstatus, f'the program ended ({message}): an'
+                                     ' exit code meaning "do not restart"')
+        else:
+            delay = self.backoff.delay_after_death(lived)
+            if delay is None:
+                self.logger.error('process %d %s; restarting too'
+                                  ' frequently; quit', pid, message)
+                self._finish(1, f'the program ended ({message}) too often,'
+                                ' too soon: the manager gave up')
+            elif delay:
+                self.logger.info('process %d %s; restarting in %d s', pid,
+                                 message, delay)
+                self._report('note', f'the program exited ({message});'
+                                     f' restarting it in {delay} s')
+                self.respawn_at = self.clock() + delay
             else:
-                self._run_in_foreground()
-            self.setsignals()
-            self.runforever()
-        finally:
-            _unlink(self.options.sockname)
+                self.logger.info('process %d %s; restarting', pid, message)
+                self._report('note', f'the program exited ({message});'
+                                     ' restarting it')
+                self._spawn()
+
+    def _finish(self, status, reason):
+        self.exit_status = status
+        self._report('exit', reason)
+
+    def _report(self, kind, text):
+        if self.report_fd is not None:
+            _control.write_report(self.report_fd, kind, text)
+
+
+class ControlServer:
+    """The control socket: one command connection at a time, one line a
+    command, the reply, then the connection is closed (the protocol is in
+    ``zdaemon._control``).  The commands act on the Supervisor the manager
+    also is."""
+
+    mastersocket = None
+    commandsocket = None
 
     def opensocket(self):
         """Bind the control socket, refusing to start twice."""
@@ -402,6 +551,9 @@ class Daemonizer:
                         print(f'Another zdrun is already up using socket'
                               f' {sockname!r}', file=sys.stderr)
                         sys.exit(1)
+                    # Said where the original said it: to zdaemon start.
+                    print(f'unlinking stale socket {sockname}',
+                          file=sys.stderr, flush=True)
                     self.logger.warning('unlinking stale socket %s',
                                         sockname)
                     _unlink(sockname)
@@ -422,6 +574,154 @@ class Daemonizer:
         finally:
             probe.close()
         return True
+
+    def doaccept(self):
+        try:
+            conn, addr = self.mastersocket.accept()
+        except OSError:
+            return
+        if self.commandsocket is not None:
+            self.sendreply('Command superseded by new command')
+        conn.setblocking(False)
+        self.commandsocket = conn
+        self.commandbuffer = b''
+        self.selector.register(conn, selectors.EVENT_READ, self.dorecv)
+
+    def dorecv(self):
+        try:
+            data = self.commandsocket.recv(1000)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b''
+        self.commandbuffer += data
+        line, newline, rest = self.commandbuffer.partition(b'\n')
+        if newline:
+            self.docommand(line.decode(errors='replace'))
+        elif len(self.commandbuffer) > MAX_COMMAND:
+            self.sendreply('Command exceeds 10 KB')
+        elif not data:
+            self.sendreply('Command not terminated by newline')
+
+    def docommand(self, line):
+        words = line.split()
+        if not words:
+            self.sendreply('Empty command')
+            return
+        method = getattr(self, 'cmd_' + words[0], None)
+        if method is None:
+            self.sendreply(f'Unknown command {words[0]!r}; '
+                           "'help' for a list")
+            return
+        method(words[1:])
+
+    def sendreply(self, msg):
+        """Send ``msg`` on the command connection and close it."""
+        conn = self.commandsocket
+        self.commandsocket = None
+        self.selector.unregister(conn)
+        try:
+            if msg:
+                conn.settimeout(5.0)
+                conn.sendall((msg if msg.endswith('\n') else msg + '\n')
+                             .encode())
+        except OSError:
+            pass    # the client went away
+        finally:
+            conn.close()
+
+    def cmd_help(self, args):
+        commands = sorted(name[4:] for name in dir(self)
+                          if name.startswith('cmd_'))
+        self.sendreply('Commands: ' + ' '.join(commands))
+
+    def cmd_start(self, args):
+        if self.start():
+            self.sendreply('Application started')
+        else:
+            self.sendreply('Application already started')
+
+    def cmd_stop(self, args):
+        if self.stop():
+            self.sendreply('Sent SIGTERM')
+        else:
+            self.sendreply('Application already stopped')
+
+    def cmd_restart(self, args):
+        if not self.proc.pid:
+            self.cmd_start(args)
+            return
+        self.restart()
+        self.sendreply('Sent SIGTERM; will restart later')
+
+    def cmd_kill(self, args):
+        try:
+            sig = int(args[0]) if args else signal.SIGTERM
+        except ValueError:
+            self.sendreply(f'Bad signal {args[0]!r}')
+            return
+        if not 0 < sig < signal.NSIG:
+            self.sendreply(f'Bad signal {sig}')
+            return
+        if not self.proc.pid:
+            self.sendreply('Application not running')
+            return
+        error = self.proc.kill(sig)
+        if error:
+            self.sendreply(f'Kill {sig} failed: {error}')
+        else:
+            self.sendreply(f'Signal {sig} sent')
+
+    def cmd_status(self, args):
+        self.sendreply(self.reportstatus())
+
+    def reportstatus(self):
+        return _control.format_status(self.status())
+
+    def cmd_reopen_transcript(self, args):
+        if self.transcript is not None:
+            self.transcript.reopen()
+        from ZConfig.components.logger import loghandler
+        loghandler.reopenFiles()
+        self.sendreply('')
+
+
+class Daemonizer(Supervisor, ControlServer):
+    """The daemon manager: detaches (or stays in the foreground as a
+    supervisor), turns signals into events of its main loop, and runs the
+    loop that serves the Supervisor and the ControlServer it also is."""
+
+    transcript = None
+
+    def __init__(self, clock=time.monotonic):
+        # The options, and with them the Supervisor's set-up, come in
+        # main() (or from a test that sets them).
+        self.clock = clock
+
+    def main(self, args=None):
+        self.options = ZDRunOptions()
+        self.options.realize(args)
+        if self.options.config_logger is None:
+            # Not into the transcript, nor the terminal of a foreground
+            # manager: they hold the program's output only.
+            logging.getLogger('zdaemon').addHandler(logging.NullHandler())
+        self.logger = self.options.logger
+        self.run()
+
+    def run(self):
+        self.supervise()
+        self.signals = []
+        self.report_fd = _take_report_fd()
+        self.opensocket()
+        try:
+            if self.options.daemon:
+                self.daemonize()
+            else:
+                self._run_in_foreground()
+            self.setsignals()
+            self.runforever()
+        finally:
+            _unlink(self.options.sockname)
 
     def daemonize(self):
         """Detach: fork (the parent returns to zdaemon at once), new
@@ -486,16 +786,7 @@ class Daemonizer:
         self._spawn()
         while True:
             self._handle_signals()
-            self.child_exits.reap()
-            sts = self.proc.collect()
-            if sts is not None:
-                self.governor(sts)
-            self.child_exits.clear()    # not ours (we may be PID 1)
-            if self.exit_status is None:
-                self._run_timers()
-            if (self.exit_status is None and not self.should_be_up
-                    and not self.proc.pid):
-                self.exit_status = self.stop_status
+            self.poll()
             if self.exit_status is not None:
                 break
             for key, events in self.selector.select(self._timeout()):
@@ -503,11 +794,10 @@ class Daemonizer:
         self._exit()
 
     def _timeout(self):
-        due = [t for t in (self.respawn_at, self.kill_deadline,
-                           self.proc.test_due()) if t is not None]
-        if not due:
+        due = self.next_due()
+        if due is None:
             return 5.0  # nothing scheduled: signals and sockets wake us
-        return max(0.0, min(due) - time.monotonic())
+        return max(0.0, due - self.clock())
 
     def _drain_wakeup(self):
         try:
@@ -535,225 +825,12 @@ class Daemonizer:
                     self.stop_status = 128 + sig
                     self.status_from_program = True
 
-    def _spawn(self):
-        self.respawn_at = None
-        if self.should_be_up and not self.proc.pid:
-            if not self.proc.spawn():
-                self.respawn_at = time.monotonic() + 1  # fork failed
-
-    def _stop(self, kill=True):
-        """Stop the program (SIGTERM, SIGKILL after the stop timeout);
-        a stop already under way just goes on."""
-        self.should_be_up = False
-        self.backoff.reset()
-        self.respawn_at = None
-        if self.proc.pid and not self.killing:
-            if kill:
-                self.proc.kill(signal.SIGTERM)
-            self.killing = True
-            self.kill_deadline = time.monotonic() + self.options.stoptimeut
-
-    def _run_timers(self):
-        now = time.monotonic()
-        if self.respawn_at is not None and now >= self.respawn_at:
-            self._spawn()
-        if (self.kill_deadline is not None and now >= self.kill_deadline
-                and self.proc.pid):
-            self.logger.warning('process %d did not stop within %d s;'
-                                ' sending SIGKILL', self.proc.pid,
-                                self.options.stoptimeut)
-            self.proc.kill(signal.SIGKILL)
-            self.kill_deadline = None
-        due = self.proc.test_due()
-        if due is not None and now >= due:
-            self.proc.test(self.proc.pid)
-
-    def governor(self, sts):
-        """The program exited with wait status ``sts``: restart it now,
-        later, or not at all."""
-        pid = self.proc.pid
-        lived = self.proc.lived()
-        self.proc.setstatus(sts)
-        exitstatus, message = decode_wait_status(sts)
-        if self.killing:
-            self.logger.info('process %d %s', pid, message)
-            self.killing = False
-            self.kill_deadline = None
-            if self.status_from_program:
-                self.stop_status = _shell_status(sts)
-            self._spawn()   # a restart; after a stop should_be_up is off
-        elif exitstatus in self.options.exitcodes:
-            self.logger.info('process %d %s; exiting now', pid, message)
-            self._finish(exitstatus, f'the program ended ({message}): an'
-                                     ' exit code meaning "do not restart"')
-        else:
-            delay = self.backoff.delay_after_death(lived)
-            if delay is None:
-                self.logger.error('process %d %s; restarting too'
-                                  ' frequently; quit', pid, message)
-                self._finish(1, f'the program ended ({message}) too often,'
-                                ' too soon: the manager gave up')
-            elif delay:
-                self.logger.info('process %d %s; restarting in %d s', pid,
-                                 message, delay)
-                self.respawn_at = time.monotonic() + delay
-            else:
-                self.logger.info('process %d %s; restarting', pid, message)
-                self._spawn()
-
-    def _finish(self, status, reason):
-        self.exit_status = status
-        self._report(f'exit {status} {reason}')
-
-    def _report(self, line):
-        if self.report_fd is not None:
-            try:
-                os.write(self.report_fd, line.encode() + b'\n')
-            except OSError:
-                pass    # zdaemon start is no longer listening
-
     def _exit(self):
         if self.transcript is not None and self.transcript.read_fd is not None:
             self.transcript.copy()  # the last words of the program
         self.logger.info('daemon manager exiting with status %d',
                          self.exit_status)
         sys.exit(self.exit_status)  # run() removes the socket
-
-    # The control socket: one command connection at a time.
-
-    def doaccept(self):
-        try:
-            conn, addr = self.mastersocket.accept()
-        except OSError:
-            return
-        if self.commandsocket is not None:
-            self.sendreply('Command superseded by new command')
-        conn.setblocking(False)
-        self.commandsocket = conn
-        self.commandbuffer = b''
-        self.selector.register(conn, selectors.EVENT_READ, self.dorecv)
-
-    def dorecv(self):
-        try:
-            data = self.commandsocket.recv(1000)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b''
-        self.commandbuffer += data
-        line, newline, rest = self.commandbuffer.partition(b'\n')
-        if newline:
-            self.docommand(line.decode(errors='replace'))
-        elif len(self.commandbuffer) > MAX_COMMAND:
-            self.sendreply('Command exceeds 10 KB')
-        elif not data:
-            self.sendreply('Command not terminated by newline')
-
-    def docommand(self, line):
-        words = line.split()
-        if not words:
-            self.sendreply('Empty command')
-            return
-        method = getattr(self, 'cmd_' + words[0], None)
-        if method is None:
-            self.sendreply(f'Unknown command {words[0]!r}; '
-                           "'help' for a list")
-            return
-        method(words[1:])
-
-    def sendreply(self, msg):
-        """Send ``msg`` on the command connection and close it."""
-        conn = self.commandsocket
-        self.commandsocket = None
-        self.selector.unregister(conn)
-        try:
-            if msg:
-                conn.settimeout(5.0)
-                conn.sendall((msg if msg.endswith('\n') else msg + '\n')
-                             .encode())
-        except OSError:
-            pass    # the client went away
-        finally:
-            conn.close()
-
-    def cmd_help(self, args):
-        commands = sorted(name[4:] for name in dir(self)
-                          if name.startswith('cmd_'))
-        self.sendreply('Commands: ' + ' '.join(commands))
-
-    def cmd_start(self, args):
-        self.should_be_up = True
-        self.backoff.reset()
-        if self.proc.pid:
-            self.sendreply('Application already started')
-            return
-        self._spawn()
-        self.sendreply('Application started')
-
-    def cmd_stop(self, args):
-        if not self.proc.pid:
-            self.should_be_up = False
-            self.respawn_at = None
-            self.sendreply('Application already stopped')
-            return
-        self._stop()
-        self.sendreply('Sent SIGTERM')
-
-    def cmd_restart(self, args):
-        if not self.proc.pid:
-            self.cmd_start(args)
-            return
-        self._stop()
-        self.should_be_up = True
-        self.sendreply('Sent SIGTERM; will restart later')
-
-    def cmd_kill(self, args):
-        try:
-            sig = int(args[0]) if args else signal.SIGTERM
-        except ValueError:
-            self.sendreply(f'Bad signal {args[0]!r}')
-            return
-        if not 0 < sig < signal.NSIG:
-            self.sendreply(f'Bad signal {sig}')
-            return
-        if not self.proc.pid:
-            self.sendreply('Application not running')
-            return
-        error = self.proc.kill(sig)
-        if error:
-            self.sendreply(f'Kill {sig} failed: {error}')
-        else:
-            self.sendreply(f'Signal {sig} sent')
-
-    def cmd_status(self, args):
-        self.sendreply(self.reportstatus())
-
-    def reportstatus(self):
-        now = time.time()
-        delay = 0
-        if self.respawn_at is not None:
-            delay = now + max(0.0, self.respawn_at - time.monotonic())
-        return ''.join(f'{key}={value}\n' for key, value in (
-            ('status', 'running' if self.proc.pid else 'stopped'),
-            ('now', now),
-            ('should_be_up', int(self.should_be_up)),
-            ('delay', delay),
-            ('backoff', self.backoff.backoff),
-            ('lasttime', self.proc.lasttime),
-            ('application', self.proc.pid),
-            ('testing', int(self.proc.pid in self.proc.testing)),
-            ('manager', os.getpid()),
-            ('backofflimit', self.options.backofflimit),
-            ('filename', repr(self.proc.filename)),
-            ('args', repr(self.proc.args)),
-        ))
-
-    def cmd_reopen_transcript(self, args):
-        if self.transcript is not None:
-            self.transcript.reopen()
-        from ZConfig.components.logger import loghandler
-        loghandler.reopenFiles()
-        self.sendreply('')
 
 
 def decode_wait_status(sts):
@@ -778,14 +855,6 @@ def _shell_status(sts):
     return os.waitstatus_to_exitcode(sts)
 
 
-def signame(sig):
-    """``'SIGTERM'`` for 15; ``'signal 99'`` for a number without a name."""
-    try:
-        return signal.Signals(sig).name
-    except ValueError:
-        return f'signal {sig}'
-
-
 def get_path():
     """Where programs named without a directory are looked for."""
     return os.environ.get('PATH') or os.pathsep.join(
@@ -793,7 +862,7 @@ def get_path():
 
 
 def _take_report_fd():
-    value = os.environ.pop(START_REPORT_FD, None)
+    value = os.environ.pop(_control.START_REPORT_FD, None)
     if value is None:
         return None
     try:
@@ -810,17 +879,6 @@ def _unlink(path):
     except OSError as error:
         if error.errno != errno.ENOENT:
             raise
-
-
-def _log_to_stderr():
-    """Without an eventlog the manager logs to stderr: the transcript
-    when detached."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(
-        '%(asctime)s %(levelname)s %(name)s %(message)s'))
-    logger = logging.getLogger('zdaemon')
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
 
 
 def main(args=None):

@@ -3,14 +3,16 @@
 collects the same tests as the environment running the suite, and that
 they pass there too.
 
-The venv (``.venv-pip`` at the repository root) is kept between runs and
-rebuilt only when a ``setup.py`` changed. Running every layer a second time
-would double the suite, so the second environment runs the unit tests (those
-without layers) and compares the complete test list.
+The venv (``.venv-pip`` at the repository root) is kept between runs,
+refreshed when a ``setup.py`` changed and rebuilt when the suite runs on
+another Python. Running every layer a second time would double the suite,
+so the second environment runs the unit tests (those without layers) and
+compares the complete test list.
 """
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import unittest
@@ -30,7 +32,8 @@ def distributions():
 
 
 def setup_files_digest():
-    digest = hashlib.sha256()
+    """Changes when a setup.py or the Python running the suite changes."""
+    digest = hashlib.sha256(sys.executable.encode())
     for directory in distributions():
         digest.update((directory / 'setup.py').read_bytes())
     return digest.hexdigest()
@@ -59,6 +62,8 @@ def ensure_pip_environment():
     digest = setup_files_digest()
     if STAMP.exists() and STAMP.read_text() == digest:
         return None
+    if not same_python():
+        shutil.rmtree(VENV, ignore_errors=True)
     steps = []
     if not PYTHON.exists():
         steps.append([sys.executable, '-m', 'venv', VENV])
@@ -74,6 +79,13 @@ def ensure_pip_environment():
             return f'{" ".join(map(str, step))} failed:\n{done.stderr}'
     STAMP.write_text(digest)
     return None
+
+
+def same_python():
+    """Whether the venv was made from the Python running the suite."""
+    done = run(PYTHON, '-c', 'import sys; print(sys.version)',
+               timeout=RUN_TIMEOUT) if PYTHON.exists() else None
+    return done is not None and done.stdout.strip() == sys.version
 
 
 def listed_tests(environment, *args):

@@ -56,12 +56,12 @@ def bind(address):
     """A listening non-blocking socket at ``address``.
 
     Returns ``(socket, bound_address)``; the bound address has the real
-    port when 0 was asked for. Raises OSError (``EADDRINUSE`` when another
-    server has the address).
+    port when 0 was asked for, and is a Unix socket path exactly as given.
+    Raises OSError (``EADDRINUSE`` when another server has the address).
     """
     if isinstance(address, str):
         sock = _bind_unix(address)
-        bound = os.path.abspath(address)
+        bound = address
     else:
         if isinstance(address, int):
             address = LOOPBACK, address
@@ -83,11 +83,13 @@ def _bind_unix(path):
 
     The socket is bound inside a fresh private directory, made 0600 there
     and renamed into place, so it is never reachable with wider
-    permissions. A stale socket left by a dead process is replaced; one
-    that still answers is in use.
+    permissions. A socket file already at ``path`` is replaced, whether a
+    dead process left it or a live one listens there (it keeps its
+    connections but can no longer be reached): the newest monitor wins.
+    Any other kind of file is left alone (FileExistsError).
     """
     path = os.path.abspath(path)
-    _remove_stale_socket(path)
+    _remove_socket(path)
     private = tempfile.mkdtemp(prefix='.', dir=os.path.dirname(path))
     temporary = os.path.join(private, 's')
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -117,7 +119,7 @@ def _fits(path):
     return len(os.fsencode(path)) < 108
 
 
-def _remove_stale_socket(path):
+def _remove_socket(path):
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
@@ -125,16 +127,7 @@ def _remove_stale_socket(path):
     if not stat.S_ISSOCK(mode):
         raise FileExistsError(
             errno.EEXIST, 'exists and is not a socket, not replacing it', path)
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.settimeout(1)
-        probe.connect(path)
-    except OSError:
-        os.unlink(path)  # nobody listens: a leftover of a dead process
-    else:
-        raise OSError(errno.EADDRINUSE, os.strerror(errno.EADDRINUSE), path)
-    finally:
-        probe.close()
+    os.unlink(path)
 
 
 def socket_identity(path):

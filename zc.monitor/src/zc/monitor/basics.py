@@ -2,7 +2,8 @@
 import inspect
 
 from zc.monitor import plugins
-from zc.monitor.protocol import INTERACTIVE_MARKER, QUIT_MARKER
+from zc.monitor.protocol import (INTERACTIVE_BANNER, INTERACTIVE_MARKER,
+                                 QUIT_MARKER, unknown_command)
 
 
 def _commands_of(connection):
@@ -26,8 +27,7 @@ def help(connection, command_name=None):
         return
     command = commands.get(command_name)
     if command is None:
-        connection.write(
-            f'Invalid command {command_name!r}. Try "help".\n')
+        connection.write(unknown_command(command_name))
         return
     doc = inspect.getdoc(command) or 'No documentation.'
     connection.write(f'Help for {command_name}:\n\n{doc}\n')
@@ -42,7 +42,7 @@ def interactive(connection):
 
     In interactive mode, an empty line repeats the last command.
     """
-    connection.write('Interactive mode on.  Use "quit" to exit.\n')
+    connection.write(INTERACTIVE_BANNER)
     return INTERACTIVE_MARKER
 
 

@@ -55,6 +55,8 @@ _TOO_MANY = 'Too many monitor clients; try again later.\n'
 _TAKE_OVER_POLL = 0.1
 #: Longest single pause when over the CPU budget (so ``close`` is prompt).
 _THROTTLE_STEP = 0.05
+#: CPU seconds of debt too small to pause for.
+_CPU_EPSILON = 1e-9
 
 
 def open_or_warn(what, server_class, address, **options):
@@ -83,11 +85,16 @@ class Listener:
     monitor, unless the parent exits: then the child takes the monitor over,
     which is what happens when a process daemonizes after it configured
     its monitor (as zdaemon does).
+
+    ``clock`` (seconds, monotonic) and ``sleep`` measure and spend the
+    time of the time-outs and of the CPU budget's pauses; tests pass a
+    fake pair instead of waiting for real seconds.
     """
 
     def __init__(self, address, *, timeout=TIMEOUT, max_line=MAX_LINE,
                  max_clients=MAX_CLIENTS, workers=WORKERS,
-                 cpu_budget=CPU_BUDGET):
+                 cpu_budget=CPU_BUDGET, clock=time.monotonic,
+                 sleep=time.sleep):
         for name, value in (('timeout', timeout), ('max_line', max_line),
                             ('max_clients', max_clients),
                             ('workers', workers),
@@ -99,11 +106,16 @@ class Listener:
         self.max_line = max_line
         self.max_clients = max_clients
         self.cpu_budget = cpu_budget
+        self._clock = clock
+        self._sleep = sleep
         self.commands = plugins.commands()
         self._socket, self.address = addresses.bind(address)
-        self._unix_identity = None
+        self._unix_path = self._unix_identity = None
         if isinstance(self.address, str):
-            self._unix_identity = addresses.socket_identity(self.address)
+            # Absolute, to remove the right file even after a chdir (as
+            # daemonizing processes do).
+            self._unix_path = os.path.abspath(self.address)
+            self._unix_identity = addresses.socket_identity(self._unix_path)
         self._name = f'zc.monitor {addresses.format_address(self.address)}'
         self._worker_count = workers
         self._closing = False
@@ -127,7 +139,7 @@ class Listener:
         self._accept_paused_until = None
         self._workers = _Workers(self._worker_count, self._name)
         self._cpu_credit = self.cpu_budget or 0.0  # CPU seconds
-        self._cpu_credited = time.monotonic()
+        self._cpu_credited = self._clock()
 
     def _start(self, target, *args):
         self._thread = threading.Thread(
@@ -189,7 +201,7 @@ class Listener:
             while not self._closing:
                 for key, mask in self._selector.select(self._wait()):
                     key.data(mask)
-                self._expire(time.monotonic())
+                self._expire(self._clock())
                 now = time.thread_time()
                 self._spend(now - cpu)
                 cpu = now
@@ -205,7 +217,7 @@ class Listener:
             deadlines.append(self._accept_paused_until)
         if not deadlines:
             return None
-        return max(0.0, min(deadlines) - time.monotonic())
+        return max(0.0, min(deadlines) - self._clock())
 
     def _expire(self, now):
         for connection in list(self._connections):
@@ -230,7 +242,7 @@ class Listener:
                 logger.warning('Monitor at %s cannot accept: %s',
                                self.address, error)
                 self._selector.unregister(self._socket)
-                self._accept_paused_until = time.monotonic() + _ACCEPT_PAUSE
+                self._accept_paused_until = self._clock() + _ACCEPT_PAUSE
                 return
             sock.setblocking(False)
             served = len(self._connections) - self._turned_away
@@ -271,16 +283,17 @@ class Listener:
         self._cpu_credit -= cpu
         paused = 0.0
         while True:
-            now = time.monotonic()
+            now = self._clock()
             self._cpu_credit = min(
                 self.cpu_budget, self._cpu_credit
                 + (now - self._cpu_credited) * self.cpu_budget)
             self._cpu_credited = now
-            if self._cpu_credit >= 0 or self._closing:
+            # (A rounding error's worth of debt is no reason to pause.)
+            if self._cpu_credit > -_CPU_EPSILON or self._closing:
                 break
             pause = min(_THROTTLE_STEP, -self._cpu_credit / self.cpu_budget)
-            time.sleep(pause)
-            paused += time.monotonic() - now
+            self._sleep(pause)
+            paused += self._clock() - now
         if paused:
             for connection in self._connections:
                 if connection.deadline is not None:
@@ -312,7 +325,7 @@ class Listener:
         self._wake_reader.close()
         self._wake_writer.close()
         if self._unix_identity is not None:
-            _unlink_if_ours(self.address, self._unix_identity)
+            _unlink_if_ours(self._unix_path, self._unix_identity)
         logger.debug('Monitor at %s stopped', self.address)
 
 
@@ -331,7 +344,7 @@ class _Connection:
         self.interrupted = False
         self.turned_away = False
         self.events = 0
-        self.deadline = time.monotonic() + listener.timeout
+        self.deadline = listener._clock() + listener.timeout
 
     def __call__(self, events):
         if events & selectors.EVENT_WRITE:
@@ -354,7 +367,7 @@ class _Connection:
             return
         if data:
             self.inbuf += data
-            self.deadline = time.monotonic() + self.listener.timeout
+            self.deadline = self.listener._clock() + self.listener.timeout
         else:
             self.eof = True
         self.next_line()
@@ -409,7 +422,7 @@ class _Connection:
             return
         self.outbuf += output
         self.state = _READING if keep_open else _CLOSING
-        self.deadline = time.monotonic() + self.listener.timeout
+        self.deadline = self.listener._clock() + self.listener.timeout
         self.flush()
 
     def flush(self):
@@ -423,7 +436,7 @@ class _Connection:
                 return
             if sent:
                 del self.outbuf[:sent]
-                self.deadline = time.monotonic() + self.listener.timeout
+                self.deadline = self.listener._clock() + self.listener.timeout
         if self.state == _CLOSING and not self.outbuf:
             self.linger()
         elif self.state == _READING:
@@ -464,8 +477,8 @@ class _Connection:
             self.close('answered')
             return
         self.state = _LINGERING
-        self.deadline = time.monotonic() + min(_LINGER,
-                                               self.listener.timeout)
+        self.deadline = self.listener._clock() + min(_LINGER,
+                                                     self.listener.timeout)
         self.update_events()
 
     def expire(self):

@@ -3,9 +3,12 @@
 The listener feeds ``Server.handle_input`` one line at a time and closes
 the connection when it answers False; everything about modes, repeating the
 last command and reporting errors lives here, so it can be tested (and
-reused over another transport) without a socket.
+reused over another transport) without a socket. So do the forms of the
+server's error answers, which clients recognize with ``is_error``.
 """
+import inspect
 import logging
+import re
 import traceback
 
 logger = logging.getLogger('zc.monitor')
@@ -30,6 +33,66 @@ INTERACTIVE_MARKER = _Marker('INTERACTIVE_MARKER')
 QUIT_MARKER = _Marker('QUIT_MARKER')
 #: Send every following line to the same command.
 MORE_MARKER = _Marker('MORE_MARKER')
+
+#: What ``interactive`` answers: clients check for it to know they are
+#: talking to a monitor.
+INTERACTIVE_BANNER = 'Interactive mode on.  Use "quit" to exit.\n'
+_TRACEBACK_HEADER = 'Traceback (most recent call last):'
+_UNKNOWN_COMMAND = re.compile(r'Invalid command .*\. Try "help"\.\n', re.S)
+
+
+def unknown_command(name):
+    """The answer to a command nobody provides."""
+    return f'Invalid command {name!r}. Try "help".\n'
+
+
+def usage(name, command):
+    """``Usage: NAME ARG [OPTIONAL [MORE ...]]``, from ``command``'s
+    signature (the connection argument left out); None if it has none."""
+    try:
+        parameters = list(inspect.signature(command).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if parameters and parameters[0].kind is not parameters[0].VAR_POSITIONAL:
+        parameters = parameters[1:]  # the connection
+    words, nesting = [name], ''
+    for parameter in parameters:
+        word = parameter.name.upper()
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            words.append(f'[{word} ...]')
+        elif parameter.kind in (parameter.POSITIONAL_ONLY,
+                                parameter.POSITIONAL_OR_KEYWORD):
+            if parameter.default is parameter.empty:
+                words.append(word)
+            else:
+                words.append(f'[{word}')
+                nesting += ']'
+    return f'Usage: {" ".join(words)}{nesting}\n'
+
+
+def _accepts(command, connection, args):
+    """Whether ``command`` can be called with these arguments (True when
+    its signature cannot be known)."""
+    try:
+        signature = inspect.signature(command)
+    except (TypeError, ValueError):
+        return True
+    try:
+        signature.bind(connection, *args)
+    except TypeError:
+        return False
+    return True
+
+
+def is_error(name, answer):
+    """Whether ``answer``, the whole answer to command ``name``, is one of
+    the server's error answers: an unknown command, a usage line (wrong
+    arguments) or the traceback of a failed command."""
+    return bool(_UNKNOWN_COMMAND.fullmatch(answer)
+                or (answer.startswith(f'Usage: {name}')
+                    and answer.count('\n') == 1 and answer.endswith('\n'))
+                or (answer.endswith('\n\n')
+                    and _TRACEBACK_HEADER in answer.splitlines()))
 
 
 class Server:
@@ -67,8 +130,7 @@ class Server:
         except Exception as error:
             return self._failed(name, error)
         if command is None:
-            self.connection.write(
-                f'Invalid command {name!r}. Try "help".\n')
+            self.connection.write(unknown_command(name))
             return self.mode is INTERACTIVE_MARKER
         self.last_command = name, args
         return self._call(name, command, args)
@@ -80,6 +142,11 @@ class Server:
         self._end_more()
 
     def _call(self, name, command, args):
+        if not _accepts(command, self.connection, args):
+            # The client's mistake, not the command's: no traceback.
+            self.connection.write(usage(name, command))
+            self._end_more()
+            return self.mode is INTERACTIVE_MARKER
         try:
             result = command(self.connection, *args)
         except Exception as error:

@@ -41,7 +41,7 @@ class _OnPage(Strict):
         self._page = page
 
     def _check_current(self):
-        if self._browser._page is not self._page:
+        if not self._browser._is_current(self._page):
             raise ExpiredError(
                 f'{self!r} belongs to a page the browser has left')
 
@@ -60,7 +60,7 @@ class Link(_OnPage):
 
     def click(self):
         self._check_current()
-        self._browser._navigate('GET', self.url, referrer=self._page.url)
+        self._browser._follow(self._page, self._model)
 
     def __repr__(self):
         return f'<{type(self).__name__} text={self.text!r} url={self.url!r}>'
@@ -99,6 +99,13 @@ def find_control(browser, page, forms, label, name, index, kinds=None):
                         (form, field, item) for item in field.items
                         if any(map(match, item.labels)))
 
+    if len(matches) > 1:
+        # Forms group controls (radio buttons by name, controls outside
+        # any form last); ``index`` counts in the order a person reads.
+        order = page.element_order
+        matches.sort(key=lambda m: order[
+            (m[2] if m[2] is not None else m[1]).element])
+
     def available():
         """Each control; for a label search also its labels (what the
         search looked at) and its items."""
@@ -130,6 +137,8 @@ def control_for(browser, page, form, field):
         cls = ImageControl
     elif field.kind in ('SubmitControl', 'SubmitButtonControl'):
         cls = SubmitControl
+    elif field.kind == 'IgnoreControl':
+        cls = ButtonControl
     else:
         cls = Control
     return cls(browser, page, form, field)
@@ -227,6 +236,7 @@ class Control(_OnPage):
     def value(self, value):
         self._check_changeable()
         self._field.value = value
+        self._browser._changed(self._page, self._field)
 
     def _check_changeable(self):
         self._check_current()
@@ -238,6 +248,7 @@ class Control(_OnPage):
     def clear(self):
         self._check_changeable()
         self._field.clear()
+        self._browser._changed(self._page, self._field)
 
     def add_file(self, file, content_type, filename):
         """Attach a file (a file object, bytes or str) to a file control.
@@ -246,9 +257,24 @@ class Control(_OnPage):
             raise TypeError(f'{self!r} is not a file control')
         self._check_changeable()
         self._field.add(FileUpload(file, content_type, filename))
+        self._browser._changed(self._page, self._field)
 
     def __repr__(self):
         return f'<{type(self).__name__} name={self.name!r} type={self.type!r}>'
+
+
+class ButtonControl(Control):
+    """A button that submits nothing (``type=button`` or ``reset``): what
+    clicking it does is up to the page's scripts, so it does something
+    only in a browser that runs them. It shows itself as a ``Control``.
+    """
+
+    def click(self):
+        self._check_current()
+        self._browser._press(self._page, self._field)
+
+    def __repr__(self):
+        return f'<Control name={self.name!r} type={self.type!r}>'
 
 
 @implementer(interfaces.ISubmitControl)
@@ -293,6 +319,7 @@ class ListControl(Control):
         field = self._field
         if field.is_boolean and isinstance(values, bool):
             field.items[0].selected = values
+            self._browser._changed(self._page, field)
             return
         values = [values] if isinstance(values, str) else list(values)
         items = [self._item_by_value(v) for v in values]
@@ -319,6 +346,7 @@ class ListControl(Control):
                     f'item {item.value!r} of {self!r} is disabled')
         for item in field.items:
             item.selected = any(item is chosen for chosen in items)
+        self._browser._changed(self._page, field)
 
     def _item_by_value(self, value):
         for item in self._field.items:
@@ -413,6 +441,7 @@ class ItemControl(_OnPage):
         if self._field.readonly:
             raise AttributeError('Trying to set value of readonly control')
         self._field.select(self._item, bool(value))
+        self._browser._changed(self._page, self._field)
 
     def click(self):
         if self._field.kind == 'RadioControl':

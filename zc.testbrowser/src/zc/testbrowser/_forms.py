@@ -289,7 +289,9 @@ def make_field(element):
                                 value)
             field.captions.append(normalize(element.text_content()))
             return field
-        return IgnoredField(element, 'IgnoreControl', type, value)
+        field = IgnoredField(element, 'IgnoreControl', type, value)
+        field.captions.append(normalize(element.text_content()))
+        return field
     type = (element.get('type') or 'text').lower()
     kind = _INPUT_KINDS.get(type, 'TextControl')
     value = element.get('value')
@@ -358,12 +360,14 @@ class FormModel:
                 field = self._groups[key] = ListField(
                     element, kind, kind[:-7].lower(),
                     multiple=(kind == 'CheckboxControl'))
-                field.disabled = False
                 self.fields.append(field)
             if not field.multiple and item.selected:
                 for other in field.items:
                     other.selected = False
             field.items.append(item)
+            # A group is disabled when each of its buttons is (a lone
+            # checkbox when it is).
+            field.disabled = all(i.disabled for i in field.items)
             return
         field.labels.extend(labels)
         self.fields.append(field)

@@ -148,6 +148,12 @@ class Page:
                 if element.get('href') is not None]
 
     @functools.cached_property
+    def element_order(self):
+        """Each control and option element's place in the document."""
+        return {element: i for i, element in
+                enumerate(self.document.iter(*CONTROL_TAGS, 'option'))}
+
+    @functools.cached_property
     def forms(self):
         """Every form in document order, then (if it has controls) the
         model for controls outside any form."""

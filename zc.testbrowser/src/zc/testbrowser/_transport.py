@@ -52,6 +52,15 @@ class Response:
                 return value
         return None
 
+    def message(self):
+        """The headers as an ``http.client.HTTPMessage`` (what
+        ``browser.headers`` shows), after a synthetic ``Status`` field."""
+        message = http.client.HTTPMessage()
+        message['Status'] = f'{self.status} {self.reason}'
+        for name, value in self.headers:
+            message[name] = value
+        return message
+
     def header_values(self, name):
         name = name.lower()
         return [value for key, value in self.headers if key.lower() == name]
@@ -83,7 +92,7 @@ class WSGITransport:
                 f'{", ".join(ALLOWED_HOSTS)} and their subdomains')
         scheme = url.scheme or 'http'
         port = str(url.port or (443 if scheme == 'https' else 80))
-        body = request.body or b''
+        body = request.body
         # PEP 3333: PATH_INFO holds the unquoted bytes, as latin-1.
         path = urllib.parse.unquote_to_bytes(url.path or '/')
         environ = {
@@ -97,13 +106,15 @@ class WSGITransport:
             'REMOTE_ADDR': '127.0.0.1',
             'wsgi.version': (1, 0),
             'wsgi.url_scheme': scheme,
-            'wsgi.input': io.BytesIO(body),
+            'wsgi.input': io.BytesIO(body or b''),
             'wsgi.errors': sys.stderr,
             'wsgi.multithread': False,
             'wsgi.multiprocess': False,
             'wsgi.run_once': False,
-            'CONTENT_LENGTH': str(len(body)) if body else '',
         }
+        if body is not None:
+            # A GET has no body and so no length (PEP 3333 leaves it out).
+            environ['CONTENT_LENGTH'] = str(len(body))
         for name, value in request.headers:
             key = name.upper().replace('-', '_')
             if key == 'CONTENT_TYPE':

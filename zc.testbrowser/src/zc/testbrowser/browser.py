@@ -39,6 +39,7 @@ __all__ = [
     'ListControl', 'RobotExclusionError', 'SubmitControl',
 ]
 
+BACKENDS = ('fast', 'chromium')
 REDIRECTS = frozenset((301, 302, 303, 307, 308))
 MAX_REDIRECTS = 100
 DEFAULT_HEADERS = (('Connection', 'close'),
@@ -71,7 +72,22 @@ class Browser(Strict):
     timeout = 60
     lastRequestSeconds = None
 
-    def __init__(self, url=None, wsgi_app=None):
+    #: Which backend ``Browser(...)`` makes when not told: 'fast' (this
+    #: module: no JavaScript, in-process or HTTP) or 'chromium' (headless
+    #: Chromium, ``zc.testbrowser.chromium``; the ``chromium`` extra).
+    backend = 'fast'
+
+    def __new__(cls, url=None, wsgi_app=None, backend=None):
+        backend = backend or cls.backend
+        if backend not in BACKENDS:
+            raise ValueError(f'unknown backend {backend!r}: choose one of '
+                             f'{", ".join(map(repr, BACKENDS))}')
+        if backend == 'chromium' and cls is Browser:
+            from zc.testbrowser import chromium  # only when asked for
+            cls = chromium.Browser
+        return super().__new__(cls)
+
+    def __init__(self, url=None, wsgi_app=None, backend=None):
         if wsgi_app is not None:
             self._transport = WSGITransport(wsgi_app)
         else:
@@ -120,7 +136,7 @@ class Browser(Strict):
         """The response headers, after a synthetic ``Status`` field."""
         if self._page is None:
             return None
-        return _message(self._page.response)
+        return self._page.response.message()
 
     @property
     def cookies(self):
@@ -224,14 +240,14 @@ class Browser(Strict):
             raise urllib.error.HTTPError(
                 request.url, response.status,
                 f'more than {MAX_REDIRECTS} redirects',
-                _message(response), io.BytesIO(b''))
+                response.message(), io.BytesIO(b''))
         self.lastRequestSeconds = time.perf_counter() - started
         shown = request.url + (f'#{fragment}' if fragment else '')
         self._history.append(_Visit(request, response, shown))
         self._page = Page(response)
         if self.raiseHttpErrors and response.status >= 400:
             raise urllib.error.HTTPError(
-                shown, response.status, response.reason, _message(response),
+                shown, response.status, response.reason, response.message(),
                 io.BytesIO(response.body))
 
     def _exchange(self, request):
@@ -257,6 +273,11 @@ class Browser(Strict):
                 CookieResponse(response),
                 urllib.request.Request(request.url))
         return response
+
+    def _cookie_header_added(self):
+        """Whether a test added a Cookie header, which replaces the jar's
+        cookies in every request."""
+        return any(k.lower() == 'cookie' for k, _ in self._headers)
 
     def _cookie_header(self, url, headers):
         if any(k.lower() == 'cookie' for k, _ in headers):
@@ -318,24 +339,39 @@ class Browser(Strict):
     def follow(self, text=None, url=None, id=None, index=0):
         self.getLink(text, url, id, index).click()
 
+    # -- what links, forms and controls ask of their browser ---------------
+    # (a backend whose page lives in a real browser answers differently)
+
+    def _is_current(self, page):
+        """Whether ``page`` is the one the browser shows."""
+        return page is self._page
+
+    def _follow(self, page, link):
+        """Follow ``link`` (a page-model link) of ``page``."""
+        self._navigate('GET', link.url, referrer=page.url)
+
+    def _press(self, page, field):
+        """A plain button was clicked: without scripts, nothing happens."""
+
+    def _changed(self, page, field):
+        """A control's value was set: nothing to do here, the page model
+        is the page."""
+
     # -- forms -------------------------------------------------------------
 
-    def _forms(self):
-        return self._html_page().forms
-
     def getControl(self, label=None, name=None, index=None):
-        return find_control(self, self._page, self._forms(), label, name,
-                            index)
+        page = self._html_page()
+        return find_control(self, page, page.forms, label, name, index)
 
     def getForm(self, id=None, name=None, action=None, index=None):
-        forms = [f for f in self._forms() if f.element is not None]
+        page = self._html_page()
+        forms = [f for f in page.forms if f.element is not None]
         given = [(k, v) for k, v in
                  (('id', id), ('name', name), ('action', action))
                  if v is not None]
         if len(given) > 1:
             raise ValueError(
                 'Supply at most one of "id", "name" and "action"')
-        page = self._page
         if not given:
             if index is None and len(forms) != 1:
                 raise ValueError(
@@ -397,14 +433,6 @@ class Browser(Strict):
             import webbrowser
             webbrowser.open('file://' + path)
         return path
-
-
-def _message(response):
-    message = http.client.HTTPMessage()
-    message['Status'] = f'{response.status} {response.reason}'
-    for name, value in response.headers:
-        message[name] = value
-    return message
 
 
 def _form_names(form):

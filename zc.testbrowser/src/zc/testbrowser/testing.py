@@ -9,6 +9,7 @@ import base64
 import email.parser
 import email.policy
 import html
+import socketserver
 import threading
 import urllib.parse
 import wsgiref.simple_server
@@ -17,8 +18,32 @@ __all__ = ['ExampleApp', 'Server', 'demo_app']
 
 
 class _QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
+    timeout = 30  # seconds an idle connection may wait for a request
+
     def log_message(self, *args):
         pass  # tests don't want an access log on stderr
+
+    def parse_request(self):
+        """Also accept the absolute form of a request target
+        (``GET http://localhost/page``), which a browser sends to a proxy:
+        the Chromium backend uses the server as its proxy, so a test's
+        ``http://localhost/...`` URLs reach it unchanged (RFC 9112, 3.2.2:
+        a server must accept that form)."""
+        if not super().parse_request():
+            return False
+        if self.path.startswith(('http://', 'https://')):
+            split = urllib.parse.urlsplit(self.path)
+            self.path = urllib.parse.urlunsplit(
+                ('', '', split.path or '/', split.query, ''))
+        return True
+
+
+class _ThreadingServer(socketserver.ThreadingMixIn,
+                       wsgiref.simple_server.WSGIServer):
+    """A thread per connection, for a real browser: it opens several at
+    once (and keeps some idle), which would stall a server handling one at
+    a time. ``server_close`` waits for them (a closed browser has closed
+    its connections; an idle one times out)."""
 
 
 class Server:
@@ -27,11 +52,17 @@ class Server:
 
         with Server(app) as server:
             browser.open(server.url + '/page')
+
+    With ``threads``, each connection is served in a thread of its own
+    (what a real browser needs); otherwise one at a time.
     """
 
-    def __init__(self, app, host='127.0.0.1'):
+    def __init__(self, app, host='127.0.0.1', threads=False):
         self._server = wsgiref.simple_server.make_server(
-            host, 0, app, handler_class=_QuietHandler)
+            host, 0, app,
+            server_class=(_ThreadingServer if threads
+                          else wsgiref.simple_server.WSGIServer),
+            handler_class=_QuietHandler)
         self._thread = None
 
     @property
@@ -374,6 +405,44 @@ second line</textarea>
                 '<body><p>Price: 5 \u20ac</p></body></html>')
         return '200 OK', [('Content-Type', 'text/html')], \
             body.encode('windows-1252')
+
+    def page_scripted(self, request):
+        """A page that needs JavaScript: a script makes a link and fills in
+        a field, a button fetches news with an XMLHttpRequest, and a
+        paragraph appears a moment after the page has loaded."""
+        return '200 OK', [], _page('Scripted', '''
+<div id="links"></div>
+<form action="echo" method="post">
+  <label>City <input name="city"></label>
+  <input type="submit" value="Send">
+</form>
+<button type="button" id="fetch">Fetch the news</button>
+<div id="news"></div>
+<script>
+document.getElementById('links').innerHTML =
+  '<a href="target?n=scripted">made by a script</a>';
+document.querySelector('[name=city]').value = 'Fredericksburg';
+document.getElementById('fetch').addEventListener('click', () => {
+  const request = new XMLHttpRequest();
+  request.open('GET', 'news');
+  request.onload = () => {
+    const headline = document.createElement('p');
+    headline.id = 'headline';
+    headline.textContent = request.responseText;
+    document.getElementById('news').append(headline);
+  };
+  request.send();
+});
+setTimeout(() => {
+  const late = document.createElement('p');
+  late.id = 'late';
+  late.textContent = 'Here at last';
+  document.body.append(late);
+}, 200);
+</script>''')
+
+    def page_news(self, request):
+        return '200 OK', [('Content-Type', 'text/plain')], 'Extra! Extra!'
 
     def page_logo_png(self, request):
         return '200 OK', [('Content-Type', 'image/png')], \

@@ -17,10 +17,19 @@ _LETTERS = {'r': Permissions.READ, 'w': Permissions.WRITE,
             'a': Permissions.ADMIN}
 
 
+def check_permissions(perms):
+    """``perms`` if they are valid permission bits, else ValueError."""
+    if not 0 <= perms <= Permissions.ALL:
+        raise ValueError(f'Bad permissions {perms!r}: need 0-'
+                         f'{Permissions.ALL}, the sum of read 1, write 2,'
+                         ' create 4, delete 8 and admin 16')
+    return perms
+
+
 def parse_permissions(text):
     """``'rw'``, ``'all'`` or a number as kazoo permission bits."""
     if text.isdigit():
-        return int(text)
+        return check_permissions(int(text))
     if text == 'all':
         return Permissions.ALL
     perms = 0
@@ -34,11 +43,12 @@ def parse_permissions(text):
 
 def world_acl(perms=Permissions.ALL):
     """Anyone may do ``perms``."""
-    return [ACL(perms, Id('world', 'anyone'))]
+    return [ACL(check_permissions(perms), Id('world', 'anyone'))]
 
 
 def digest_acl(user, password, perms=Permissions.ALL):
     """Only ``user`` (authenticated with ``password``) may do ``perms``."""
+    check_permissions(perms)
     return [make_digest_acl(user, password, all=perms == Permissions.ALL,
                             read=bool(perms & Permissions.READ),
                             write=bool(perms & Permissions.WRITE),

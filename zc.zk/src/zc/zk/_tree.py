@@ -8,9 +8,14 @@ One item per line; nesting by indentation::
       color => /defaults favorite_color
       /providers
 
-Properties are Python literals (evaluated), ``->`` lines are node links
-and ``=>`` lines property links. Each error names the line it was found on.
+Property values are Python literals, read by ``ast.literal_eval``'s
+rules and never evaluated: a tree file is data, and checking one with
+``zookeeper_validate`` must not run what it says. ``->`` lines are node
+links and ``=>`` lines property links. Each error names the line it was
+found on.
 """
+import ast
+import json
 import re
 
 LINK = ' ->'
@@ -18,7 +23,7 @@ PROPERTY_LINK = ' =>'
 
 _NAME = r'(?P<name>[^\s=/][^\s=]*)'
 _PROPERTY_LINK = re.compile(_NAME + r'\s*=>\s*(?P<target>\S+(\s+\S+)?)$')
-_PROPERTY = re.compile(_NAME + r'\s*=\s*(?P<expression>.*)$')
+_PROPERTY = re.compile(_NAME + r'\s*=\s*(?P<value>.*)$')
 _LINK = re.compile(_NAME + r'\s*->\s*(?P<target>\S+)$')
 _NODE = re.compile(
     r'/(?P<name>[^\s/]+?)(?:(?:\s+:\s*|\s*:\s+)(?P<type>\S.*))?$')
@@ -86,8 +91,8 @@ def parse_tree(text, node_class=ParseNode):
                           match['target'], error)
         elif match := _PROPERTY.match(item):
             try:
-                value = eval(match['expression'], {})
-            except Exception as exc:
+                value = parse_value(match['value'])
+            except ValueError as exc:
                 raise error(f'Bad property value ({exc})') from None
             _add_property(parent, match['name'], value, error)
         elif match := _LINK.match(item):
@@ -105,6 +110,32 @@ def parse_tree(text, node_class=ParseNode):
         else:
             raise error('Unrecognized data')
     return root
+
+
+def parse_value(text):
+    """The property value written as ``text``: a Python literal (string,
+    number, list, tuple, dict, True, False or None) that JSON can store.
+
+    Nothing is evaluated, so a value is refused (ValueError saying why)
+    rather than computed: ``2 ** 10`` or ``len('abc')`` are expressions.
+    """
+    if not text.strip():
+        raise ValueError('no value')
+    try:
+        value = ast.literal_eval(text.strip())
+    except SyntaxError as error:
+        raise ValueError(error.msg if error.msg == 'invalid syntax'
+                         else f'invalid syntax: {error.msg}') from None
+    except (ValueError, TypeError, MemoryError, RecursionError):
+        raise ValueError('not a Python literal: values are quoted strings,'
+                         ' numbers, lists, tuples, dicts, True, False or'
+                         ' None, never expressions') from None
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        raise ValueError('not storable as JSON: no sets, bytes, complex'
+                         ' or infinite numbers') from None
+    return value
 
 
 def _add_property(node, name, value, error):

@@ -9,18 +9,32 @@ zc.zk does not need zc.monitor installed.
   e.g. with ``monitor.zcml`` or ``zope.event.subscribers``);
 - ``servers PATH`` prints the addresses registered under ``PATH``,
   separated by spaces, read through this process's ZooKeeper session
-  (else ``$ZC_ZK_CONNECTION_STRING``).
+  (else ``$ZC_ZK_CONNECTION_STRING``). When ZooKeeper does not answer
+  within ``TIMEOUT`` seconds, it says so in one line (and logs one line).
 """
 import json
+import logging
+import queue
 import socket
 import sys
 import threading
+import time
 import weakref
 
+from kazoo.exceptions import NoNodeError
+
 import zc.zk
-from zc.zk._client import join
+from zc.zk._paths import join
 
 CHECK_TIMEOUT = 5.0
+#: Seconds ``servers PATH`` may take to reach ZooKeeper.
+TIMEOUT = 5.0
+
+logger = logging.getLogger(__name__)
+#: kazoo's messages about the sessions ``servers`` opens: it logs once per
+#: connection attempt, so an unreachable ZooKeeper would flood the host's
+#: log; ``servers`` logs one line itself instead.
+_QUIET = logging.Logger('zc.zk.monitor.kazoo', logging.CRITICAL + 1)
 
 
 class _Registrations:
@@ -66,13 +80,64 @@ def servers(connection, path=None):
     if path is None:
         connection.write(json.dumps(registrations.nodes()) + '\n')
         return
-    zk = registrations.zookeeper()
-    if zk is not None:
-        addresses = zk.get_children(zk.resolve(path))
-    else:
-        with zc.zk.ZooKeeper() as zk:
-            addresses = zk.get_children(zk.resolve(path))
+    try:
+        addresses = _addresses(path)
+    except NoNodeError:
+        connection.write(f'no such node: {path}\n')
+        return
+    except _Unreachable as error:
+        logger.warning('servers %s: %s', path, error)
+        connection.write(f'{error}\n')
+        return
     connection.write(' '.join(sorted(addresses)) + '\n')
+
+
+class _Unreachable(Exception):
+    """ZooKeeper did not answer within ``TIMEOUT``."""
+
+
+def _addresses(path):
+    """The names of the children of ``path`` (resolved through links),
+    read within ``TIMEOUT`` seconds through this process's session if it
+    has one, else through a session of its own."""
+    deadline = time.monotonic() + TIMEOUT
+    zk = registrations.zookeeper()
+    if zk is None:
+        try:
+            with zc.zk.ZooKeeper(connect_timeout=TIMEOUT,
+                                 kazoo_logger=_QUIET) as zk:
+                return _children(zk, path, deadline)
+        except zc.zk.FailedConnect as error:
+            raise _Unreachable(f"can't connect to ZooKeeper at {error}"
+                               f' within {TIMEOUT:g} seconds') from None
+    if not zk.client.connected:
+        raise _Unreachable(f'not connected to ZooKeeper at'
+                           f' {zk.connection_string}')
+    return _children(zk, path, deadline)
+
+
+def _children(zk, path, deadline):
+    # kazoo's blocking calls wait for a connection however long it takes:
+    # a lookup that outlives its time limit is abandoned instead (it ends
+    # when the session reconnects or closes).
+    result = queue.SimpleQueue()
+
+    def lookup():
+        try:
+            result.put((True, zk.get_children(zk.resolve(path))))
+        except Exception as error:
+            result.put((False, error))
+    threading.Thread(target=lookup, daemon=True,
+                     name=f'zc.zk servers {path}').start()
+    try:
+        ok, value = result.get(timeout=max(0, deadline - time.monotonic()))
+    except queue.Empty:
+        raise _Unreachable(f'no answer from ZooKeeper at'
+                           f' {zk.connection_string} within {TIMEOUT:g}'
+                           f' seconds') from None
+    if not ok:
+        raise value
+    return value
 
 
 def get_addr(connection_string, path):

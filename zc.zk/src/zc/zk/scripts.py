@@ -15,6 +15,7 @@ from kazoo.security import Permissions
 
 import zc.zk
 from zc.zk._security import parse_acl, world_acl
+from zc.zk._tree import parse_value
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -62,9 +63,10 @@ def _connected(options):
     try:
         zk = zc.zk.ZooKeeper(options.connection, auth=options.auth,
                              connect_timeout=options.timeout)
-    except zc.zk.FailedConnect:
-        raise _UserError(f"can't connect to ZooKeeper at"
-                         f' {options.connection}') from None
+    except zc.zk.FailedConnect as error:
+        raise _UserError(f"can't connect to ZooKeeper at {error}") from None
+    except ValueError as error:  # a bad connection string or --auth
+        raise _UserError(error) from None
     try:
         yield zk
     except kazoo.exceptions.NoNodeError as error:
@@ -86,13 +88,21 @@ def _path_of(error):
 
 
 def _read(filename):
-    if filename in (None, '-'):
-        return '<stdin>', sys.stdin.read()
+    """``(source, text)`` of a tree file (UTF-8), or of stdin for ``-``."""
+    source = '<stdin>' if filename in (None, '-') else filename
     try:
-        with open(filename) as f:
-            return filename, f.read()
+        if source == '<stdin>':
+            data = sys.stdin.buffer.read()
+        else:
+            with open(filename, 'rb') as f:
+                data = f.read()
+        return source, data.decode('utf-8')
     except OSError as error:
-        raise _UserError(f'cannot read {filename}: {error.strerror}') from None
+        raise _UserError(f'cannot read {source}: {error.strerror}') from None
+    except UnicodeDecodeError as error:
+        lineno = data.count(b'\n', 0, error.start) + 1
+        raise _UserError(f'{source}, line {lineno}: not UTF-8 text (byte'
+                         f' {data[error.start]:#04x})') from None
 
 
 def _parse(source, text):
@@ -153,13 +163,13 @@ def import_(argv):
                              ' digest:USER:PASSWORD:PERMS or ip:ADDR:PERMS'
                              ' (PERMS from rwcda, or all); repeatable')
     options = parser.parse_args(argv)
-    source, text = _read(options.file)
-    _parse(source, text)
     try:
         acl = ([entry for spec in options.acl for entry in parse_acl(spec)]
                if options.acl else world_acl(options.permission))
     except ValueError as error:
         raise _UserError(error) from None
+    source, text = _read(options.file)
+    _parse(source, text)
     with _connected(options) as zk:
         try:
             zk.import_tree(text, options.path, trim=options.trim or None,
@@ -182,22 +192,22 @@ def validate(argv):
 def set_property(argv):
     """zookeeper_set_property: change properties of one node."""
     parser = _parser('set_property', 'Set properties of a ZooKeeper node;'
-                     ' each value is a Python expression.')
+                     ' each value is a Python literal (never evaluated).')
     _add_connection(parser)
     parser.add_argument('path', help='the node')
-    parser.add_argument('settings', nargs='+', metavar='NAME=PYEXPR',
+    parser.add_argument('settings', nargs='+', metavar='NAME=VALUE',
                         help="e.g. threads=4 'color=\"red\"'")
     options = parser.parse_args(argv)
     changes = {}
     for setting in options.settings:
-        name, sep, expression = setting.partition('=')
+        name, sep, text = setting.partition('=')
         if not sep or not name:
-            raise _UserError(f'expected NAME=PYEXPR, got {setting!r}')
+            raise _UserError(f'expected NAME=VALUE, got {setting!r}')
         try:
-            changes[name.strip()] = eval(expression, {})
-        except Exception as error:
-            raise _UserError(f'bad value for {name}: {expression!r}'
-                             f' ({type(error).__name__}: {error})') from None
+            changes[name.strip()] = parse_value(text)
+        except ValueError as error:
+            raise _UserError(f'bad value for {name}: {text!r}'
+                             f' ({error})') from None
     with _connected(options) as zk:
         try:
             zk.properties(options.path, watch=False).update(changes)

@@ -24,9 +24,29 @@ COMMAND_TIMEOUT = 60
 WAIT_TIMEOUT = 30
 
 
-#: What ``stop`` prints: a dot for each second it waited (how many depends
-#: on the machine's load), then its message.
-STOPPED = re.compile(r'\A(?:(?:\. )+\n)?daemon process stopped\n\Z')
+#: What ``stop`` prints, as the original does: a dot for each second it
+#: waited (how many depends on the machine's load), a newline, then its
+#: message.
+STOPPED = re.compile(r'\A(?:\. )*\ndaemon process stopped\n\Z')
+
+#: What ``start`` prints when the program started, likewise.
+STARTED = re.compile(r'\A(?:\. )*\ndaemon process started, pid=(\d+)\n\Z')
+
+#: What ``start`` prints when the manager is gone (it gave up), likewise.
+MANAGER_GONE = re.compile(r'\A(?:\. )*\ndaemon manager not running\n\Z')
+
+#: A configuration whose manager logs into ``manager.log`` (the transcript
+#: holds the program's output only); options come from the command line.
+LOGGED_CONF = '''
+    <runner>
+    </runner>
+    <eventlog>
+      <logfile>
+        path manager.log
+        format %(message)s
+      </logfile>
+    </eventlog>
+'''
 
 
 def python_env(**extra):
@@ -172,10 +192,10 @@ def stop_managers(directory):
     found = 0
     for sock in list(_sockets(directory)):
         reply = _control.send_command(sock, 'status', timeout=5)
-        if not reply:
-            continue
+        status = _control.parse_status(reply or '')
+        if 'manager' not in status:
+            continue    # no manager there (a ZEO server's socket...)
         found += 1
-        status = _control.parse_status(reply)
         _control.send_command(sock, 'stop', timeout=5)
         try:
             wait(lambda: not process_exists(status['manager']), timeout=10)

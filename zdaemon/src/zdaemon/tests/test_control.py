@@ -1,4 +1,5 @@
-"""The client side of the control socket, against a scripted server."""
+"""The control protocol: the client against a scripted server, and both
+halves of the status reply and of the start report."""
 import os
 import socket
 import tempfile
@@ -60,3 +61,30 @@ class ControlTests(unittest.TestCase):
             'application': 42, 'testing': 0, 'manager': 41,
             'backofflimit': 10, 'filename': '/bin/sleep',
             'args': ['sleep', '100']})
+
+    def test_status_round_trip(self):
+        fields = {
+            'status': 'stopped', 'now': 2.5, 'should_be_up': 1,
+            'delay': 3.5, 'backoff': 1, 'lasttime': 1.0,
+            'application': 0, 'testing': 0, 'manager': 41,
+            'backofflimit': 10, 'filename': "/opt/it's here",
+            'args': ['prog', 'a b', "'"]}
+        reply = _control.format_status(fields)
+        self.assertEqual([line.split('=')[0] for line in reply.splitlines()],
+                         list(_control.STATUS_KEYS))
+        self.assertEqual(_control.parse_status(reply), fields)
+
+    def test_start_report(self):
+        read_fd, write_fd = os.pipe()
+        self.addCleanup(os.close, read_fd)
+        _control.write_report(write_fd, 'note', 'it exited; restarting')
+        _control.write_report(write_fd, 'exit', 'it ended')
+        os.close(write_fd)
+        data = os.read(read_fd, 1000)
+        self.assertEqual(_control.read_report(data + b'exit incompl'), [
+            ('note', 'it exited; restarting'), ('exit', 'it ended')])
+        # Nobody listening any more (EPIPE) is not an error:
+        read_fd, write_fd = os.pipe()
+        self.addCleanup(os.close, write_fd)
+        os.close(read_fd)
+        _control.write_report(write_fd, 'note', 'too late')

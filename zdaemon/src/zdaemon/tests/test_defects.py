@@ -12,6 +12,7 @@ import unittest.mock
 
 from zope.testing.wait import wait
 
+from zdaemon import _control
 from zdaemon import zdctl
 from zdaemon.tests import support
 from zdaemon.tests.support import Sandbox
@@ -43,21 +44,24 @@ class ForkRaceTests(unittest.TestCase):
 
     def test_program_exiting_at_once_is_never_reported_with_a_dead_pid(self):
         sandbox = Sandbox(self)
-        # -b 0: no back-off, the program is restarted as soon as it dies,
-        # hundreds of times a second: the original lost track within
-        # tens of spawns.
+        sandbox.write('log.conf', support.LOGGED_CONF)
         manager = subprocess.run(
-            [sys.executable, '-m', 'zdaemon.zdrun', '-b', '0', '-f',
-             '-t', 'transcript', 'false'],
+            [sys.executable, '-m', 'zdaemon.zdrun', '-C', 'log.conf',
+             '-b', '1', '-f', 'false'],
             cwd=sandbox.path, env=support.python_env(),
             capture_output=True, text=True, timeout=support.COMMAND_TIMEOUT)
         self.assertEqual(manager.returncode, 0, manager.stderr)
         status = support.wait_for_value(sandbox.status)
         manager_pid = status['manager']
+        sockname = sandbox.join('zdsock')
         seen = set()
         spawns = []
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline:
+            # A start command spawns the program at once (no back-off):
+            # hundreds of spawns a second of a program that exits at once;
+            # the original lost track within tens.
+            _control.send_command(sockname, 'start')
             pid = sandbox.status()['application']
             if not pid:
                 continue
@@ -68,12 +72,11 @@ class ForkRaceTests(unittest.TestCase):
                 # manager must not report it any more.
                 self.assertNotEqual(sandbox.status()['application'], pid,
                                     f'dead pid {pid} reported as running')
-            spawns.append(sandbox.read('transcript').count('spawned'))
-            time.sleep(0.001)
+            spawns.append(sandbox.read('manager.log').count('spawned'))
         self.assertGreater(len(seen), 20)
         # Still restarting at the end (not wedged on a dead pid):
         latest = spawns[-1]
-        wait(lambda: sandbox.read('transcript').count('spawned') > latest + 5,
+        wait(lambda: sandbox.read('manager.log').count('spawned') > latest,
              timeout=support.WAIT_TIMEOUT, message='more spawns')
         done = sandbox.run('-p false stop')
         self.assertEqual(done.returncode, 0, done.stderr)
@@ -226,7 +229,9 @@ class StopEscalationTests(unittest.TestCase):
     def test_stop_kills_a_program_ignoring_sigterm(self):
         sandbox = Sandbox(self)
         sandbox.script('stubborn', SIGNAL_RECORDER)
-        program = '-p "./stubborn ignore-term" --stop-timeout 1 -t transcript'
+        sandbox.write('log.conf', support.LOGGED_CONF)
+        program = ('-C log.conf -p "./stubborn ignore-term" --stop-timeout 1'
+                   ' -t transcript')
         done = sandbox.run(program + ' start')
         self.assertEqual(done.returncode, 0, done.stderr)
         pid = sandbox.status()['application']
@@ -237,4 +242,4 @@ class StopEscalationTests(unittest.TestCase):
         self.assertFalse(support.process_exists(pid))
         self.assertEqual(sandbox.read('signals'), 'SIGTERM\n')
         self.assertIn(f'process {pid} terminated by SIGKILL',
-                      sandbox.read('transcript'))
+                      sandbox.read('manager.log'))

@@ -1,6 +1,7 @@
 """The zdaemon command line: actions, messages and exit statuses."""
 import io
 import os
+import subprocess
 import sys
 import unittest
 import unittest.mock
@@ -22,7 +23,7 @@ class ActionTests(unittest.TestCase):
                 ('status', 3, 'daemon manager not running\n', ''),
                 ('status -l', 3, 'daemon manager not running\n', ''),
                 ('stop', 0, 'daemon manager not running\n', ''),
-                ('kill', 1, '', 'daemon process not running\n'),
+                ('kill', 0, 'daemon process not running\n', ''),
                 ('reopen_transcript', 1, '', 'daemon manager not running\n'),
                 ('wait', 3, 'daemon manager not running\n', ''),
         ]:
@@ -32,10 +33,18 @@ class ActionTests(unittest.TestCase):
 
     def test_user_errors(self):
         sandbox = Sandbox(self)
-        for action, code, err in [
-                ('status -x', 2,
+        # The original's lines on stdout, and its exit statuses:
+        for action, code, out in [
+                ('status -x', 1,
                  'status argument must be absent, -l or --json\n'),
-                ('kill NOSUCH', 2, "invalid signal 'NOSUCH'\n"),
+                ('kill NOSUCH', 0, "invalid signal 'NOSUCH'\n"),
+                ('kill 0', 0, "invalid signal '0'\n"),
+                ('kill SIG_IGN', 0, "invalid signal 'SIG_IGN'\n"),
+        ]:
+            done = sandbox.run(f'-p "sleep 1" {action}')
+            self.assertEqual((done.returncode, done.stdout, done.stderr),
+                             (code, out, ''), action)
+        for action, code, err in [
                 ('frobnicate', 2,
                  "*** Unknown action: 'frobnicate' (use 'help' for a"
                  " list)\n"),
@@ -57,7 +66,9 @@ class ActionTests(unittest.TestCase):
         self.assertEqual(done.returncode, 1)
         self.assertIn("Error: can't find program 'no-such-zdtest-program'"
                       " on PATH", done.stderr)
-        self.assertIn('daemon manager not running', done.stderr)
+        # The original's lines on stdout (scripts read them), the reason on
+        # stderr.
+        self.assertRegex(done.stdout, support.MANAGER_GONE)
         self.assertIn('the manager failed to start (exit status 2)',
                       done.stderr)
         sandbox.write('noexec', 'data', mode=0o644)
@@ -67,31 +78,79 @@ class ActionTests(unittest.TestCase):
 
     def test_kill_status_wait(self):
         sandbox = Sandbox(self)
-        program = '-p "sleep 100" -b 0'
+        program = '-p "sleep 100" -b 1'
         done = sandbox.run(program + ' start')
         self.assertEqual(done.returncode, 0, done.stderr)
         self.addCleanup(sandbox.run, program + ' stop')
         pid = sandbox.status()['application']
+        self.assertEqual(support.STARTED.fullmatch(done.stdout).group(1),
+                         str(pid))
         done = sandbox.run(program + ' status -l')
         lines = done.stdout.splitlines()
         self.assertEqual(lines[0], f'program running; pid={pid}')
+        # The manager's reply as it is (not re-formatted: delay=0, not
+        # 0.0), then an empty line, as the original printed it.
+        self.assertIn('delay=0', lines)
+        self.assertEqual(lines[-1], '')
+        self.assertEqual(len(lines), 14)
         self.assertIn(f'application={pid}', lines)
         self.assertIn("args=['sleep', '100']", lines)
+        # Past the back-off limit: restarted at once.
+        sandbox.wait_for_status(lambda s: s['now'] - s['lasttime'] > 1)
         done = sandbox.run(program + ' kill 9')
-        self.assertEqual(done.stdout,
-                         f'signal SIGKILL sent to process {pid}\n')
-        # -b 0: restarted at once.
+        self.assertEqual((done.returncode, done.stdout), (
+            0, f'kill({pid}, 9)\nsignal SIGKILL sent to process {pid}\n'))
         restarted = sandbox.wait_for_status(
             lambda s: s['application'] not in (0, pid))
         self.assertEqual(restarted['backoff'], 0)
+
+    def test_program_dying_while_it_starts_up_is_not_started(self):
+        sandbox = Sandbox(self)
+        sandbox.write('dies', '''\
+            #!/bin/sh
+            echo "starting up"
+            sleep 0.2
+            exit 1
+            ''', mode=0o755)
+        done = sandbox.run('-p ./dies -b 2 -t transcript --start-window 5'
+                           ' start')
+        self.assertEqual(done.returncode, 1)
+        self.assertRegex(done.stdout, support.MANAGER_GONE)
+        self.assertEqual(done.stderr.splitlines(), [
+            'the program exited (exit status 1); restarting it in 1 s',
+            'the program ended (exit status 1) too often, too soon: the'
+            ' manager gave up',
+            'The end of transcript:',
+            '    starting up',
+            '    starting up'])
+
+    def test_transcript_holds_the_program_output_only(self):
+        sandbox = Sandbox(self)
+        sandbox.write('hello', '''\
+            #!/bin/sh
+            echo "hello"
+            exec sleep 100
+            ''', mode=0o755)
+        done = sandbox.run('-p ./hello -t transcript start')
+        self.assertEqual(done.returncode, 0, done.stderr)
+        support.wait_for_value(lambda: sandbox.read('transcript'))
+        done = sandbox.run('-p ./hello -t transcript kill HUP')
+        self.assertEqual(done.returncode, 0, done.stderr)
+        # Restarted (a second hello), then stopped:
+        support.wait_for_value(
+            lambda: sandbox.read('transcript').count('hello') == 2)
+        done = sandbox.run('-p ./hello -t transcript stop')
+        self.assertRegex(done.stdout, support.STOPPED)
+        self.assertEqual(sandbox.read('transcript'), 'hello\nhello\n')
 
     def test_wait_returns_when_the_program_exits(self):
         sandbox = Sandbox(self)
         sandbox.script('brief', '''
             import time
-            time.sleep(0.5)
+            time.sleep(2)
         ''')
-        # Exit status 0 ends the manager too.
+        # It outlives its start window (1 s), then exits with status 0,
+        # which ends the manager too.
         self.assertEqual(sandbox.run('-p ./brief start').returncode, 0)
         done = sandbox.run('-p ./brief wait')
         self.assertEqual((done.returncode, done.stdout),
@@ -118,7 +177,7 @@ class ActionTests(unittest.TestCase):
         sandbox = Sandbox(self)
         done = sandbox.run('-p "sleep 100" restart')
         self.addCleanup(sandbox.run, '-p "sleep 100" stop')
-        self.assertTrue(done.stdout.startswith('daemon process started'))
+        self.assertRegex(done.stdout, support.STARTED)
 
     def test_help_and_show(self):
         sandbox = Sandbox(self)
@@ -129,6 +188,7 @@ class ActionTests(unittest.TestCase):
             self.assertIn(action, done.stdout.split())
         done = sandbox.run('-p "sleep 1" -b 3 show')
         self.assertIn('backofflimit: 3', done.stdout.splitlines())
+        self.assertIn('start-window: 1', done.stdout.splitlines())
         done = sandbox.run('-p "sleep 1" show python')
         self.assertIn(f'Executable: {sys.executable}',
                       done.stdout.splitlines())
@@ -187,6 +247,20 @@ class ManagerCommandTests(unittest.TestCase):
         options.zdrun = zdrun_script
         self.assertEqual(cmd.manager_command()[:2],
                          [sys.executable, zdrun_script])
+
+
+class ClientTests(unittest.TestCase):
+
+    def test_the_client_does_not_load_the_manager(self):
+        done = subprocess.run(
+            [sys.executable, '-c', 'import sys, zdaemon.zdctl;'
+             ' print(sorted(m for m in sys.modules'
+             ' if m.startswith("zdaemon.")))'],
+            env=support.python_env(), capture_output=True, text=True,
+            timeout=support.COMMAND_TIMEOUT)
+        self.assertEqual(done.stdout.strip(),
+                         "['zdaemon._control', 'zdaemon.zdctl',"
+                         " 'zdaemon.zdoptions']", done.stderr)
 
 
 class TailHelperTests(unittest.TestCase):

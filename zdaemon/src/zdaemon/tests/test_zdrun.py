@@ -136,8 +136,8 @@ class ManagerTests(unittest.TestCase):
         done = sandbox.run('-p "sleep 100" start')
         self.addCleanup(sandbox.run, '-p "sleep 100" stop')
         self.assertEqual(done.returncode, 0, done.stderr)
-        self.assertIn('WARNING zdaemon.zdrun unlinking stale socket',
-                      done.stderr)
+        self.assertEqual(done.stderr,
+                         f'unlinking stale socket {sandbox.join("zdsock")}\n')
         self.assertTrue(sandbox.status()['application'])
 
     def test_exit_code_stops_the_manager_with_that_status(self):
@@ -147,25 +147,39 @@ class ManagerTests(unittest.TestCase):
             print('about to exit 3', flush=True)
             sys.exit(3)
         ''')
-        done = sandbox.run('-p ./exit3 -x 1,3 -t transcript start')
+        sandbox.write('log.conf', support.LOGGED_CONF)
+        done = sandbox.run('-C log.conf -p ./exit3 -x 1,3 -t transcript'
+                           ' start')
+        # The original's lines on stdout; why, and the end of the
+        # transcript, on stderr.
         self.assertEqual(done.returncode, 1)
-        self.assertEqual(done.stderr.splitlines()[:2], [
-            'daemon manager not running',
+        self.assertRegex(done.stdout, support.MANAGER_GONE)
+        self.assertEqual(done.stderr.splitlines(), [
             'the program ended (exit status 3): an exit code meaning'
-            ' "do not restart"'])
-        self.assertIn('    about to exit 3', done.stderr.splitlines())
-        self.assertIn('exiting now', sandbox.read('transcript'))
+            ' "do not restart"',
+            'The end of transcript:',
+            '    about to exit 3'])
+        self.assertIn('exit status 3; exiting now',
+                      sandbox.read('manager.log'))
+        # The transcript holds the program's output only.
+        self.assertEqual(sandbox.read('transcript'), 'about to exit 3\n')
 
     def test_manager_gives_up_on_a_program_that_keeps_dying(self):
         sandbox = Sandbox(self)
+        sandbox.write('log.conf', support.LOGGED_CONF)
         # -b 2: started twice (at 0 and 1 s), then the manager gives up.
-        done = sandbox.run('-p false -b 2 -t transcript start')
+        done = sandbox.run('-C log.conf -p false -b 2 -t transcript start')
         self.assertEqual(done.returncode, 1)
-        self.assertIn('the program ended (exit status 1) too often, too'
-                      ' soon: the manager gave up', done.stderr)
-        transcript = sandbox.read('transcript')
-        self.assertEqual(transcript.count('spawned process'), 2)
-        self.assertIn('restarting in 1 s', transcript)
+        self.assertRegex(done.stdout, support.MANAGER_GONE)
+        # While start waits it says why, then why it failed.
+        self.assertEqual(done.stderr.splitlines(), [
+            'the program exited (exit status 1); restarting it in 1 s',
+            'the program ended (exit status 1) too often, too soon: the'
+            ' manager gave up'])
+        log = sandbox.read('manager.log')
+        self.assertEqual(log.count('spawned process'), 2)
+        self.assertIn('restarting in 1 s', log)
+        self.assertEqual(sandbox.read('transcript'), '')
 
     def test_long_lived_program_is_restarted_at_once(self):
         sandbox = Sandbox(self)
@@ -219,8 +233,7 @@ class ManagerTests(unittest.TestCase):
             self.assertEqual(testing['testing'], 1)
             out, _ = launch.communicate(timeout=support.COMMAND_TIMEOUT)
         self.assertEqual(launch.returncode, 0)
-        self.assertTrue(out.splitlines()[-1].startswith(
-            'daemon process started, pid='), out)
+        self.assertRegex(out, support.STARTED)
         # start returned only once the test passed:
         self.assertTrue(os.path.exists(sandbox.join('up')))
         self.assertEqual(sandbox.status()['testing'], 0)
@@ -237,8 +250,9 @@ class ManagerTests(unittest.TestCase):
             ''')
         self.addCleanup(sandbox.run, '-C conf stop')
         done = sandbox.run('-C conf start')
-        self.assertEqual((done.returncode, done.stderr),
-                         (1, 'Program took too long to start\n'))
+        self.assertEqual((done.returncode, done.stderr), (1, ''))
+        self.assertRegex(done.stdout,
+                         r'\A(\. )*\nProgram took too long to start\n\Z')
         self.assertEqual(sandbox.status()['testing'], 1)
 
     def test_program_environment(self):
@@ -310,6 +324,11 @@ class ForegroundTests(unittest.TestCase):
               program ./recorder
               daemon off
             </runner>
+            <eventlog>
+              <logfile>
+                path manager.log
+              </logfile>
+            </eventlog>
             ''')
         with support.running(support.zdaemon_command('-C', 'conf', 'start'),
                              sandbox.path, stdout=subprocess.PIPE,
@@ -328,7 +347,11 @@ class ForegroundTests(unittest.TestCase):
         # It exits with the program's status (0: the recorder's choice).
         self.assertEqual(manager.returncode, 0, output)
         self.assertEqual(sandbox.read('signals'), 'SIGHUP\nSIGTERM\n')
-        self.assertIn('received SIGTERM; passing it on', output)
+        # The manager logs into its event log, not among the program's
+        # output (the program wrote nothing).
+        self.assertEqual(output, '')
+        self.assertIn('received SIGTERM; passing it on',
+                      sandbox.read('manager.log'))
         self.assertFalse(os.path.exists(sandbox.join('zdsock')))
 
     def test_exit_status_of_a_program_killed_by_a_signal(self):

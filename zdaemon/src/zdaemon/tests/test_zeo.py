@@ -4,6 +4,7 @@ import importlib.metadata
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -191,11 +192,45 @@ class ZEOProcessTests(unittest.TestCase):
         self.assertTrue(done.stderr.endswith(f'For help, use {self.runzeo}'
                                              ' -h\n'), done.stderr)
 
+    def test_zeoctl_start_of_a_server_that_cannot_start(self):
+        # Its address is taken: runzeo gives up (exit status 2, "do not
+        # restart") a moment after its start.
+        taken = socket.socket()
+        self.addCleanup(taken.close)
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        conf = self.sandbox.write('taken.conf', f'''
+            <zeo>
+              address 127.0.0.1:{port}
+            </zeo>
+            <filestorage 1>
+              path {self.sandbox.join('Data.fs')}
+            </filestorage>
+            <runner>
+              program {self.runzeo} -C {self.sandbox.join('taken.conf')}
+              socket-name {self.sandbox.join('zdsock')}
+              transcript {self.sandbox.join('transcript.log')}
+              # It fails within a second when idle; the machine may not be.
+              start-window 30
+            </runner>
+            ''')
+        done = subprocess.run(
+            [self.zeoctl, '-C', conf, 'start'], cwd=self.sandbox.path,
+            env=support.python_env(), capture_output=True, text=True,
+            timeout=support.COMMAND_TIMEOUT)
+        self.assertEqual(done.returncode, 1, done.stdout + done.stderr)
+        self.assertRegex(done.stdout, support.MANAGER_GONE)
+        lines = done.stderr.splitlines()
+        self.assertEqual(lines[0], 'the program ended (exit status 2): an'
+                                   ' exit code meaning "do not restart"')
+        self.assertIn(f"    Error: address ('127.0.0.1', {port}) already in"
+                      " use", lines)
+
     def test_zeoctl(self):
         done = self.zeoctl_run('start')
         self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
-        pid = int(re.fullmatch(r'daemon process started, pid=(\d+)\n',
-                               done.stdout).group(1))
+        pid = int(support.STARTED.fullmatch(done.stdout).group(1))
         self.store('first')
 
         done = self.zeoctl_run('status')
@@ -213,15 +248,16 @@ class ZEOProcessTests(unittest.TestCase):
 
         os.rename(self.sandbox.join('zeo.log'), self.sandbox.join('zeo.1'))
         done = self.zeoctl_run('logreopen')
-        self.assertEqual(done.stdout,
+        self.assertEqual(done.stdout, f'kill({pid}, 12)\n'
                          f'signal SIGUSR2 sent to process {pid}\n')
         wait(lambda: 'Log files reopened successfully'
              in self.sandbox.read('zeo.log'), timeout=support.WAIT_TIMEOUT)
 
         done = self.zeoctl_run('restart')
         self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
-        new_pid = int(re.fullmatch(r'daemon process restarted, pid=(\d+)\n',
-                                   done.stdout).group(1))
+        new_pid = int(re.fullmatch(
+            r'(?:\. )*\ndaemon process restarted, pid=(\d+)\n',
+            done.stdout).group(1))
         self.assertNotEqual(new_pid, pid)
         self.assertEqual(self.load(), 'first')
 

@@ -34,6 +34,26 @@ def python_env():
     return {**os.environ, 'PYTHONPATH': os.pathsep.join(sys.path)}
 
 
+class FakeClock:
+    """A monotonic clock for a ``Listener``'s ``clock`` and ``sleep``: it
+    moves only when told to, or slept on, so tests of time-outs and pauses
+    need not wait for real seconds."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.slept = []
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 class ZEOServer:
     """A real ZEO server (``runzeo``) in a child process, on Unix sockets.
 

@@ -1,12 +1,15 @@
 """The ``zc-monitor`` console script, run as operators run it."""
 import importlib.metadata
 import os
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
+import ZEO
 import zope.component
 
 import zc.monitor
@@ -25,9 +28,12 @@ sys.exit(script.load()())
 
 
 def zc_monitor(*args, stdin=''):
+    """Run the script; ``stdin`` is text, or None for /dev/null."""
     return subprocess.run(
-        [sys.executable, '-c', RUN_SCRIPT, *map(str, args)], input=stdin,
-        capture_output=True, text=True, env=python_env(), timeout=TIMEOUT)
+        [sys.executable, '-c', RUN_SCRIPT, *map(str, args)],
+        capture_output=True, text=True, env=python_env(), timeout=TIMEOUT,
+        **({'stdin': subprocess.DEVNULL} if stdin is None
+           else {'input': stdin}))
 
 
 def echo(connection, *words):
@@ -122,3 +128,119 @@ class ClientTests(unittest.TestCase):
         words = ' '.join(done.stdout.split())  # however argparse wrapped it
         self.assertIn('ADDRESS HOST:PORT, PORT (on 127.0.0.1) or the path of '
                       'a Unix socket', words)
+
+    def test_timeout_must_be_positive(self):
+        for value in ('-1', '0', 'nan', 'inf'):
+            done = zc_monitor('-t', value, self.path, 'echo', 'x')
+            self.assertEqual((done.returncode, done.stdout, done.stderr),
+                             (2, '', 'zc-monitor: the timeout must be a'
+                              ' positive number of seconds, not'
+                              f' {float(value):g}\n'), value)
+
+    def test_error_answers_exit_1_on_stderr(self):
+        def fail(connection):
+            """Fail"""
+            raise ValueError('as asked')
+        zc.monitor.register(fail)
+        self.addCleanup(
+            zope.component.getGlobalSiteManager().unregisterUtility,
+            provided=IMonitorPlugin, name='fail')
+        done = zc_monitor(self.path, 'nonesuch')
+        self.assertEqual((done.returncode, done.stdout, done.stderr),
+                         (1, '', 'Invalid command \'nonesuch\'. Try'
+                                 ' "help".\n'))
+        done = zc_monitor(self.path, 'help', 'nonesuch')
+        self.assertEqual((done.returncode, done.stdout), (1, ''))
+        done = zc_monitor(self.path, 'help', 'echo', 'me')
+        self.assertEqual((done.returncode, done.stdout, done.stderr),
+                         (1, '', 'Usage: help [COMMAND_NAME]\n'))
+        with self.assertLogs('zc.monitor', 'WARNING'):
+            done = zc_monitor(self.path, 'fail')
+        self.assertEqual((done.returncode, done.stdout), (1, ''))
+        self.assertTrue(done.stderr.startswith(
+            'Traceback (most recent call last):\n'), done.stderr)
+        self.assertTrue(done.stderr.endswith('ValueError: as asked\n\n'))
+
+    def test_usage_says_the_address_alone_is_required(self):
+        done = zc_monitor()
+        self.assertEqual(done.returncode, 2)
+        self.assertEqual(done.stderr.splitlines()[-1], 'zc-monitor: error:'
+                         ' the following argument is required: ADDRESS')
+
+    def test_interactive_session_with_stdin_from_a_file(self):
+        done = zc_monitor(self.path, stdin=None)
+        self.assertEqual((done.returncode, done.stdout, done.stderr),
+                         (0, 'Interactive mode on.  Use "quit" to exit.\n',
+                          ''))
+
+    def test_an_empty_command_is_refused(self):
+        done = zc_monitor(self.path, ' ')
+        self.assertEqual((done.returncode, done.stderr),
+                         (2, 'zc-monitor: the command is empty\n'))
+
+
+class NotAMonitorTests(unittest.TestCase):
+    """Pointed at another kind of server, the client says so within its
+    timeout."""
+
+    def serve(self, handle):
+        """A TCP server calling ``handle(socket)`` for each client."""
+        listener = socket.create_server(('127.0.0.1', 0))
+        listener.settimeout(TIMEOUT)
+        done = threading.Event()
+
+        def run():
+            try:
+                while True:
+                    with listener.accept()[0] as client:
+                        handle(client, done)
+            except OSError:
+                pass  # the listener was closed: the test is over
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        # (Clean-ups run last first.)
+        self.addCleanup(thread.join, TIMEOUT)
+        self.addCleanup(listener.close)
+        self.addCleanup(listener.shutdown, socket.SHUT_RDWR)
+        self.addCleanup(done.set)
+        return listener.getsockname()[1]
+
+    def test_a_ZEO_server(self):
+        address, stop = ZEO.server()
+        self.addCleanup(stop)
+        done = zc_monitor('%s:%s' % address, 'help')
+        self.assertEqual(done.returncode, 1)
+        self.assertEqual(done.stdout, '')
+        self.assertRegex(done.stderr, r"^zc-monitor: 127.0.0.1:\d+ is not a"
+                         r" monitor \(it answered b'.*'\)\n$")
+
+    def test_a_server_that_hangs_up(self):
+        # As a replication primary does on input it does not understand.
+        port = self.serve(lambda client, done: client.recv(100))
+        for args in (('help',), ()):
+            done = zc_monitor(port, *args)
+            self.assertEqual(
+                (done.returncode, done.stdout, done.stderr),
+                (1, '', f'zc-monitor: 127.0.0.1:{port} is not a monitor (it'
+                 ' closed the connection without answering)\n'))
+
+    def test_a_silent_server(self):
+        port = self.serve(lambda client, done: done.wait(TIMEOUT))
+        started = time.monotonic()
+        done = zc_monitor('-t', '0.5', port, 'help')
+        self.assertLess(time.monotonic() - started, TIMEOUT)
+        self.assertEqual((done.returncode, done.stderr),
+                         (1, f'zc-monitor: no answer from 127.0.0.1:{port}'
+                          ' within 0.5 seconds: not a monitor, or a very busy'
+                          ' one\n'))
+
+    def test_an_http_server(self):
+        def http(client, done):
+            client.recv(100)
+            client.sendall(b'HTTP/1.1 400 Bad Request\r\n\r\n')
+        port = self.serve(http)
+        done = zc_monitor(port, 'help')
+        self.assertEqual((done.returncode, done.stderr),
+                         (1, f'zc-monitor: 127.0.0.1:{port} is not a monitor'
+                          " (it answered b'HTTP/1.1 400 Bad Request\\r\\n"
+                          "\\r\\n')\n"))

@@ -8,13 +8,14 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 
 from zope.testing.wait import wait
 
 import zc.monitor
 from zc.monitor.client import connect, query
-from zc.monitor.tests.helpers import (POLL, TIMEOUT, MonitorTestCase, gone,
-                                     python_env)
+from zc.monitor.tests.helpers import (POLL, TIMEOUT, FakeClock,
+                                     MonitorTestCase, gone, python_env)
 
 
 def read_all(sock):
@@ -287,24 +288,48 @@ class UnixSocketTests(MonitorTestCase):
             self.assertIn('help --', query(path, 'help'))
         self.assertEqual(os.listdir(deep), [])
 
-    def test_a_relative_path(self):
+    def test_a_relative_path_is_kept_as_given(self):
         old = os.getcwd()
         os.chdir(self.directory)
         try:
-            with zc.monitor.Listener('m.sock') as listener:
-                self.assertEqual(listener.address,
-                                 os.path.join(self.directory, 'm.sock'))
-                os.chdir(old)
-                self.assertIn('help --', query(listener.address, 'help'))
+            self.assertEqual(zc.monitor.start('m.sock'), 'm.sock')
+            listener = zc.monitor.last_listener
+            self.addCleanup(zc.monitor.stop)
+            self.assertEqual(listener.address, 'm.sock')
+            self.assertIn('help --', query('m.sock', 'help'))
+            os.chdir(old)  # as a daemonizing host does
+            listener.close()
         finally:
             os.chdir(old)
+        self.assertEqual(os.listdir(self.directory), [])
 
-    def test_a_live_socket_is_in_use(self):
+    def test_a_path_is_returned_exactly_as_given(self):
+        for given in (os.path.join(self.directory, 'm.sock'),
+                      os.path.join(self.directory, '.', 'm.sock'),
+                      self.directory + '//m.sock'):
+            self.assertEqual(zc.monitor.start(given), given)
+            zc.monitor.stop()
+
+    def test_starting_again_replaces_a_live_socket(self):
         path = os.path.join(self.directory, 'm.sock')
-        with zc.monitor.Listener(path):
-            with self.assertLogs('zc.monitor', 'WARNING'):
-                self.assertFalse(zc.monitor.start(path))
-            self.assertIn('help --', query(path, 'help'))
+        # The first listener refuses lines longer than 8 bytes: that tells
+        # which listener answers.
+        first = zc.monitor.Listener(path, max_line=8)
+        self.addCleanup(first.close)
+        first_inode = os.lstat(path).st_ino
+        self.assertEqual(query(path, 'a-long-line'),
+                         'Line too long (more than 8 bytes).\n')
+        with self.assertNoLogs('zc.monitor', 'WARNING'):
+            self.assertEqual(zc.monitor.start(path), path)
+        self.addCleanup(zc.monitor.stop)
+        self.assertNotEqual(os.lstat(path).st_ino, first_inode)
+        self.assertTrue(stat.S_ISSOCK(os.lstat(path).st_mode))
+        newer = 'Invalid command \'a-long-line\'. Try "help".\n'
+        self.assertEqual(query(path, 'a-long-line'), newer)
+        first.close()  # leaves the newer socket file alone
+        self.assertEqual(query(path, 'a-long-line'), newer)
+        zc.monitor.stop()
+        self.assertFalse(os.path.exists(path))
 
     def test_a_socket_replaced_by_someone_else_is_left_alone(self):
         path = os.path.join(self.directory, 'm.sock')
@@ -322,11 +347,16 @@ class UnixSocketTests(MonitorTestCase):
 
 
 
-DAEMON = """
-import os, sys, time, zc.monitor
+# Python 3.12+ warns about forking a process with threads: forking with
+# the monitor's threads running is what these tests are about.
+_FORK_WARNING = r'This process .* is multi-threaded, use of fork\(\) may'
+
+DAEMON = f"""
+import os, sys, time, warnings, zc.monitor
+warnings.filterwarnings('ignore', {_FORK_WARNING!r}, DeprecationWarning)
 
 def pid(connection):
-    connection.write(f'{os.getpid()}\\n')
+    connection.write(f'{{os.getpid()}}\\n')
 
 zc.monitor.register(pid)
 zc.monitor.start(sys.argv[1])
@@ -345,7 +375,10 @@ class ForkTests(MonitorTestCase):
     def test_a_forked_child_leaves_the_monitor_to_its_parent(self):
         self.register(pid, 'pid')
         listener = self.listen()
-        child = os.fork()
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', _FORK_WARNING,
+                                    DeprecationWarning)
+            child = os.fork()
         if not child:
             try:
                 time.sleep(1)
@@ -412,3 +445,44 @@ class BudgetTests(MonitorTestCase):
             with self.assertRaisesRegex(
                     ValueError, f'^{option} must be positive, not 0$'):
                 zc.monitor.Listener(0, **{option: 0})
+
+
+class FakeClockTests(MonitorTestCase):
+    """Time-outs and CPU pauses measured by the listener's ``clock`` and
+    spent with its ``sleep``: long limits, tested at once."""
+
+    def setUp(self):
+        self.clock = FakeClock()
+        self.register(lambda connection: connection.write('pong\n'), 'ping')
+
+    def test_a_silent_client_is_timed_out_when_the_clock_says_so(self):
+        listener = self.listen(timeout=120, clock=self.clock,
+                               sleep=self.clock.sleep)
+        started = time.monotonic()
+        with connect(listener.address) as silent:
+            # Served after the silent client was accepted at time 0:
+            self.assertEqual(query(listener.address, 'ping'), 'pong\n')
+            self.clock.advance(119)
+            for _ in range(2):  # other clients make the loop look again
+                self.assertEqual(query(listener.address, 'ping'), 'pong\n')
+            silent.setblocking(False)
+            with self.assertRaises(BlockingIOError):
+                silent.recv(100)  # not timed out yet
+            silent.settimeout(TIMEOUT)
+            self.clock.advance(1)
+            self.assertEqual(query(listener.address, 'ping'), 'pong\n')
+            self.assertEqual(read_all(silent), 'Timed out after 120 seconds'
+                             ' without input.\n')
+        self.assertLess(time.monotonic() - started, 30)
+
+    def test_the_cpu_budget_pauses_with_the_given_sleep(self):
+        # 1% of a CPU allows 10 ms at once; 50 ms more need 4 s of pauses,
+        # in steps short enough for close() to stay prompt.
+        self.register(burn, 'burn')
+        listener = self.listen(cpu_budget=0.01, clock=self.clock,
+                               sleep=self.clock.sleep)
+        started = time.monotonic()
+        self.assertEqual(query(listener.address, 'burn 50'), 'burnt\n')
+        self.assertGreaterEqual(sum(self.clock.slept), 3.9)
+        self.assertLessEqual(max(self.clock.slept), 0.05)
+        self.assertLess(time.monotonic() - started, 3.9)  # not real seconds

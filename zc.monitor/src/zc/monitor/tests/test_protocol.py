@@ -2,6 +2,7 @@
 import unittest
 
 import zc.monitor
+from zc.monitor import protocol
 from zc.monitor import INTERACTIVE_MARKER, MORE_MARKER, QUIT_MARKER
 
 
@@ -99,3 +100,80 @@ class SessionTests(unittest.TestCase):
 
     def test_markers_say_what_they_are(self):
         self.assertEqual(repr(MORE_MARKER), 'zc.monitor.MORE_MARKER')
+
+
+def two(connection, a, b):
+    connection.write(f'{a} {b}\n')
+
+
+class WrongArgumentsTests(unittest.TestCase):
+    """Wrong arguments get the command's usage line, not a traceback."""
+
+    def setUp(self):
+        self.output = Output()
+        self.session = zc.monitor.Server(self.output, dict(
+            two=two, interactive=zc.monitor.interactive,
+            help=zc.monitor.help))
+
+    def test_usage_line_instead_of_a_call(self):
+        with self.assertNoLogs('zc.monitor', 'WARNING'):
+            self.assertEqual(self.session.handle_input('two 1'), False)
+        self.assertEqual(self.output.text, 'Usage: two A B\n')
+
+    def test_interactive_sessions_go_on(self):
+        self.session.handle_input('interactive')
+        self.assertEqual([self.session.handle_input(line)
+                          for line in ('two 1 2 3', 'two 1 2')],
+                         [True, True])
+        self.assertTrue(self.output.text.endswith(
+            'Usage: two A B\n1 2\n'), self.output.text)
+
+    def test_usage_of_optional_and_variable_arguments(self):
+        def command(connection, first, second=1, third=2, *rest,
+                    option=None):
+            pass
+        self.assertEqual(protocol.usage('cmd', command),
+                         'Usage: cmd FIRST [SECOND [THIRD [REST ...]]]\n')
+        self.assertEqual(protocol.usage('help', zc.monitor.help),
+                         'Usage: help [COMMAND_NAME]\n')
+        self.assertEqual(protocol.usage('none', lambda connection: None),
+                         'Usage: none\n')
+        self.assertIsNone(protocol.usage('builtin', min))
+
+    def test_callables_without_a_signature_are_called(self):
+        class Opaque:
+            @property
+            def __signature__(self):
+                raise ValueError('no signature to be found')
+
+            def __call__(self, connection, *args):
+                connection.write(f'called {args}\n')
+        command = Opaque()
+        self.session.commands['opaque'] = command
+        self.session.handle_input('opaque x')
+        self.assertEqual(self.output.text, "called ('x',)\n")
+
+
+class ErrorAnswerTests(unittest.TestCase):
+    """``is_error`` tells the server's error answers from real ones."""
+
+    def test_error_answers(self):
+        for name, answer in (
+                ('x', protocol.unknown_command('x')),
+                ('help', protocol.unknown_command('nonesuch')),
+                ('two', 'Usage: two A B\n'),
+                ('f', 'Traceback (most recent call last):\n  File "x"\n'
+                      'ValueError: no\n\n'),
+                ('f', 'partial output\nTraceback (most recent call last):\n'
+                      '  File "x"\nValueError: no\n\n')):
+            self.assertTrue(protocol.is_error(name, answer), answer)
+
+    def test_ordinary_answers(self):
+        for name, answer in (
+                ('help', 'Supported commands:\n  help -- Get help\n'),
+                ('x', ''), ('x', 'Invalid command, said the command\n'),
+                ('two', 'Usage: two is 2\nand more\n'),
+                ('other', 'Usage: two A B\n'),
+                ('help', 'Help for f:\n\n>>> f()\n'
+                         'Traceback (most recent call last):\n...\n')):
+            self.assertFalse(protocol.is_error(name, answer), answer)

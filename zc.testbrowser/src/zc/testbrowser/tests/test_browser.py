@@ -8,7 +8,8 @@ import webob.dec
 import webob.exc
 
 from zc.testbrowser.browser import (
-    Browser, BrowserStateError, HostNotAllowed, LinkNotFoundError)
+    AmbiguityError, Browser, BrowserStateError, HostNotAllowed,
+    LinkNotFoundError)
 from zc.testbrowser.interfaces import ExpiredError
 
 
@@ -64,6 +65,22 @@ class ApplicationTests(unittest.TestCase):
         self.assertNotIn('wsgi.handleErrors', environ)
         self.assertNotIn('paste.throw_errors', environ)
         self.assertEqual(environ['HTTP_X_ZOPE_HANDLE_ERRORS'], 'True')
+
+    def test_get_without_body_has_no_content_length(self):
+        browser, app = browser_on('<form method="get"><input name="q">'
+                                  '<input type="submit" value="Go"></form>')
+        browser.getControl('Go').click()
+        browser.post('http://localhost/empty', '')
+        get, submitted, posted = app.environs
+        self.assertNotIn('CONTENT_LENGTH', get)
+        self.assertNotIn('CONTENT_LENGTH', submitted)
+        self.assertEqual(posted['CONTENT_LENGTH'], '0')
+
+    def test_response_headers_keep_the_server_order(self):
+        sent = [('Z-First', '1'), ('Set-Cookie', 'a=1'), ('A-Second', '2'),
+                ('Set-Cookie', 'b=2'), ('M-Third', '3')]
+        browser, _ = browser_on('<p>', headers=sent)
+        self.assertEqual(browser.headers.items()[2:], sent)
 
     def test_environ(self):
         app = Recorder()
@@ -347,6 +364,45 @@ class ParsingTests(unittest.TestCase):
         self.assertTrue(browser.getControl(name='group')
                         .getControl('a').disabled)
 
+    def test_index_counts_controls_in_document_order(self):
+        browser, _ = browser_on("""
+            <label>Name <input name="loose"></label>
+            <form>
+              <label>Colour <input type="radio" name="c" value="1"></label>
+              <label>Colour name <input name="t"></label>
+              <label>Colour <input type="radio" name="c" value="2"></label>
+              <label>Name <input name="inside"></label>
+            </form>""")
+        self.assertEqual(
+            [browser.getControl('Name', index=i).name for i in (0, 1)],
+            ['loose', 'inside'])
+        found = [browser.getControl('Colour', index=i) for i in (0, 1, 2)]
+        self.assertEqual(
+            [getattr(c, 'optionValue', c.name) for c in found],
+            ['1', 't', '2'])
+        with self.assertRaises(AmbiguityError) as caught:
+            browser.getControl('Colour')
+        self.assertEqual(str(caught.exception).splitlines()[1:], [
+            "  <Item name='1' id=None contents=None value='1' "
+            "label='Colour'>",
+            '  <TextControl(t=)>',
+            "  <Item name='2' id=None contents=None value='2' "
+            "label='Colour'>"])
+
+    def test_disabled_checkbox_and_radio_groups(self):
+        browser, _ = browser_on("""<form>
+            <input type="checkbox" name="lone" disabled>
+            <input type="checkbox" name="some" value="1" disabled>
+            <input type="checkbox" name="some" value="2">
+            <input type="radio" name="all" value="1" disabled>
+            <input type="radio" name="all" value="2" disabled></form>""")
+        lone = browser.getControl(name='lone')
+        self.assertIs(lone.disabled, True)
+        self.assertIs(browser.getControl(name='some').disabled, False)
+        self.assertIs(browser.getControl(name='all').disabled, True)
+        with self.assertRaises(AttributeError):
+            lone.value = True
+
     def test_option_label_attribute(self):
         browser, _ = browser_on(
             '<form><select name="s"><option label="Short" value="1">A much'
@@ -497,6 +553,16 @@ class HeaderTests(unittest.TestCase):
         browser.reload()
         self.assertEqual(app.environs[-1]['HTTP_COOKIE'], 'a=1')
 
+    def test_no_cookie_is_set_beside_an_explicit_cookie_header(self):
+        browser, _ = browser_on('<p>')
+        browser.addHeader('Cookie', 'a=1')
+        with self.assertRaises(ValueError):
+            browser.cookies['b'] = '2'
+        with self.assertRaises(ValueError):
+            browser.cookies.create('b', '2')
+        self.assertEqual(len(browser.cookies.forURL('http://localhost/')),
+                         0)
+
 
 class CookieTests(unittest.TestCase):
 
@@ -588,3 +654,131 @@ class CookieTests(unittest.TestCase):
             browser.cookies.change('nope', 'x')
         self.assertEqual(browser.cookies.pop('nope', 'default'), 'default')
         self.assertEqual(browser.cookies.header, '')
+
+
+class CookieScopeTests(unittest.TestCase):
+    """RFC 6265: a cookie is known by name, domain and path, and only sent
+    where its domain, path and secure flag allow."""
+
+    def test_inner_path_is_neither_sent_to_nor_listed_for_the_root(self):
+        app = Recorder(headers=[('Set-Cookie', 'p=1; Path=/inner')])
+        browser = Browser('http://localhost/inner/page', wsgi_app=app)
+        app.headers = []
+        self.assertEqual(list(browser.cookies), ['p'])
+        browser.open('http://localhost/')
+        self.assertNotIn('HTTP_COOKIE', app.environs[-1])
+        self.assertEqual(list(browser.cookies), [])
+        self.assertNotIn('p', browser.cookies)
+
+    def test_host_only_cookie_is_not_sent_to_subdomains(self):
+        app = Recorder(headers=[('Set-Cookie', 'host=1'),
+                                ('Set-Cookie', 'wide=1; Domain=example.com')])
+        browser = Browser('http://www.example.com/', wsgi_app=app)
+        app.headers = []
+        browser.open('http://shop.www.example.com/')
+        self.assertEqual(app.environs[-1]['HTTP_COOKIE'], 'wide=1')
+        browser.cookies.create('made', '1')
+        browser.open('http://a.shop.www.example.com/')
+        self.assertEqual(app.environs[-1]['HTTP_COOKIE'], 'wide=1')
+
+    def test_same_name_at_two_paths_is_two_cookies(self):
+        app = Recorder()
+        browser = Browser('http://localhost/inner/page', wsgi_app=app)
+        browser.cookies.create('p', 'inner', path='/inner')
+        browser.cookies.create('p', 'root', path='/')
+        with self.assertRaises(ValueError):
+            browser.cookies.create('p', 'again', path='/inner')
+        browser.reload()
+        self.assertEqual(app.environs[-1]['HTTP_COOKIE'], 'p=inner; p=root')
+        browser.cookies.change('p', 'changed')
+        self.assertEqual(browser.cookies.header, 'p=changed; p=root')
+        browser.cookies['p'] = 'set'
+        self.assertEqual(browser.cookies.header, 'p=set; p=root')
+        del browser.cookies['p']
+        self.assertEqual(browser.cookies.header, 'p=root')
+        self.assertEqual(browser.cookies.getinfo('p')['path'], '/')
+
+    def test_same_name_at_two_domains_is_two_cookies(self):
+        browser = Browser('http://www.example.com/', wsgi_app=Recorder())
+        browser.cookies.create('d', 'host')
+        browser.cookies.create('d', 'domain', domain='example.com')
+        self.assertEqual(
+            sorted((i['domain'], i['value'])
+                   for i in browser.cookies.iterinfo('d')),
+            [('example.com', 'domain'), ('www.example.com', 'host')])
+        self.assertEqual(
+            browser.cookies.forURL('http://example.com/').header, 'd=domain')
+
+    def test_default_path_is_the_directory_of_the_url(self):
+        browser = Browser('http://localhost/a/b/page', wsgi_app=Recorder())
+        browser.cookies['c'] = '1'
+        self.assertEqual(browser.cookies.getinfo('c')['path'], '/a/b')
+        self.assertEqual(browser.cookies.forURL('http://localhost/a/').header,
+                         '')
+
+    def test_path_must_match_on_a_segment_boundary(self):
+        browser = Browser('http://localhost/application',
+                          wsgi_app=Recorder())
+        with self.assertRaises(ValueError):
+            browser.cookies.create('c', '1', path='/app')
+
+    def test_domain_is_reported_as_given(self):
+        browser = Browser('http://www.example.com/', wsgi_app=Recorder())
+        browser.cookies.create('bare', '1', domain='example.com')
+        browser.cookies.create('dotted', '1', domain='.example.com')
+        self.assertEqual(browser.cookies.getinfo('bare')['domain'],
+                         'example.com')
+        self.assertEqual(browser.cookies.getinfo('dotted')['domain'],
+                         '.example.com')
+        browser.cookies.change('bare', '2')
+        self.assertEqual(browser.cookies.getinfo('bare')['domain'],
+                         'example.com')
+
+    def test_policy_refuses_a_domain_the_url_may_not_set(self):
+        browser = Browser('http://www.example.com/', wsgi_app=Recorder())
+        for domain in ('com', '.com'):
+            with self.assertRaises(ValueError) as caught:
+                browser.cookies.create('tld', '1', domain=domain)
+            self.assertEqual(str(caught.exception),
+                             'policy does not allow this cookie')
+        with self.assertRaises(ValueError) as caught:
+            browser.cookies.create('other', '1', domain='example.org')
+        self.assertIn('does not match', str(caught.exception))
+        self.assertEqual(len(browser.cookies), 0)
+
+    def test_failed_change_keeps_the_cookie(self):
+        browser = Browser('http://localhost/', wsgi_app=Recorder())
+        browser.cookies['c'] = '1'
+        with self.assertRaises(ValueError):
+            browser.cookies.change('c', path='/elsewhere')
+        self.assertEqual(browser.cookies['c'], '1')
+
+
+class CookieMappingTests(unittest.TestCase):
+
+    def test_keys_values_items_are_lists(self):
+        browser = Browser('http://localhost/', wsgi_app=Recorder())
+        browser.cookies['a'] = '1'
+        browser.cookies['b'] = '2'
+        keys = browser.cookies.keys()
+        values = browser.cookies.values()
+        items = browser.cookies.items()
+        browser.cookies.clearAll()
+        self.assertEqual(keys, ['a', 'b'])
+        self.assertEqual(values, ['1', '2'])
+        self.assertEqual(items, [('a', '1'), ('b', '2')])
+
+    def test_str_is_the_cookie_header_and_repr_shows_it(self):
+        browser = Browser(wsgi_app=Recorder())
+        self.assertRegex(
+            repr(browser.cookies),
+            r'^<zc\.testbrowser\.cookies\.Cookies object at 0x[0-9a-f]+ '
+            r'\(no request yet\)>$')
+        browser.open('http://localhost/')
+        browser.cookies['a'] = '1'
+        browser.cookies['b'] = '2'
+        self.assertEqual(str(browser.cookies), 'a=1; b=2')
+        self.assertRegex(
+            repr(browser.cookies),
+            r'^<zc\.testbrowser\.cookies\.Cookies object at 0x[0-9a-f]+ '
+            r'for http://localhost/ \(a=1; b=2\)>$')

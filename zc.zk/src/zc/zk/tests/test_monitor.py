@@ -4,17 +4,22 @@ import contextlib
 import importlib.metadata
 import io
 import json
+import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 import unittest
+import unittest.mock
 
 import zope.event
+from zope.testing.wait import wait
 
 import zc.zk
 import zc.zk.monitor
-from zc.zk.testing import ZOOKEEPER, free_port
+from zc.zk.testing import ZOOKEEPER, Server, free_port
 
 
 class Connection:
@@ -104,3 +109,72 @@ class MonitorTests(unittest.TestCase):
         self.assertEqual(err.getvalue(), f'127.0.0.1:{port} (registered at'
                          ' /app/providers) does not accept connections:'
                          ' Connection refused\n')
+
+
+class UnreachableTests(unittest.TestCase):
+    """``servers PATH`` when ZooKeeper does not answer: one line within
+    ``TIMEOUT``, and one line in the host's log, not one per retry."""
+
+    timeout = 1.0
+
+    def setUp(self):
+        patch = unittest.mock.patch.object(zc.zk.monitor, 'TIMEOUT',
+                                           self.timeout)
+        patch.start()
+        self.addCleanup(patch.stop)
+        zc.zk.monitor.registrations.clear()
+        self.addCleanup(zc.zk.monitor.registrations.clear)
+
+    def servers(self, path, logger=None):
+        """The answer, and the warnings logged (by ``logger``, else by
+        anyone) meanwhile."""
+        connection = Connection()
+        with self.assertLogs(level=logging.DEBUG) as logs:
+            started = time.monotonic()
+            zc.zk.monitor.servers(connection, path)
+            elapsed = time.monotonic() - started
+        # (Slack for a busy machine; without a time limit the wait is
+        # kazoo's: 10 s and more.)
+        self.assertLess(elapsed, self.timeout + 2)
+        warnings = [r.getMessage() for r in logs.records
+                    if r.levelno >= logging.WARNING
+                    and logger in (None, r.name)]
+        return connection.output.getvalue(), warnings
+
+    def test_no_server_at_the_connection_string(self):
+        address = f'127.0.0.1:{free_port()}'
+        with unittest.mock.patch.dict(
+                os.environ, {'ZC_ZK_CONNECTION_STRING': address}):
+            output, warnings = self.servers('/app/providers')
+        message = (f"can't connect to ZooKeeper at {address} within 1"
+                   ' seconds')
+        self.assertEqual(output, message + '\n')
+        self.assertEqual(warnings, [f'servers /app/providers: {message}'])
+
+    def test_the_registering_session_lost_its_server(self):
+        server = Server().start()
+        self.addCleanup(server.close)
+        zk = zc.zk.ZooKeeper(server.address)
+        self.addCleanup(zk.close)
+        zk.import_tree('/app\n  /providers\n')
+        zope.event.subscribers.append(zc.zk.monitor.notify)
+        self.addCleanup(zope.event.subscribers.remove, zc.zk.monitor.notify)
+        zk.register('/app/providers', '127.0.0.1:1')
+        # A server that hangs: the session still looks connected, and
+        # kazoo would wait for its answer until the session times out.
+        os.kill(server.process.pid, signal.SIGSTOP)
+        try:
+            message = (f'no answer from ZooKeeper at {server.address} within'
+                       ' 1 seconds')
+            # (The host's session may log its own trouble meanwhile.)
+            self.assertEqual(self.servers('/app/providers', 'zc.zk.monitor'),
+                             (message + '\n',
+                              [f'servers /app/providers: {message}']))
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
+        server.stop()
+        wait(lambda: not zk.client.connected, timeout=30)
+        message = f'not connected to ZooKeeper at {server.address}'
+        self.assertEqual(self.servers('/app/providers', 'zc.zk.monitor'),
+                         (message + '\n',
+                          [f'servers /app/providers: {message}']))

@@ -145,20 +145,90 @@ class ScriptTests(unittest.TestCase):
     def test_set_property(self):
         self.zk.create('/p', b'{"a":1}')
         done = run('set_property', self.connection, '/p', 'b=[1, 2]',
-                   "c='x'", 'a=2*3')
+                   "c='x'", 'a=6')
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertEqual(self.zk.get_properties('/p'),
                          {'a': 6, 'b': [1, 2], 'c': 'x'})
         self.assertFails(run('set_property', self.connection, '/p', 'b'),
-                         "zookeeper_set_property: expected NAME=PYEXPR,"
+                         "zookeeper_set_property: expected NAME=VALUE,"
                          " got 'b'")
         self.assertFails(run('set_property', self.connection, '/p', 'b=('),
                          "zookeeper_set_property: bad value for b: '('"
-                         " (SyntaxError: '(' was never closed (<string>,"
-                         " line 1))")
+                         " (invalid syntax: '(' was never closed)")
         self.assertFails(run('set_property', self.connection, '/nope',
                              'b=1'),
                          'zookeeper_set_property: no such node: /nope')
+
+    def test_set_property_values_are_literals_never_evaluated(self):
+        self.zk.create('/p', b'{"a":1}')
+        marker = os.path.join(self.tmp, 'ran')
+        for value in ('2*3', f'open({marker!r}, "w")', 'red'):
+            self.assertFails(
+                run('set_property', self.connection, '/p', f'a={value}'),
+                f'zookeeper_set_property: bad value for a: {value!r} (not a'
+                ' Python literal: values are quoted strings, numbers, lists,'
+                ' tuples, dicts, True, False or None, never expressions)')
+        self.assertFalse(os.path.exists(marker))
+        self.assertEqual(self.zk.get_properties('/p'), {'a': 1})
+
+    def test_tree_values_are_never_evaluated(self):
+        marker = os.path.join(self.tmp, 'ran')
+        line = f'y = __import__("os").mkdir({marker!r})'
+        tree = self.write('evil.tree', f'/evil\n  x = 1\n  {line}\n')
+        for script, done in (('import', run('import_', self.connection,
+                                             tree)),
+                             ('validate', run('validate', tree))):
+            self.assertFails(done, f'zookeeper_{script}: {tree}, line 3:'
+                             ' Bad property value (not a Python literal:'
+                             ' values are quoted strings, numbers, lists,'
+                             ' tuples, dicts, True, False or None, never'
+                             f' expressions): {line!r}')
+        self.assertFalse(os.path.exists(marker))
+        self.assertIsNone(self.zk.exists('/evil'))
+
+    def test_not_utf8(self):
+        path = os.path.join(self.tmp, 'latin1.tree')
+        with open(path, 'wb') as f:
+            f.write("/a\n  x = 'caf\xe9'\n".encode('latin-1'))
+        self.assertFails(run('validate', path), f'zookeeper_validate: {path},'
+                         ' line 2: not UTF-8 text (byte 0xe9)')
+        with open(path, 'rb') as stdin:
+            done = subprocess.run(
+                [sys.executable, '-c', 'import zc.zk.scripts;'
+                 ' zc.zk.scripts.import_()', self.connection],
+                stdin=stdin, capture_output=True, text=True,
+                env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
+                timeout=TIMEOUT)
+        self.assertFails(done, 'zookeeper_import: <stdin>, line 2: not UTF-8'
+                         ' text (byte 0xe9)')
+
+    def test_malformed_connection_strings(self):
+        for connection, reason in (
+                ('garbage,,::', 'bad hostname'),
+                ('127.0.0.1:abc',
+                 "Port could not be cast to integer value as 'abc'"),
+                ('127.0.0.1:99999', 'Port out of range 0-65535')):
+            self.assertFails(run('export', connection),
+                             f'zookeeper_export: Bad connection string'
+                             f' {connection!r}: {reason}')
+
+    def test_bad_permission_and_auth(self):
+        for permission in ('999', '32', '-1'):
+            self.assertFails(
+                run('import_', '-p', permission, self.connection, '-',
+                    stdin='/a\n'),
+                f'zookeeper_import: Bad permissions {int(permission)}: need'
+                ' 0-31, the sum of read 1, write 2, create 4, delete 8 and'
+                ' admin 16')
+        self.assertFails(
+            run('import_', '--acl', 'world:anyone:64', self.connection, '-',
+                stdin='/a\n'),
+            'zookeeper_import: Bad permissions 64: need 0-31, the sum of'
+            ' read 1, write 2, create 4, delete 8 and admin 16')
+        self.assertFails(run('import_', '--auth', 'nocolon', self.connection,
+                             '-', stdin='/a\n'),
+                         "zookeeper_import: Bad auth: need 'user:password'")
+        self.assertIsNone(self.zk.exists('/a'))
 
     def test_export_missing_node_and_help(self):
         self.assertFails(run('export', self.connection, '/nope'),

@@ -1,5 +1,7 @@
 """The tree text format, node data encoding, addresses and ACL specs."""
 import logging
+import os
+import tempfile
 import textwrap
 import unittest
 
@@ -29,7 +31,7 @@ class ParseTreeTests(unittest.TestCase):
                 /d
               w = {'k': None}
             /b
-              y2 = 2 ** 10
+              y2 = -1024
         ''')
         self.assertEqual(sorted(root.children), ['a', 'b'])
         a = root.children['a']
@@ -37,7 +39,7 @@ class ParseTreeTests(unittest.TestCase):
             'type': 'a type', 'x': 1, 'y': [1, 'two'], 'other ->': '../b',
             'z =>': '../b y2', 'w': {'k': None}})
         self.assertEqual(list(a.children['c'].children), ['d'])
-        self.assertEqual(root.children['b'].properties, {'y2': 1024})
+        self.assertEqual(root.children['b'].properties, {'y2': -1024})
         self.assertEqual(root.properties, {})
 
     def test_node_names_may_hold_colons(self):
@@ -79,17 +81,44 @@ class ParseTreeTests(unittest.TestCase):
         self.assertError('/a\n  x = 1\n  x = 2\n', 3, 'duplicate property')
         self.assertError('/a : t\n  type = 1\n', 2, 'duplicate property')
         self.assertError('/a\n  x = (\n', 2,
-                         "Bad property value ('(' was never closed"
-                         " (<string>, line 1))")
+                         "Bad property value (invalid syntax: '(' was never"
+                         " closed)")
+        self.assertError('/a\n  x =\n', 2, 'Bad property value (no value)')
         self.assertError('/..\n', 1, 'Bad node name')
         self.assertError('  /a\n/b\n', 2, 'Invalid indentation')
 
-    def test_property_expressions_see_no_globals(self):
-        with self.assertRaises(zc.zk.TreeSyntaxError) as caught:
-            parse('/a\n  x = parse\n')
-        self.assertIn("name 'parse' is not defined", str(caught.exception))
-        self.assertEqual(parse('/a\n  x = len("abc")\n')
-                         .children['a'].properties, {'x': 3})
+    def test_property_values_are_literals(self):
+        values = {
+            "'text'": 'text', '"double"': 'double', "u'é'": 'é',
+            '42': 42, '-1': -1, '2.5': 2.5, '-1e3': -1000.0,
+            'True': True, 'False': False, 'None': None,
+            "[1, 'two', [3]]": [1, 'two', [3]], '(1, 2)': (1, 2),
+            "{'k': None, 'n': {'x': 1.5}}": {'k': None, 'n': {'x': 1.5}},
+            "'a' 'b'": 'ab', '[]': [], '{}': {},
+        }
+        for text, value in values.items():
+            self.assertEqual(parse(f'/a\n  x = {text}\n')
+                             .children['a'].properties, {'x': value}, text)
+
+    def test_property_values_are_never_evaluated(self):
+        # The file must be safe to validate: nothing in it runs.
+        marker = os.path.join(tempfile.mkdtemp(), 'ran')
+        self.addCleanup(os.rmdir, os.path.dirname(marker))
+        not_literal = ('Bad property value (not a Python literal: values are'
+                       ' quoted strings, numbers, lists, tuples, dicts, True,'
+                       ' False or None, never expressions)')
+        for text in (f'open({marker!r}, "w")',
+                     f'__import__("os").mkdir({marker!r})',
+                     '2 ** 10', 'len("abc")', 'red', '[x for x in "ab"]',
+                     'lambda: 1', '(yield)', 'f"{1}"'):
+            self.assertError(f'/a\n  x = {text}\n', 2, not_literal)
+        self.assertFalse(os.path.exists(marker))
+
+    def test_values_json_cannot_store_are_refused(self):
+        for text in ('{1, 2}', "b'x'", '1+2j', '1e999', "[{'s': {1}}]"):
+            self.assertError(f'/a\n  x = {text}\n', 2,
+                             'Bad property value (not storable as JSON: no'
+                             ' sets, bytes, complex or infinite numbers)')
 
 
 class FormatTests(unittest.TestCase):
