@@ -19,7 +19,8 @@ import time
 import zc.zk
 from zc.zk.testing.server import SERVING_MODES, free_port, mode
 
-from zc.stack.cluster import debian, roles as role_plans
+from zc.stack import debian
+from zc.stack.cluster import roles as role_plans
 from zc.stack.cluster.config import Settings
 from zc.stack.cluster.haproxy import HAProxyError, Runtime
 from zc.stack.cluster.launch import entry_point
@@ -151,14 +152,15 @@ class Cluster:
                     f'the {role} role needs {script} from {distribution},'
                     ' which is not installed: install it (make setup), or'
                     ' leave the role out with --only')
-        if 'zookeeper' in roles and settings.zookeeper is None:
-            problem = debian.ensure_zookeeper(apt_get)
-            if problem:
-                raise ClusterError(problem)
+        packages = debian.packages()
+        wanted = [packages[name] for name, needed in (
+            ('zookeeper', 'zookeeper' in roles and settings.zookeeper is None),
+            ('haproxy', 'front' in roles)) if needed]
+        try:
+            debian.ensure(wanted, apt_get)
+        except debian.NotInstalled as error:
+            raise ClusterError(str(error)) from None
         if 'front' in roles:
-            problem = debian.ensure_haproxy(apt_get)
-            if problem:
-                raise ClusterError(problem)
             if 'front' not in running and not _free(settings.host,
                                                      settings.front_port):
                 raise ClusterError(

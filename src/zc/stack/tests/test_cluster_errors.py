@@ -43,17 +43,17 @@ class UpRefusalTests(unittest.TestCase):
                 '--front-port', port)
         self.assertTrue(err.startswith('zc-stack up: '))
 
-    def test_haproxy_cannot_be_installed(self):
+    def test_packages_cannot_be_installed(self):
         self.assertRefused(
-            f"HAProxy is not installed and {shutil.which('false')} update"
-            ' failed (1)', 'up', '--only', 'zookeeper,front',
-            '--front-port', self.base.front_port, '--apt-get', 'false',
-            environ={'ZC_STACK_HAPROXY': '/nonexistent/haproxy'})
-
-    def test_zookeeper_cannot_be_installed(self):
-        self.assertRefused(
-            'ZooKeeper is not installed', 'up', '--only', 'zookeeper',
+            'zc-stack up: Debian package(s) zookeeper not installed'
+            ' (/nonexistent/zookeeper.jar missing) and there is no'
+            ' /nonexistent/apt-get to install them', 'up', '--only',
+            'zookeeper,front', '--front-port', self.base.front_port,
             '--apt-get', '/nonexistent/apt-get',
+            environ={'ZC_ZK_JAR': '/nonexistent/zookeeper.jar'})
+        self.assertRefused(
+            f"{shutil.which('false')} update failed (1): no output", 'up',
+            '--only', 'zookeeper', '--apt-get', 'false',
             environ={'ZC_ZK_JAR': '/nonexistent/zookeeper.jar'})
 
     def test_roles_without_zookeeper_need_one(self):
