@@ -27,6 +27,7 @@ setup(
         'zdaemon',
         'zc.monitor',
         'zc.zrs',
+        'zc.zkzopeserver[monitor,paste]',
     ],
     extras_require={
         'test': [

@@ -21,22 +21,16 @@ import filecmp
 import json
 import os
 import pathlib
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 
 from zc.stack import peers
+from zc.zk.testing import free_port
 
 WORKER = pathlib.Path(__file__).with_name('zrs_worker.py')
 TIMEOUT = 600
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 class Worker:

@@ -29,7 +29,7 @@ setup(
         'monitor': ['zc.monitor', 'zope.component'],
         # Registering primaries and finding them through ZooKeeper.
         'zk': ['zc.zk'],
-        'test': ['zope.testrunner', 'zope.testing', 'zc.monitor',
+        'test': ['zope.testrunner', 'zope.testing', 'zc.monitor', 'Twisted',
                  'zope.component', 'prometheus_client', 'zc.zk'],
     },
     entry_points={

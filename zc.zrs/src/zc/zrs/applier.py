@@ -1,24 +1,24 @@
 """The secondary's applier: one thread that turns the primary's byte
 stream into committed transactions.
 
-The loop only receives bytes and queues them; this thread splits them into
-messages, checks the running checksum, gathers whole transactions (blob
-files go straight to temporary files, never into memory) and applies each
-one, once its checksum message has arrived and matched, with ``tpc_begin``
-/ ``restore`` / ``tpc_vote`` / ``tpc_finish``. Keeping the parsing and the
-storage writes in one thread keeps the two from fighting over the GIL.
+The loop only receives bytes and queues them; this thread decodes them
+(zc.zrs.protocol's StreamDecoder: whole transactions whose checksum
+matched) and applies each one with ``tpc_begin`` / ``restore`` /
+``tpc_vote`` / ``tpc_finish``. Keeping the decoding and the storage writes
+in one thread keeps the two from fighting over the GIL.
+
+The applier sees a connection only through IAppliedConnection (its start
+tid and address, and pausing, resuming and failing it) and the database
+only through the ``invalidate`` callable it is given.
 """
 import logging
-import os
 import queue
-import tempfile
 import threading
 
 from ZODB.Connection import TransactionMetaData
 from ZODB.utils import tid_repr
 
 from zc.zrs import groupsync
-from zc.zrs import loop as zrsloop
 from zc.zrs import protocol
 
 logger = logging.getLogger('zc.zrs.secondary')
@@ -30,7 +30,9 @@ POLL_INTERVAL = 1.0
 
 
 class Applier:
-    """Applies what the connections of one Secondary receive.
+    """Applies what the connections of one Secondary receive to
+    ``storage``, then calls ``invalidate(tid, oids)`` (a DB's
+    invalidate, say: it must not fail the transaction, which is committed).
 
     ``feed(connection, data)`` (from the loop) queues received bytes, and
     ``feed(connection, None)`` the end of a connection. ``pending`` counts
@@ -38,10 +40,9 @@ class Applier:
     it is 0, from the storage's last transaction.
     """
 
-    def __init__(self, secondary, storage, loop, check_checksums, blobs):
-        self.secondary = secondary
+    def __init__(self, storage, invalidate, check_checksums, blobs):
         self.storage = storage
-        self.loop = loop
+        self.invalidate = invalidate
         self.check_checksums = check_checksums
         self.blobs = blobs
         self.closed = False
@@ -109,7 +110,7 @@ class Applier:
             self._pending_bytes -= len(data) if data else 0
             roomy = self._pending_bytes <= MAX_QUEUED_BYTES // 2
         if roomy and connection.paused:
-            zrsloop.soon(self.loop, connection.resume)
+            connection.resume()
 
     def _process(self, connection, data):
         stream = self._streams.get(connection)
@@ -121,8 +122,10 @@ class Applier:
         if self.closed or connection.failed:
             return
         if stream is None:
-            stream = self._streams[connection] = _Stream(
-                self, connection.start_tid)
+            stream = self._streams[connection] = protocol.StreamDecoder(
+                connection.start_tid, check_checksums=self.check_checksums,
+                blob_directory=(self.storage.temporaryDirectory()
+                                if self.blobs else None))
         try:
             for transaction in stream.feed(data):
                 self._apply(transaction)
@@ -136,9 +139,8 @@ class Applier:
 
     def _fail(self, connection, stream, message, exc_info):
         logger.critical(message, exc_info=exc_info)
-        connection.failed = True
+        connection.fail()
         stream.discard()
-        zrsloop.soon(self.loop, connection.transport.abort)
 
     def _apply(self, transaction):
         storage = self.storage
@@ -160,138 +162,9 @@ class Applier:
             raise
         finally:
             transaction.discard()
-        db = self.secondary._db
-        if db is not None:
-            try:
-                db.invalidate(transaction.tid, list(dict.fromkeys(
-                    record.oid for record in transaction.records)))
-            except Exception:  # committed all the same
-                logger.exception('invalidating %r after %s', db,
-                                 tid_repr(transaction.tid))
-
-
-class _Record:
-    __slots__ = ('oid', 'tid', 'data', 'data_txn', 'blob', 'blocks')
-
-
-class _Transaction:
-    """A transaction as received."""
-
-    def __init__(self, header):
-        (self.tid, self.status, self.user, self.description,
-         self.extension) = header
-        self.records = []
-
-    def discard(self):
-        """Remove the temporary blob files nobody will restore."""
-        for record in self.records:
-            if record.blob is not None and os.path.exists(record.blob):
-                os.remove(record.blob)
-
-
-class _Stream:
-    """The state machine over one connection's messages."""
-
-    def __init__(self, applier, start_tid):
-        self.applier = applier
-        self.last_tid = start_tid
-        self.checksum = protocol.Checksum(start_tid)
-        self.reader = protocol.FrameReader()
-        self.decoder = protocol.Decoder()
-        self.transaction = None
-        self.record = None
-        self.blob_file = None
-        self.state = self._expect_transaction
-        self._complete = []
-
-    def feed(self, data):
-        """The transactions completed (and verified) by ``data``."""
-        complete = self._complete = []
-        for payload in self.reader.feed(data):
-            self.state(payload)
-            self.checksum.update(payload)
-        return complete
-
-    def discard(self):
-        if self.blob_file is not None:
-            self.blob_file.close()
-            self.blob_file = None
-        if self.transaction is not None:
-            self.transaction.discard()
-            self.transaction = None
-        for transaction in self._complete:
-            transaction.discard()
-        self._complete = []
-
-    # States: each takes the next payload.
-
-    def _expect_transaction(self, payload):
-        kind, args = self.decoder.loads(payload)
-        if kind != 'T':
-            raise protocol.InputError(f'expected a transaction, got {kind}')
-        header = protocol.transaction_header(args)
-        if header[0] <= self.last_tid:
-            raise protocol.InputError(
-                f'transaction {tid_repr(header[0])} is not after '
-                f'{tid_repr(self.last_tid)}')
-        self.transaction = _Transaction(header)
-        self.state = self._expect_record
-
-    def _expect_record(self, payload):
-        kind, args = self.decoder.loads(payload)
-        transaction = self.transaction
-        if kind == 'C':
-            digest, = args
-            if (self.applier.check_checksums
-                    and digest != self.checksum.digest()):
-                raise protocol.InputError('checksum mismatch')
-            self.transaction = None
-            self.last_tid = transaction.tid
-            self.state = self._expect_transaction
-            self._complete.append(transaction)
-            return
-        if kind not in ('S', 'B'):
-            raise protocol.InputError(f'unexpected {kind} message')
-        record = _Record()
-        record.oid, record.tid, record.data_txn = protocol.record_header(args)
-        if record.tid != transaction.tid:
-            raise protocol.InputError(
-                f'record of {tid_repr(record.tid)} in transaction '
-                f'{tid_repr(transaction.tid)}')
-        record.blob = None
-        record.blocks = None
-        if kind == 'B':
-            if not self.applier.blobs:
-                raise protocol.InputError('blob record, but no blob storage')
-            record.blocks = args[4]
-            if not isinstance(record.blocks, int) or record.blocks < 0:
-                raise protocol.InputError(f'bad block count {args[4]!r}')
-        self.record = record
-        transaction.records.append(record)
-        self.state = self._expect_data
-
-    def _expect_data(self, payload):
-        record = self.record
-        record.data = payload or None
-        if record.blocks is None:
-            self.state = self._expect_record
-            return
-        # A blob record: its file arrives in blocks, into a temporary file
-        # in the storage's own temporary directory (restoreBlob moves it).
-        fd, record.blob = tempfile.mkstemp(
-            suffix='.zrs', dir=self.applier.storage.temporaryDirectory())
-        self.blob_file = os.fdopen(fd, 'wb')
-        self.state = self._expect_block
-        if not record.blocks:
-            self._blob_complete()
-
-    def _expect_block(self, payload):
-        self.blob_file.write(payload)
-        self.record.blocks -= 1
-        if not self.record.blocks:
-            self._blob_complete()
-
-    def _blob_complete(self):
-        self.blob_file.close()
-        self.blob_file = None
-        self.state = self._expect_record
+        try:
+            self.invalidate(transaction.tid, list(dict.fromkeys(
+                record.oid for record in transaction.records)))
+        except Exception:  # committed all the same
+            logger.exception('invalidating after %s',
+                             tid_repr(transaction.tid))

@@ -19,23 +19,10 @@ else (a subclass, a relay's Primary) keeps fsyncing every transaction.
 import os
 import time
 
-import ZODB.FileStorage
+from zc.zrs import fsinternals
 
 MAX_DELAY = 0.5
 MAX_TRANSACTIONS = 1000
-
-_FileStorage = ZODB.FileStorage.FileStorage
-# The steps of FileStorage._finish_finish, which this module repeats
-# without the fsync; if ZODB changes them, group commit stays off.
-_EXPECTED_NAMES = {'_file', 'flush', 'fsync', 'fileno', '_pos', '_nextpos',
-                   '_index', 'update', '_tindex', '_ltid', '_blob_tpc_finish'}
-
-
-def _supported(storage):
-    finish = getattr(type(storage), '_finish_finish', None)
-    return (type(storage) is _FileStorage
-            and finish is _FileStorage._finish_finish
-            and set(finish.__code__.co_names) == _EXPECTED_NAMES)
 
 
 class GroupSync:
@@ -44,19 +31,13 @@ class GroupSync:
 
     def __init__(self, storage):
         self._storage = storage
-        self.deferring = _supported(storage)
+        self.deferring = fsinternals.can_finish_without_fsync(storage)
         self._unsynced = 0
         self._since = None
         if self.deferring:
-            storage._finish_finish = self._finish_without_fsync
+            fsinternals.finish_without_fsync(storage, self._finished)
 
-    def _finish_without_fsync(self, tid):
-        storage = self._storage
-        storage._file.flush()
-        storage._pos = storage._nextpos
-        storage._index.update(storage._tindex)
-        storage._ltid = tid
-        storage._blob_tpc_finish()
+    def _finished(self):
         if not self._unsynced:
             self._since = time.monotonic()
         self._unsynced += 1
@@ -72,10 +53,9 @@ class GroupSync:
 
     def sync(self):
         if self._unsynced:
-            storage = self._storage
-            with storage._lock:
-                storage._file.flush()
-                os.fsync(storage._file.fileno())
+            with fsinternals.locked_data_file(self._storage) as file:
+                file.flush()
+                os.fsync(file.fileno())
             self._unsynced = 0
 
     def close(self):
@@ -83,5 +63,5 @@ class GroupSync:
         step back."""
         self.sync()
         if self.deferring:
-            del self._storage._finish_finish
+            fsinternals.finish_with_fsync(self._storage)
             self.deferring = False

@@ -63,6 +63,38 @@ def call(function, *args, timeout=CALL_TIMEOUT):
     return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout)
 
 
+class Clock:
+    """Time on a loop, through the part of Twisted's IReactorTime zc.zrs
+    uses: ``callLater(delay, function, *args)`` returns a call with
+    ``active()`` and ``cancel()``. Whatever times replication takes a
+    clock, so tests can pass ``twisted.internet.task.Clock`` and move time
+    themselves. A call may run in any thread: zc.zrs's own calls go on to
+    the loop with ``soon``."""
+
+    def __init__(self, loop):
+        self._loop = loop
+
+    def callLater(self, delay, function, *args):  # noqa: N802 (Twisted's)
+        return _Call(self._loop, delay, function, args)
+
+
+class _Call:
+
+    def __init__(self, loop, delay, function, args):
+        self._called = False
+        self._handle = loop.call_later(delay, self._run, function, args)
+
+    def _run(self, function, args):
+        self._called = True
+        function(*args)
+
+    def active(self):
+        return not (self._called or self._handle.cancelled())
+
+    def cancel(self):
+        self._handle.cancel()
+
+
 def soon(loop, function, *args):
     """Schedule ``function(*args)`` on ``loop`` from another thread; a
     no-op once the loop is closed (at interpreter exit): a commit, for one,

@@ -16,7 +16,6 @@ import os
 import time
 
 import ZODB.blob
-import ZODB.FileStorage
 import ZODB.interfaces
 import zope.interface
 from ZODB.POSException import POSKeyError
@@ -25,6 +24,7 @@ from ZODB.utils import tid_repr
 from ZODB.utils import z64
 
 from zc.zrs import filescan
+from zc.zrs import fsinternals
 from zc.zrs import loop as zrsloop
 from zc.zrs import protocol
 from zc.zrs.interfaces import IReplicationStatus
@@ -46,17 +46,6 @@ WRITE_HIGH_WATER = 1 << 20
 #: transactions that follow along.
 BURST_WINDOW = 0.005
 COALESCE = 0.005
-
-
-def _filestorage(storage):
-    """The FileStorage under ``storage`` (itself, or under a BlobStorage)."""
-    if isinstance(storage, ZODB.FileStorage.FileStorage):
-        return storage
-    if isinstance(storage, ZODB.blob.BlobStorage):
-        base = storage._BlobStorage__storage
-        if isinstance(base, ZODB.FileStorage.FileStorage):
-            return base
-    raise ValueError('Invalid storage')
 
 
 def _seconds(tid):
@@ -83,22 +72,11 @@ class Primary(StorageWrapper):
             raise TypeError('zc.zrs runs its own asyncio loop; the reactor '
                             'argument is no longer supported')
         storage = open_storage(storage)
-        self._filestorage = _filestorage(storage)
+        self._filestorage = fsinternals.filestorage(storage)
         super().__init__(storage)
-        self._blobs = ZODB.interfaces.IBlobStorage.providedBy(storage)
-        self._loop = zrsloop.get_loop()
-        self._connections = set()  # streaming ones; changed on the loop
-        self._handshaking = set()  # the others; used on the loop only
-        self._wake_pending = False  # a nudge is on its way to the loop
-        self._produce_scheduled = False  # the loop will send shortly
-        self._last_send = 0.0
-        self._closed = False
-        self._end = self._durable_end()
         self._ssl = ssl
-        self._server = zrsloop.call(self._listen, parse_address(addr))
-        self.address = self._server.sockets[0].getsockname()
-        if not isinstance(self.address, str):
-            self.address = self.address[:2]
+        self._server = ReplicationServer(storage, self._filestorage)
+        self.address = self._server.listen(parse_address(addr), ssl)
         logger.info('Primary %s replicating on %s',
                     self._filestorage.getName(), self.address)
         self._registration = None
@@ -118,16 +96,87 @@ class Primary(StorageWrapper):
             zookeeper, path, self.address, session_timeout,
             storage=self._filestorage.getName(), ssl=self._ssl is not None,
             protocols=[p.decode() for p in protocol.PROTOCOLS
-                       if p == protocol.BLOB_PROTOCOL or not self._blobs])
+                       if p == protocol.BLOB_PROTOCOL
+                       or not self._server.blobs])
 
-    async def _listen(self, addr):
+    # The storage API: commits (and packs) move the durable end.
+
+    def tpc_finish(self, *args, **kw):
+        tid = self._storage.tpc_finish(*args, **kw)
+        self._server.committed()
+        return tid
+
+    def pack(self, *args, **kw):
+        try:
+            return self._storage.pack(*args, **kw)
+        finally:
+            self._server.committed()  # a new file, maybe
+
+    def replication_status(self):
+        """Plain data about each connected secondary, for monitoring: a list
+        of dicts with ``address``, ``protocol``, ``connected`` (time),
+        ``last_tid`` (hex of the last transaction sent to it, or None),
+        ``lag`` (seconds between the primary's last transaction and that
+        one; 0.0 when it has everything) and ``bytes_behind``."""
+        return self._server.status()
+
+    def close(self):
+        """Stop listening, close the storage, let connected secondaries
+        receive what was committed (at most CLOSE_TIMEOUT seconds), then
+        disconnect them."""
+        server = self._server
+        if server.closed:
+            return
+        if self._registration is not None:
+            self._registration.close()  # secondaries stop coming here first
+        server.stop_listening()
+        server.close()
+        self._storage.close()
+        server.finish_connections()
+
+
+class ReplicationServer:
+    """What a Primary's connections share, on the zc.zrs loop: the storage,
+    how far its file is durable (``end``), the connections, and the
+    pacing of sends.
+
+    Committing threads only note the new end and nudge the loop
+    (``committed``); the loop then has every connection send what is new.
+    """
+
+    def __init__(self, storage, filestorage):
+        self.storage = storage
+        self._filestorage = filestorage
+        self.blobs = ZODB.interfaces.IBlobStorage.providedBy(storage)
+        self.loop = zrsloop.get_loop()
+        self.connections = set()  # streaming ones; changed on the loop
+        self.handshaking = set()  # the others; used on the loop only
+        self.last_send = 0.0  # time.monotonic() of the last write
+        self.closed = False
+        #: ``(end, file)``: see fsinternals.durable_end.
+        self.end = fsinternals.durable_end(filestorage)
+        self._wake_pending = False  # a nudge is on its way to the loop
+        self._produce_scheduled = False  # the loop will send shortly
+        self._listener = None
+
+    @property
+    def data_file_name(self):
+        return fsinternals.data_file_name(self._filestorage)
+
+    def listen(self, addr, ssl):
+        """Start serving; the address bound."""
+        self._listener = zrsloop.call(self._listen, addr, ssl)
+        address = self._listener.sockets[0].getsockname()
+        return address if isinstance(address, str) else address[:2]
+
+    async def _listen(self, addr, ssl):
         loop = asyncio.get_running_loop()
         factory = lambda: _SecondaryConnection(self)  # noqa: E731
         if isinstance(addr, str):
-            return await loop.create_unix_server(factory, addr, ssl=self._ssl)
+            return await loop.create_unix_server(factory, addr, ssl=ssl)
         try:
             return await loop.create_server(factory, addr[0], addr[1],
-                                            ssl=self._ssl, reuse_address=True)
+                                            ssl=ssl, reuse_address=True)
         except OSError as exc:
             if exc.errno is not None:
                 raise
@@ -137,109 +186,81 @@ class Primary(StorageWrapper):
                           f'{os.strerror(errno.EADDRNOTAVAIL)}: {exc}') \
                 from None
 
-    # The storage API: commits (and packs) move the durable end.
-
-    def tpc_finish(self, *args, **kw):
-        tid = self._storage.tpc_finish(*args, **kw)
-        self._committed()
-        return tid
-
-    def pack(self, *args, **kw):
-        try:
-            return self._storage.pack(*args, **kw)
-        finally:
-            self._committed()  # a new file, maybe
-
-    def _durable_end(self):
-        """``(end, file)``: how far the data file holds durable
-        transactions, and the storage's file object for it. FileStorage
-        moves its end only once a transaction is flushed and fsynced, and
-        opens a new file object on pack, holding the same lock."""
-        fs = self._filestorage
-        with fs._lock:
-            return fs._pos, fs._file
-
-    def _committed(self):
+    def committed(self):
+        """From a committing thread: the durable end may have moved."""
         # The end is updated before the flags are read, and the loop clears
         # a flag before it reads the end: no commit goes unnoticed.
-        if self._closed:
+        if self.closed:
             return
-        self._end = self._durable_end()
-        if self._connections and not (self._wake_pending
-                                      or self._produce_scheduled):
+        self.end = fsinternals.durable_end(self._filestorage)
+        if self.connections and not (self._wake_pending
+                                     or self._produce_scheduled):
             self._wake_pending = True
-            zrsloop.soon(self._loop, self._wake)
+            zrsloop.soon(self.loop, self._wake)
 
     def _wake(self):
         """On the loop: send now, or shortly during a burst."""
         self._wake_pending = False
-        if time.monotonic() - self._last_send < BURST_WINDOW:
+        if time.monotonic() - self.last_send < BURST_WINDOW:
             if not self._produce_scheduled:
                 self._produce_scheduled = True
-                self._loop.call_later(COALESCE, self._produce)
+                self.loop.call_later(COALESCE, self._produce)
         else:
             self._produce()
 
     def _produce(self):
         self._produce_scheduled = False
-        before = self._last_send
-        for connection in list(self._connections):
+        before = self.last_send
+        for connection in list(self.connections):
             connection.produce()
-        if self._last_send != before:
+        if self.last_send != before:
             # Commits are coming: look again shortly, and meanwhile spare
             # the committing threads from nudging the loop.
             self._produce_scheduled = True
-            self._loop.call_later(COALESCE, self._produce)
+            self.loop.call_later(COALESCE, self._produce)
 
-    def _data_file_name(self):
-        return self._filestorage._file_name
-
-    def replication_status(self):
-        """Plain data about each connected secondary, for monitoring: a list
-        of dicts with ``address``, ``protocol``, ``connected`` (time),
-        ``last_tid`` (hex of the last transaction sent to it, or None),
-        ``lag`` (seconds between the primary's last transaction and that
-        one; 0.0 when it has everything) and ``bytes_behind``."""
-        last = self._storage.lastTransaction()
+    def status(self):
+        """A status dict per streaming connection (see
+        Primary.replication_status)."""
+        last = self.storage.lastTransaction()
         while True:  # the loop may change the set meanwhile
             try:
-                connections = sorted(self._connections,
+                connections = sorted(self.connections,
                                      key=lambda c: c.connected)
                 break
             except RuntimeError:
                 continue
         return [connection.status(last) for connection in connections]
 
-    def close(self):
-        """Stop listening, close the storage, let connected secondaries
-        receive what was committed (at most CLOSE_TIMEOUT seconds), then
-        disconnect them."""
-        if self._closed:
-            return
-        if self._registration is not None:
-            self._registration.close()  # secondaries stop coming here first
+    def stop_listening(self):
         try:
-            zrsloop.call(self._stop_listening)
+            zrsloop.call(self._close_listener)
         except Exception:
             logger.exception('stopping the replication server')
-        self._end = self._durable_end()
-        self._closed = True
-        self._storage.close()
+
+    def _close_listener(self):
+        # Closes the listening sockets at once (wait_closed would wait for
+        # the connections too, which close() lets finish first).
+        self._listener.close()
+
+    def close(self):
+        """The storage is about to close: its last end is final."""
+        self.end = fsinternals.durable_end(self._filestorage)
+        self.closed = True
+
+    def finish_connections(self):
+        """Let connected secondaries receive what was committed (at most
+        CLOSE_TIMEOUT seconds), then disconnect them."""
         try:
             zrsloop.call(self._finish_connections,
                          timeout=CLOSE_TIMEOUT + zrsloop.CALL_TIMEOUT)
         except Exception:
             logger.exception('closing replication connections')
 
-    def _stop_listening(self):
-        # Closes the listening sockets at once (wait_closed would wait for
-        # the connections too, which close() lets finish first).
-        self._server.close()
-
     async def _finish_connections(self):
-        for connection in list(self._handshaking):
+        for connection in list(self.handshaking):
             connection.transport.close()  # nothing sent yet: just close
-        connections = list(self._connections)
+        connections = list(self.connections)
         for connection in connections:
             connection.finish()
         lost = [c.lost for c in connections]
@@ -259,9 +280,9 @@ class _SecondaryConnection(asyncio.Protocol):
     after the secondary's start tid, then new ones as they commit, and
     moves to the new file after a pack."""
 
-    def __init__(self, primary):
-        self.primary = primary
-        self.loop = primary._loop
+    def __init__(self, server):
+        self.server = server
+        self.loop = server.loop
         self.transport = None
         self.peer = '?'
         self.reader = protocol.FrameReader(protocol.MAX_SECONDARY_MESSAGE)
@@ -276,8 +297,7 @@ class _SecondaryConnection(asyncio.Protocol):
         self._pos = None
         self._stream = None
         self._sent_tid = None  # the last one gathered in the batch
-        self._batch = bytearray()
-        self._checksum = None
+        self._encoder = None
         self._paused = False
         self._scheduled = None
         self._finishing = False
@@ -287,7 +307,7 @@ class _SecondaryConnection(asyncio.Protocol):
 
     def connection_made(self, transport):
         self.transport = transport
-        self.primary._handshaking.add(self)
+        self.server.handshaking.add(self)
         transport.set_write_buffer_limits(WRITE_HIGH_WATER)
         peer = transport.get_extra_info('peername')
         self.peer = (f'{peer[0]}:{peer[1]}' if isinstance(peer, tuple)
@@ -308,14 +328,14 @@ class _SecondaryConnection(asyncio.Protocol):
             if message not in protocol.PROTOCOLS:
                 raise protocol.InputError(
                     f'unknown protocol {message[:20]!r}')
-            if self.primary._blobs and message != protocol.BLOB_PROTOCOL:
+            if self.server.blobs and message != protocol.BLOB_PROTOCOL:
                 raise protocol.InputError(
                     f'{message.decode()} cannot replicate blobs')
             self.protocol_id = message
         elif not self.started:
             if len(message) != 8:
                 raise protocol.InputError(f'bad start tid {message!r}')
-            last = self.primary._storage.lastTransaction()
+            last = self.server.storage.lastTransaction()
             if message > last:
                 raise protocol.InputError(
                     f'TidTooHigh: secondary starts at {tid_repr(message)}, '
@@ -326,11 +346,11 @@ class _SecondaryConnection(asyncio.Protocol):
             raise protocol.InputError('unexpected data after the handshake')
 
     async def _start(self, start_tid):
-        if self.primary._closed:
+        if self.server.closed:
             self.transport.close()
             return
         self.last_tid = self._sent_tid = start_tid
-        self._checksum = protocol.Checksum(start_tid)
+        self._encoder = protocol.Encoder(start_tid)
         logger.info('secondary %s (%s) starts after %s', self.peer,
                     self.protocol_id.decode(), tid_repr(start_tid))
         try:
@@ -343,16 +363,16 @@ class _SecondaryConnection(asyncio.Protocol):
         if self.transport.is_closing():  # lost meanwhile
             self._close_file()
             return
-        self.primary._handshaking.discard(self)
-        self.primary._connections.add(self)
+        self.server.handshaking.discard(self)
+        self.server.connections.add(self)
         if self._scheduled is None:
             self._produce()
 
     def _open(self, after_tid):
         """Open the current data file and find the first transaction after
         ``after_tid``; False if the file changed meanwhile (a pack)."""
-        end, source = self.primary._end
-        data_file = filescan.DataFile(self.primary._data_file_name())
+        end, source = self.server.end
+        data_file = filescan.DataFile(self.server.data_file_name)
         try:
             same = os.fstat(source.fileno()).st_ino == data_file.inode
         except ValueError:  # closed: packed again meanwhile
@@ -395,11 +415,10 @@ class _SecondaryConnection(asyncio.Protocol):
             logger.exception('replicating to secondary %s', self.peer)
             self.transport.abort()
             return
-        if self._batch:
-            self.transport.write(bytes(self._batch))
-            self._batch.clear()
+        if self._encoder.buffer:
+            self.transport.write(self._encoder.take())
             self.last_tid = self._sent_tid
-            self.primary._last_send = time.monotonic()
+            self.server.last_send = time.monotonic()
         if more and not self._paused:
             self._scheduled = self.loop.call_soon(self._produce)
         elif not more and self._finishing:
@@ -407,9 +426,9 @@ class _SecondaryConnection(asyncio.Protocol):
 
     def _fill(self):
         """Gather up to SLICE_SIZE bytes; True if there is more to send."""
-        while len(self._batch) < SLICE_SIZE:
+        while len(self._encoder.buffer) < SLICE_SIZE:
             if self._stream is None:
-                end, source = self.primary._end
+                end, source = self.server.end
                 if source is not self._source:
                     if not self._open(self._sent_tid):
                         return False  # the pack's end comes with a wake-up
@@ -427,48 +446,19 @@ class _SecondaryConnection(asyncio.Protocol):
     def _transaction(self, txn):
         """Gather one transaction's messages, yielding between them."""
         data_file = self._data_file
-        add = self._add
-        add(protocol.dumps(('T', (txn.tid, txn.status, txn.user,
-                                  txn.description, txn.extension))))
-        for record in data_file.records(txn):
-            blob = self._blob_file(record)
-            if blob is None:
-                add(protocol.dumps(
-                    ('S', (record.oid, record.tid, '', record.data_txn))))
-                add(record.data or b'')
-            else:
-                yield from self._blob(record, blob)
-            yield True
-        add(protocol.dumps(('C', (self._checksum.digest(),))))
+        yield from self._encoder.transaction(txn, data_file.records(txn),
+                                             self._blob_file)
         self._pos = data_file.next_position(txn)
         self._sent_tid = txn.tid
 
     def _blob_file(self, record):
-        if not (self.primary._blobs and record.data
+        if not (self.server.blobs and record.data
                 and ZODB.blob.is_blob_record(record.data)):
             return None
         try:
-            return self.primary._storage.loadBlob(record.oid, record.tid)
+            return self.server.storage.loadBlob(record.oid, record.tid)
         except POSKeyError:
             return None
-
-    def _blob(self, record, path):
-        with open(path, 'rb') as blob:
-            size = os.fstat(blob.fileno()).st_size
-            blocks = -(-size // protocol.BLOB_BLOCK_SIZE)
-            self._add(protocol.dumps(('B', (record.oid, record.tid, '',
-                                            record.data_txn, blocks))))
-            self._add(record.data)
-            for _ in range(blocks):
-                block = blob.read(protocol.BLOB_BLOCK_SIZE)
-                if not block:
-                    raise filescan.CorruptedFile(f'blob {path} shrank')
-                self._add(block)
-                yield True
-
-    def _add(self, payload):
-        self._checksum.update(payload)
-        self._batch += protocol.frame(payload)
 
     def pause_writing(self):
         self._paused = True
@@ -501,8 +491,8 @@ class _SecondaryConnection(asyncio.Protocol):
             self._data_file = None
 
     def connection_lost(self, exc):
-        self.primary._connections.discard(self)
-        self.primary._handshaking.discard(self)
+        self.server.connections.discard(self)
+        self.server.handshaking.discard(self)
         if self._scheduled is not None:
             self._scheduled.cancel()
         if self._stream is not None:

@@ -15,11 +15,19 @@ keep-alives. The primary answers with transactions, each one being:
 
 The pickles are exactly what the original zc.zrs sends on Python 3, so both
 generations of primaries and secondaries understand each other.
+
+This module is the whole format: framing (``frame``, ``FrameReader``),
+the primary's ``Encoder`` of transactions and the secondary's
+``StreamDecoder`` back into transactions; the rest of zc.zrs moves bytes.
 """
 import hashlib
 import io
+import os
 import pickle
 import struct
+import tempfile
+
+from ZODB.utils import tid_repr
 
 PROTOCOLS = (b'zrs2.0', b'zrs2.1')
 #: Protocol that can carry blobs.
@@ -189,3 +197,197 @@ class FrameReader:
         if pos:
             del buffer[:pos]
         return messages
+
+
+class Encoder:
+    """The primary's side of one connection: frames the messages of
+    transactions into ``buffer`` and keeps the running checksum.
+
+    A transaction (``tid``, ``status``, ``user``, ``description``,
+    ``extension``) comes with its records (``oid``, ``tid``, ``data``,
+    ``data_txn``), as zc.zrs.filescan reads them; ``blob_file(record)``
+    is the path of a record's blob file, or None.
+    """
+
+    def __init__(self, start_tid):
+        self._checksum = Checksum(start_tid)
+        self.buffer = bytearray()
+
+    def take(self):
+        """The bytes encoded so far (the buffer is emptied)."""
+        data = bytes(self.buffer)
+        self.buffer.clear()
+        return data
+
+    def transaction(self, txn, records, blob_file=lambda record: None):
+        """Encode one transaction, yielding True after each record and blob
+        block: a sender can stop there when ``buffer`` is big enough and go
+        on later (a huge transaction never has to sit in memory)."""
+        add = self._add
+        add(dumps(('T', (txn.tid, txn.status, txn.user, txn.description,
+                         txn.extension))))
+        for record in records:
+            path = blob_file(record)
+            if path is None:
+                add(dumps(('S', (record.oid, record.tid, '',
+                                 record.data_txn))))
+                add(record.data or b'')
+            else:
+                yield from self._blob(record, path)
+            yield True
+        add(dumps(('C', (self._checksum.digest(),))))
+
+    def _blob(self, record, path):
+        with open(path, 'rb') as blob:
+            size = os.fstat(blob.fileno()).st_size
+            blocks = -(-size // BLOB_BLOCK_SIZE)
+            self._add(dumps(('B', (record.oid, record.tid, '',
+                                   record.data_txn, blocks))))
+            self._add(record.data)
+            for _ in range(blocks):
+                block = blob.read(BLOB_BLOCK_SIZE)
+                if not block:
+                    raise OSError(f'blob {path} shrank while being sent')
+                self._add(block)
+                yield True
+
+    def _add(self, payload):
+        self._checksum.update(payload)
+        self.buffer += frame(payload)
+
+
+class Record:
+    """A record as received; ``blob`` is the path of its blob file (a
+    temporary file the storage's restoreBlob takes over), or None."""
+
+    __slots__ = ('oid', 'tid', 'data', 'data_txn', 'blob', 'blocks')
+
+
+class Transaction:
+    """A transaction as received, its checksum verified."""
+
+    def __init__(self, header):
+        (self.tid, self.status, self.user, self.description,
+         self.extension) = header
+        self.records = []
+
+    def discard(self):
+        """Remove the temporary blob files nobody will restore."""
+        for record in self.records:
+            if record.blob is not None and os.path.exists(record.blob):
+                os.remove(record.blob)
+
+
+class StreamDecoder:
+    """The secondary's side of one connection: bytes in, whole verified
+    transactions out (a state machine over the messages).
+
+    ``blob_directory`` is where blob files are received (the storage's
+    temporary directory, so restoreBlob can move them); None refuses blob
+    records. With ``check_checksums`` false, checksum messages are taken
+    on trust (as the original's option allows).
+    """
+
+    def __init__(self, start_tid, blob_directory=None, check_checksums=True):
+        self.last_tid = start_tid
+        self._blob_directory = blob_directory
+        self._check_checksums = check_checksums
+        self._checksum = Checksum(start_tid)
+        self._reader = FrameReader()
+        self._decoder = Decoder()
+        self._transaction = None
+        self._record = None
+        self._blob_file = None
+        self._state = self._expect_transaction
+        self._complete = []
+
+    def feed(self, data):
+        """The transactions completed (and verified) by ``data``;
+        InputError for anything the protocol does not allow."""
+        complete = self._complete = []
+        for payload in self._reader.feed(data):
+            self._state(payload)
+            self._checksum.update(payload)
+        return complete
+
+    def discard(self):
+        """Drop what is partial or not yet taken (its blob files too)."""
+        if self._blob_file is not None:
+            self._blob_file.close()
+            self._blob_file = None
+        if self._transaction is not None:
+            self._transaction.discard()
+            self._transaction = None
+        for transaction in self._complete:
+            transaction.discard()
+        self._complete = []
+
+    # States: each takes the next payload.
+
+    def _expect_transaction(self, payload):
+        kind, args = self._decoder.loads(payload)
+        if kind != 'T':
+            raise InputError(f'expected a transaction, got {kind}')
+        header = transaction_header(args)
+        if header[0] <= self.last_tid:
+            raise InputError(f'transaction {tid_repr(header[0])} is not '
+                             f'after {tid_repr(self.last_tid)}')
+        self._transaction = Transaction(header)
+        self._state = self._expect_record
+
+    def _expect_record(self, payload):
+        kind, args = self._decoder.loads(payload)
+        transaction = self._transaction
+        if kind == 'C':
+            digest, = args
+            if self._check_checksums and digest != self._checksum.digest():
+                raise InputError('checksum mismatch')
+            self._transaction = None
+            self.last_tid = transaction.tid
+            self._state = self._expect_transaction
+            self._complete.append(transaction)
+            return
+        if kind not in ('S', 'B'):
+            raise InputError(f'unexpected {kind} message')
+        record = Record()
+        record.oid, record.tid, record.data_txn = record_header(args)
+        if record.tid != transaction.tid:
+            raise InputError(f'record of {tid_repr(record.tid)} in '
+                             f'transaction {tid_repr(transaction.tid)}')
+        record.blob = None
+        record.blocks = None
+        if kind == 'B':
+            if self._blob_directory is None:
+                raise InputError('blob record, but no blob storage')
+            record.blocks = args[4]
+            if not isinstance(record.blocks, int) or record.blocks < 0:
+                raise InputError(f'bad block count {args[4]!r}')
+        self._record = record
+        transaction.records.append(record)
+        self._state = self._expect_data
+
+    def _expect_data(self, payload):
+        record = self._record
+        record.data = payload or None
+        if record.blocks is None:
+            self._state = self._expect_record
+            return
+        # A blob record: its file arrives in blocks, straight into a
+        # temporary file, never into memory.
+        fd, record.blob = tempfile.mkstemp(suffix='.zrs',
+                                           dir=self._blob_directory)
+        self._blob_file = os.fdopen(fd, 'wb')
+        self._state = self._expect_block
+        if not record.blocks:
+            self._blob_complete()
+
+    def _expect_block(self, payload):
+        self._blob_file.write(payload)
+        self._record.blocks -= 1
+        if not self._record.blocks:
+            self._blob_complete()
+
+    def _blob_complete(self):
+        self._blob_file.close()
+        self._blob_file = None
+        self._state = self._expect_record

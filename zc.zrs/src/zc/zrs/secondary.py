@@ -17,6 +17,7 @@ from ZODB.utils import tid_repr
 from zc.zrs import applier as zrsapplier
 from zc.zrs import loop as zrsloop
 from zc.zrs import protocol
+from zc.zrs.interfaces import IAppliedConnection
 from zc.zrs.interfaces import IReplicationStatus
 from zc.zrs.wrapper import StorageWrapper
 from zc.zrs.wrapper import open_storage
@@ -42,12 +43,15 @@ class Secondary(StorageWrapper):
     With ``zookeeper`` (a connection string, or a ``zc.zk.ZooKeeper``; extra
     ``zk``), ``addr`` is the ZooKeeper path where the primary registers, and
     the secondary follows whichever primary is registered there.
+
+    ``clock`` times the reconnect delay and the keep-alives (see
+    zc.zrs.loop.Clock, the default; tests pass Twisted's task.Clock).
     """
 
     def __init__(self, storage, addr=None, reactor=None, reconnect_delay=60,
                  check_checksums=True, keep_alive_delay=0, ssl=None,
                  ssl_server_hostname=None, zookeeper=None,
-                 zookeeper_session_timeout=None):
+                 zookeeper_session_timeout=None, clock=None):
         if reactor is not None:
             raise TypeError('zc.zrs runs its own asyncio loop; the reactor '
                             'argument is no longer supported')
@@ -55,10 +59,10 @@ class Secondary(StorageWrapper):
         super().__init__(storage)
         self._db = None
         self._replicator = _Replicator(
-            self, storage, reconnect_delay=reconnect_delay,
+            storage, self._invalidate, reconnect_delay=reconnect_delay,
             check_checksums=check_checksums,
             keep_alive_delay=keep_alive_delay, ssl=ssl,
-            server_hostname=ssl_server_hostname)
+            server_hostname=ssl_server_hostname, clock=clock)
         self._follower = None
         if zookeeper is not None:
             self._follow(zookeeper, addr, zookeeper_session_timeout)
@@ -89,6 +93,11 @@ class Secondary(StorageWrapper):
         register = getattr(self._storage, 'registerDB', None)
         if register is not None:
             register(db)
+
+    def _invalidate(self, tid, oids):
+        db = self._db
+        if db is not None:
+            db.invalidate(tid, oids)
 
     def isReadOnly(self):
         return True
@@ -126,8 +135,9 @@ class _Replicator:
     """Connects, reconnects, and hands received bytes to the applier: the
     machinery of one Secondary."""
 
-    def __init__(self, secondary, storage, *, reconnect_delay,
-                 check_checksums, keep_alive_delay, ssl, server_hostname):
+    def __init__(self, storage, invalidate, *, reconnect_delay,
+                 check_checksums, keep_alive_delay, ssl, server_hostname,
+                 clock):
         self.storage = storage
         self.reconnect_delay = reconnect_delay
         self.check_checksums = check_checksums
@@ -136,7 +146,8 @@ class _Replicator:
         self.server_hostname = server_hostname
         self.blobs = ZODB.interfaces.IBlobStorage.providedBy(storage)
         self.loop = zrsloop.get_loop()
-        self.applier = zrsapplier.Applier(secondary, storage, self.loop,
+        self.clock = clock if clock is not None else zrsloop.Clock(self.loop)
+        self.applier = zrsapplier.Applier(storage, invalidate,
                                           check_checksums, self.blobs)
         self.address = None
         self.connection = None
@@ -211,11 +222,18 @@ class _Replicator:
                 break
             self._wakeup.clear()
             if address == self.address:
-                try:
-                    await asyncio.wait_for(self._wakeup.wait(),
-                                           self.reconnect_delay)
-                except asyncio.TimeoutError:
-                    pass
+                await self._delay(self.reconnect_delay)
+
+    async def _delay(self, seconds):
+        """Wait ``seconds`` on the clock, or until woken up (a new
+        address, closing)."""
+        call = self.clock.callLater(seconds, zrsloop.soon, self.loop,
+                                    self._wakeup.set)
+        try:
+            await self._wakeup.wait()
+        finally:
+            if call.active():
+                call.cancel()
 
     async def _applied(self):
         """Wait until everything received is processed: the next
@@ -248,6 +266,7 @@ def _show(address):
     return address if isinstance(address, str) else '%s:%s' % address
 
 
+@zope.interface.implementer(IAppliedConnection)
 class _PrimaryConnection(asyncio.Protocol):
     """The secondary's end of the connection, on the loop: sends the
     handshake and keep-alives, and passes what arrives to the applier."""
@@ -257,7 +276,8 @@ class _PrimaryConnection(asyncio.Protocol):
         self.applier = replicator.applier
         self.address = _show(address)
         self.start_tid = start_tid
-        self.lost = asyncio.get_running_loop().create_future()
+        self.loop = asyncio.get_running_loop()
+        self.lost = self.loop.create_future()
         self.transport = None
         self.failed = False  # set by the applier: ignore the rest
         self.paused = False
@@ -277,10 +297,11 @@ class _PrimaryConnection(asyncio.Protocol):
     def _schedule_keep_alive(self):
         delay = self.replicator.keep_alive_delay
         if delay and delay > 0:
-            self._keep_alive = asyncio.get_running_loop().call_later(
-                delay, self._send_keep_alive)
+            self._keep_alive = self.replicator.clock.callLater(
+                delay, zrsloop.soon, self.loop, self._send_keep_alive)
 
     def _send_keep_alive(self):
+        self._keep_alive = None
         if not self.transport.is_closing():
             self.transport.write(protocol.KEEP_ALIVE)
             self._schedule_keep_alive()
@@ -298,12 +319,22 @@ class _PrimaryConnection(asyncio.Protocol):
             self.transport.pause_reading()
 
     def resume(self):
+        """From the applier thread: there is room again."""
+        zrsloop.soon(self.loop, self._resume)
+
+    def _resume(self):
         self.paused = False
         if not self.transport.is_closing():
             self.transport.resume_reading()
 
+    def fail(self):
+        """From the applier thread: what this connection brings cannot be
+        applied; drop it (the secondary reconnects)."""
+        self.failed = True
+        zrsloop.soon(self.loop, self.transport.abort)
+
     def connection_lost(self, exc):
-        if self._keep_alive is not None:
+        if self._keep_alive is not None and self._keep_alive.active():
             self._keep_alive.cancel()
         self.applier.feed(self, None)  # drops a partial transaction
         if self.replicator.connection is self:

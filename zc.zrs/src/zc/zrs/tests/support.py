@@ -1,28 +1,19 @@
 """Helpers shared by the zc.zrs tests."""
 import contextlib
-import filecmp
 import logging
 import os
-import socket
 import subprocess
 import sys
 
 import ZODB.FileStorage
 
+# free_port: for servers that cannot report the port they bound, like the
+# original zc.zrs and runzeo.
+from zc.zk.testing import free_port  # noqa: F401 (for the tests)
+from zc.zrs.testing import same_bytes
+
 #: Upper bound on any single wait in the tests.
 TIMEOUT = 60
-
-
-def same_bytes(a, b):
-    return filecmp.cmp(a, b, shallow=False)
-
-
-def free_port():
-    """A port nothing listens on right now (for servers that cannot report
-    the port they bound, like the original zc.zrs and runzeo)."""
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def transactions(path):

@@ -6,7 +6,6 @@ import tempfile
 import unittest
 
 import zope.component.testing
-import zope.testing.wait
 
 import zc.zrs.loop
 from zc.zk.testing import ZOOKEEPER
@@ -19,8 +18,6 @@ def setUp(test):
     test.globs['_tmp'] = tempfile.TemporaryDirectory()
     os.chdir(test.globs['_tmp'].name)
     test.globs['_logs'] = support.LogCapture().install()
-    test.globs.update(wait=zope.testing.wait.wait,
-                      same_bytes=support.same_bytes)
 
 
 def tearDown(test):

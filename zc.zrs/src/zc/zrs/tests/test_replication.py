@@ -7,7 +7,6 @@ import pickle
 import socket
 import struct
 import tempfile
-import time
 import unittest
 
 import transaction
@@ -15,11 +14,13 @@ import ZODB
 import ZODB.blob
 import ZODB.FileStorage
 import ZODB.utils
+from twisted.internet import task
 from ZODB.utils import z64
 from zope.testing.wait import wait
 
 import zc.zrs
 import zc.zrs.loop
+import zc.zrs.testing
 from zc.zrs import protocol
 from zc.zrs.tests import support
 
@@ -52,6 +53,15 @@ class TempDirTest(unittest.TestCase):
         secondary = zc.zrs.Secondary(storage, address, **kw)
         self.addCleanup(secondary.close)
         return secondary
+
+    def replication(self, **kw):
+        """A primary (primary.fs), a DB on it and a secondary of it
+        (secondary.fs), from zc.zrs.testing.server."""
+        pair = zc.zrs.testing.server(self._tmp.name, **kw)
+        self.addCleanup(pair.stop)
+        db = ZODB.DB(pair.primary)
+        self.addCleanup(db.close)
+        return pair.primary, db, pair.secondary
 
     def primary_db(self, **kw):
         primary = self.primary(**kw)
@@ -252,8 +262,7 @@ class BlobTests(TempDirTest):
         self.assertNoErrors()
 
     def test_large_and_empty_blobs_replicate(self):
-        primary, db = self.primary_db(blobs=True)
-        secondary = self.secondary(primary.address, blobs=True)
+        primary, db, secondary = self.replication(blobs=True)
         sizes = {'big': 3 * protocol.BLOB_BLOCK_SIZE + 17, 'empty': 0,
                  'exact': protocol.BLOB_BLOCK_SIZE}
         content = {}
@@ -280,8 +289,7 @@ class HistoryTests(TempDirTest):
 
     def test_undo_backpointers_and_undone_creations_replicate(self):
         from persistent.mapping import PersistentMapping
-        primary, db = self.primary_db()
-        secondary = self.secondary(primary.address)
+        primary, db, secondary = self.replication()
         with db.transaction() as conn:
             conn.root()['child'] = PersistentMapping(value=1)
         # Undoing the last transaction writes the root as a backpointer to
@@ -379,16 +387,45 @@ class TopologyTests(TempDirTest):
         self.caught_up(secondary, primary)
 
     def test_keep_alives(self):
-        primary, db = self.primary_db()
-        secondary = self.secondary(primary.address, keep_alive_delay=0.05)
+        clock = task.Clock()
+        primary, db, secondary = self.replication(keep_alive_delay=0.05,
+                                                  clock=clock)
         self.commit(db)
         self.caught_up(secondary, primary)
         [status] = primary.replication_status()
-        time.sleep(0.3)  # several keep-alives
+        for _ in range(6):  # several keep-alives
+            self.advance(clock, 0.05)
         self.commit(db)
         self.caught_up(secondary, primary)
         self.assertEqual(primary.replication_status()[0]['address'],
                          status['address'])  # same connection throughout
+        self.assertNoErrors()
+
+    def advance(self, clock, seconds):
+        """Move the clock once the next call is scheduled on it."""
+        wait(clock.getDelayedCalls, timeout=support.TIMEOUT)
+        [call] = clock.getDelayedCalls()
+        self.assertEqual(call.getTime(), clock.seconds() + seconds)
+        clock.advance(seconds)
+
+    def test_reconnect_delay(self):
+        clock = task.Clock()
+        address = ('127.0.0.1', support.free_port())
+        secondary = self.secondary(address, reconnect_delay=60, clock=clock)
+        # Nothing listens there yet: the secondary waits 60 s to try again.
+        wait(clock.getDelayedCalls, timeout=support.TIMEOUT)
+        [call] = clock.getDelayedCalls()
+        self.assertEqual(call.getTime(), 60)
+        primary = zc.zrs.Primary(ZODB.FileStorage.FileStorage(
+            self.path('primary.fs')), address)
+        self.addCleanup(primary.close)
+        db = ZODB.DB(primary)  # commits the root
+        self.addCleanup(db.close)
+        clock.advance(59)
+        self.assertTrue(call.active())
+        clock.advance(1)
+        self.caught_up(secondary, primary)
+        self.assertEqual(len(secondary), 1)  # the root
         self.assertNoErrors()
 
 
@@ -464,7 +501,7 @@ class HandshakeClosingTests(TempDirTest):
         raw = RawSecondary(primary.address)
         self.addCleanup(raw.close)
         raw.send(b'zrs2.0')  # and no start tid
-        wait(lambda: primary._handshaking, timeout=support.TIMEOUT)
+        wait(lambda: primary._server.handshaking, timeout=support.TIMEOUT)
         primary.close()
         self.assertTrue(raw.closed_by_peer())
         self.assertNoErrors()

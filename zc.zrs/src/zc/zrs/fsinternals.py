@@ -1,0 +1,116 @@
+"""The private parts of ZODB's FileStorage that zc.zrs relies on, in one
+place.
+
+The primary needs to know how far a FileStorage's data file is durable
+(its ``_pos`` and ``_file``, read under its ``_lock``) and the file's name;
+it finds the FileStorage under a BlobStorage. A secondary's group commit
+(zc.zrs.groupsync) replaces the storage's finishing step
+(``_finish_finish``) by one without the fsync. ZODB does not promise any
+of this: ``problems()`` says what a ZODB release changed, and the tests
+fail loudly on it (group commit itself just stays off then).
+"""
+import contextlib
+import os
+import tempfile
+
+import ZODB.blob
+import ZODB.FileStorage
+
+_FileStorage = ZODB.FileStorage.FileStorage
+#: The names FileStorage._finish_finish uses: the steps that
+#: finish_without_fsync repeats.
+FINISH_NAMES = frozenset({
+    '_file', 'flush', 'fsync', 'fileno', '_pos', '_nextpos', '_index',
+    'update', '_tindex', '_ltid', '_blob_tpc_finish'})
+#: The attributes a FileStorage instance has between transactions that
+#: this module uses (``_nextpos`` exists only during a commit).
+INSTANCE_ATTRIBUTES = ('_lock', '_pos', '_file', '_file_name', '_index',
+                       '_tindex', '_ltid', '_blob_tpc_finish')
+
+
+def filestorage(storage):
+    """The FileStorage under ``storage`` (itself, or under a BlobStorage);
+    ValueError for anything else."""
+    if isinstance(storage, _FileStorage):
+        return storage
+    if isinstance(storage, ZODB.blob.BlobStorage):
+        base = storage._BlobStorage__storage
+        if isinstance(base, _FileStorage):
+            return base
+    raise ValueError('Invalid storage')
+
+
+def durable_end(fs):
+    """``(end, file)``: how far the data file holds durable transactions,
+    and the storage's file object for it. FileStorage moves its end only
+    once a transaction is flushed and fsynced, and opens a new file object
+    on pack, holding the same lock."""
+    with fs._lock:
+        return fs._pos, fs._file
+
+
+def data_file_name(fs):
+    return fs._file_name
+
+
+def can_finish_without_fsync(storage):
+    """Whether ``storage`` is a plain FileStorage whose finishing step is
+    exactly the one finish_without_fsync repeats."""
+    finish = getattr(type(storage), '_finish_finish', None)
+    return (type(storage) is _FileStorage
+            and finish is _FileStorage._finish_finish
+            and set(finish.__code__.co_names) == FINISH_NAMES)
+
+
+def finish_without_fsync(storage, finished):
+    """Make ``storage`` finish transactions as FileStorage does, but
+    without fsync; ``finished()`` is called after each."""
+    def finish(tid):
+        storage._file.flush()
+        storage._pos = storage._nextpos
+        storage._index.update(storage._tindex)
+        storage._ltid = tid
+        storage._blob_tpc_finish()
+        finished()
+    storage._finish_finish = finish
+
+
+def finish_with_fsync(storage):
+    """Give ``storage`` its own finishing step back."""
+    del storage._finish_finish
+
+
+@contextlib.contextmanager
+def locked_data_file(storage):
+    """The storage's data file object, while holding its lock (nothing is
+    committed meanwhile)."""
+    with storage._lock:
+        yield storage._file
+
+
+def problems():
+    """What the installed ZODB changed of what this module relies on (an
+    empty list when nothing)."""
+    found = []
+    finish = getattr(_FileStorage, '_finish_finish', None)
+    if finish is None:
+        found.append('FileStorage has no _finish_finish')
+    elif set(finish.__code__.co_names) != FINISH_NAMES:
+        found.append('FileStorage._finish_finish changed: it uses '
+                     f'{sorted(finish.__code__.co_names)}')
+    with tempfile.TemporaryDirectory() as directory:
+        fs = _FileStorage(os.path.join(directory, 'check.fs'))
+        blobs = ZODB.blob.BlobStorage(os.path.join(directory, 'blobs'), fs)
+        try:
+            found += [f'FileStorage instances lack {name}'
+                      for name in INSTANCE_ATTRIBUTES
+                      if not hasattr(fs, name)]
+            if getattr(blobs, '_BlobStorage__storage', None) is not fs:
+                found.append('BlobStorage keeps its base elsewhere')
+            if not found and (durable_end(fs)[0] != 4  # after the magic
+                              or fs._file.name != data_file_name(fs)):
+                found.append('FileStorage._pos or _file mean something '
+                             'else')
+        finally:
+            blobs.close()
+    return found

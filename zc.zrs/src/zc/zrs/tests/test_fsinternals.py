@@ -1,0 +1,68 @@
+"""The FileStorage internals zc.zrs relies on are still there: this fails
+loudly when a ZODB release changes them (zc.zrs.fsinternals says what)."""
+import os
+import tempfile
+import unittest
+import unittest.mock
+
+import ZODB.blob
+import ZODB.FileStorage
+import ZODB.MappingStorage
+
+from zc.zrs import fsinternals
+
+
+class FSInternalsTests(unittest.TestCase):
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self._tmp.cleanup)
+        self.fs = ZODB.FileStorage.FileStorage(
+            os.path.join(self._tmp.name, 'data.fs'))
+        self.addCleanup(self.fs.close)
+
+    def test_the_installed_zodb_has_what_zrs_uses(self):
+        self.assertEqual(fsinternals.problems(), [])
+
+    def test_a_changed_finishing_step_is_reported(self):
+        def _finish_finish(self, tid):  # as if a release did it otherwise
+            self._file.flush()
+            self._finish_differently(tid)
+        with unittest.mock.patch.object(ZODB.FileStorage.FileStorage,
+                                        '_finish_finish', _finish_finish):
+            self.assertFalse(fsinternals.can_finish_without_fsync(self.fs))
+            [problem] = fsinternals.problems()
+        self.assertIn('_finish_finish changed', problem)
+
+    def test_durable_end_follows_commits(self):
+        end, file = fsinternals.durable_end(self.fs)
+        db = ZODB.DB(self.fs)  # writes the root
+        self.assertEqual(fsinternals.durable_end(self.fs),
+                         (os.path.getsize(self.fs._file_name), file))
+        self.assertGreater(fsinternals.durable_end(self.fs)[0], end)
+        db.close()
+
+    def test_the_filestorage_under_a_blobstorage(self):
+        blobs = ZODB.blob.BlobStorage(
+            os.path.join(self._tmp.name, 'blobs'), self.fs)
+        self.assertIs(fsinternals.filestorage(blobs), self.fs)
+        self.assertIs(fsinternals.filestorage(self.fs), self.fs)
+        with self.assertRaises(ValueError):
+            fsinternals.filestorage(ZODB.MappingStorage.MappingStorage())
+
+    def test_finishing_without_fsync_and_back(self):
+        self.assertTrue(fsinternals.can_finish_without_fsync(self.fs))
+        finished = []
+        fsinternals.finish_without_fsync(self.fs,
+                                         lambda: finished.append(1))
+        db = ZODB.DB(self.fs)
+        with db.transaction() as conn:
+            conn.root()['x'] = 1
+        self.assertEqual(len(finished), 2)  # the root, then x
+        self.assertEqual(fsinternals.durable_end(self.fs)[0],
+                         os.path.getsize(self.fs._file_name))
+        fsinternals.finish_with_fsync(self.fs)
+        with db.transaction() as conn:
+            conn.root()['x'] = 2
+        self.assertEqual(len(finished), 2)
+        db.close()
