@@ -28,6 +28,7 @@ setup(
         'zc.monitor',
         'zc.zrs',
         'zc.zkzopeserver[monitor,paste]',
+        'zc.zkzeo',
     ],
     extras_require={
         'test': [

@@ -160,7 +160,7 @@ class Subprocess:
         if self.pid:
             return 0
         try:
-            pid = os.fork()
+            pid = _fork()
         except OSError as error:
             self.options.logger.error("can't fork: %s", error)
             return 0
@@ -211,7 +211,7 @@ class Subprocess:
             return 0
         self._test_due = None
         try:
-            self._test_pid = os.fork()
+            self._test_pid = _fork()
         except OSError as error:
             self.options.logger.error("can't fork the start test: %s", error)
             self._schedule_test()
@@ -248,6 +248,25 @@ class Subprocess:
         self._test_delay = min(self._test_delay * 2, START_TEST_DELAYS[1])
 
 
+def _fork():
+    """``os.fork()`` with the stop signals blocked across it.
+
+    The manager passes a stop signal on to the program at once; sent to a
+    child that has not yet reset its handlers, it would run the manager's
+    handler there and be lost (the program then runs on). Blocked, it
+    stays pending until ``_exec`` has put the defaults in place.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        pid = os.fork()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        raise
+    if pid:     # the child unblocks in _exec, after resetting handlers
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    return pid
+
+
 def _exec(argv, filename, output_fd, new_process_group):
     """In a freshly forked child: run ``argv``; never returns."""
     try:
@@ -255,6 +274,7 @@ def _exec(argv, filename, output_fd, new_process_group):
         for sig in (signal.SIGPIPE, signal.SIGXFSZ, *STOP_SIGNALS,
                     signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         if new_process_group:
             os.setpgid(0, 0)
         if output_fd is not None:

@@ -171,6 +171,14 @@ ROWS = rows_for_every_script() + [
     Row('zkzopeserver', ('os:getcwd', '--zookeeper', '127.0.0.1:{closed}',
                          '--path', '/app', '--port', '70000'), 2, '70000'),
     Row('zkzopeserver', ('{tmp}/missing.ini',), 2, 'missing.ini'),
+    # zc.zkzeo's (zkzeo-nagios answers on stdout, as ZEO's nagios does).
+    Row('zkrunzeo', ('-C', '{tmp}/missing.conf'), 2, 'missing.conf'),
+    Row('zkrunzeo', ('-C', '{tmp}/zk-bad-connection.conf'), 2,
+        r'<zookeeper> connection.*line'),
+    Row('zkzeo-nagios', (), 2, 'ZOOKEEPER'),
+    Row('zkzeo-nagios', ('garbage,,::', '/databases/main'), 2, 'garbage'),
+    Row('zkzeo-nagios', ('127.0.0.1:{closed}', '/databases/main'), 2,
+        '127.0.0.1:{closed}'),
     # zc.stack's.
     Row('zc-stack-test', ('-s', 'nosuchpackage'), 2, 'nosuchpackage'),
     Row('zc-stack', ('status',), 1, 'no cluster in .*: run zc-stack up'),
@@ -191,6 +199,11 @@ FILES = {
     'zeo-without-runner.conf': '<zeo>\n  address 127.0.0.1:{closed}\n'
                                '</zeo>\n<filestorage 1>\n  path {tmp}/Data.fs'
                                '\n</filestorage>\n',
+    'zk-bad-connection.conf': '<zeo>\n  address 127.0.0.1:0\n</zeo>\n'
+                              '<filestorage 1>\n  path {tmp}/Data3.fs\n'
+                              '</filestorage>\n<zookeeper>\n  connection'
+                              ' garbage,,::\n  path /databases/main\n'
+                              '</zookeeper>\n',
     'zrs-not-local.conf': '%import zc.zrs\n<zeo>\n  address 127.0.0.1:0\n'
                           '</zeo>\n<zrs>\n  replicate-to 192.0.2.1:{closed}\n'
                           '  <filestorage>\n    path {tmp}/Data.fs\n'

@@ -375,6 +375,40 @@ class ForegroundTests(unittest.TestCase):
         self.assertEqual(manager.returncode, 128 + signal.SIGINT)
 
 
+class ForkSignalTests(unittest.TestCase):
+    """A stop signal that reaches a new child before it has reset the
+    manager's handlers is not lost: the program still gets it. (It was
+    lost under load: a foreground manager passed SIGINT on to a child
+    still between fork and exec, which ignored it and ran on.)"""
+
+    def test_a_stop_signal_sent_between_fork_and_exec_stops_the_program(self):
+        received = []
+        previous = signal.signal(signal.SIGINT,
+                                 lambda sig, frame: received.append(sig))
+        try:
+            pid = zdrun._fork()
+            if pid == 0:
+                # The child, at the worst moment: the signal arrives
+                # before _exec has put the default handler back.
+                os.kill(os.getpid(), signal.SIGINT)
+                zdrun._exec(['sleep', '100'], None, None, False)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        deadline = time.monotonic() + support.COMMAND_TIMEOUT
+        while True:
+            done, sts = os.waitpid(pid, os.WNOHANG)
+            if done or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        if not done:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            self.fail('the program did not get the SIGINT sent to it')
+        self.assertTrue(os.WIFSIGNALED(sts))
+        self.assertEqual(os.WTERMSIG(sts), signal.SIGINT)
+        self.assertEqual(received, [])
+
+
 class ForkFailureTests(unittest.TestCase):
     """A fork that fails (no processes left...) is retried a second later.
     (The original's retry raised AttributeError.)"""

@@ -1,0 +1,55 @@
+"""The README doctest, against the real ZooKeeper of zc.zk.testing."""
+import doctest
+import logging
+import os
+import tempfile
+
+import transaction
+import ZODB.config
+
+import zc.zk
+import zc.zkzeo
+import zc.zkzeo.nagios
+import zc.zkzeo.runzeo
+from zc.zk.testing import ZOOKEEPER
+from zc.zkzeo.tests import helpers
+
+OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+README = os.path.join(os.path.dirname(os.path.dirname(__file__)),
+                      'README.rst')
+
+
+def nagios(*args):
+    """Run zkzeo-nagios; show its output and exit status."""
+    print(zc.zkzeo.nagios.main(list(args)) or 0)
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def setUp(test):
+    test._directory = tempfile.TemporaryDirectory(prefix='zc.zkzeo-test-')
+    test._cwd = os.getcwd()
+    os.chdir(test._directory.name)
+    logging.getLogger('kazoo').setLevel(logging.CRITICAL)
+    test.globs.update(
+        zookeeper=ZOOKEEPER.connection_string, zc=zc,
+        transaction=transaction, ZODB=ZODB, write=helpers.write, read=read,
+        ZKRunZEO=helpers.ZKRunZEO, wait_registered=helpers.wait_registered,
+        nagios=nagios)
+
+
+def tearDown(test):
+    logging.getLogger('kazoo').setLevel(logging.NOTSET)
+    os.chdir(test._cwd)
+    test._directory.cleanup()
+
+
+def test_suite():
+    suite = doctest.DocFileSuite(
+        README, module_relative=False, setUp=setUp, tearDown=tearDown,
+        optionflags=OPTIONS)
+    suite.layer = ZOOKEEPER
+    return suite
