@@ -1,7 +1,10 @@
 """The demo application the cluster serves: a guestbook on ZODB.
 
 ``GuestBook(db, cluster=None)`` is a WSGI application: ``/`` lists the
-entries and has a form to add one (posted to ``/add``); ``/status`` shows
+entries and has a form to add one (posted to ``/add``, which redirects to
+``/?added=KEY``: that page waits, briefly, until the new entry is seen,
+since app servers learn of each other's commits asynchronously through
+ZEO); ``/status`` shows
 the cluster as ``cluster()`` describes it (a list of service dicts as
 ``status.registered_services`` makes them). The database is a parameter,
 so the same application runs on a plain DB in tests and on
@@ -20,6 +23,9 @@ import transaction
 ROOT_KEY = 'zc.stack.guestbook'
 ATTEMPTS = 5
 MAX_FIELD = 2000
+#: Seconds a page shown after adding waits for the entry to be seen.
+ADDED_TIMEOUT = 2.0
+POLL = 0.01
 
 PAGE = """\
 <!DOCTYPE html>
@@ -40,24 +46,25 @@ FORM = """\
 """
 
 
-def entries(db):
-    """``[(name, message)]``, oldest first, as ``db`` holds them now."""
+def entries(db, key=None):
+    """``[(name, message)]``, oldest first, as ``db`` holds them now, and
+    whether the entry ``key`` is among them."""
     tm = transaction.TransactionManager()
     connection = db.open(tm)
     try:
-        # Beginning a transaction syncs with the storage: with ZEO, every
-        # transaction committed before (through another app server, say)
-        # is seen, not only those whose invalidations arrived already.
         tm.begin()
         book = connection.root().get(ROOT_KEY)
-        return [] if book is None else list(book.values())
+        if book is None:
+            return [], False
+        return list(book.values()), key is not None and key in book
     finally:
         tm.abort()
         connection.close()
 
 
 def add_entry(db, name, message, now=time.time_ns):
-    """Store an entry; conflicts with other app servers are retried."""
+    """Store an entry; return its key. Conflicts with other app servers
+    are retried."""
     key = f'{now():020d}-{uuid.uuid4().hex[:8]}'
     tm = transaction.TransactionManager()
     connection = db.open(tm)
@@ -70,20 +77,27 @@ def add_entry(db, name, message, now=time.time_ns):
                 root[ROOT_KEY][key] = (name, message)
     finally:
         connection.close()
+    return key
 
 
 class GuestBook:
     """The WSGI application (see the module docstring)."""
 
-    def __init__(self, db, cluster=None):
+    def __init__(self, db, cluster=None, clock=time.monotonic,
+                 added_timeout=ADDED_TIMEOUT):
         self.db = db
         self.cluster = cluster
+        self.clock = clock
+        self.added_timeout = added_timeout
 
     def __call__(self, environ, start_response):
         method = environ['REQUEST_METHOD']
         path = environ.get('PATH_INFO') or '/'
         if path == '/' and method in ('GET', 'HEAD'):
-            return self._page(start_response, 'Guestbook', self._book())
+            added = urllib.parse.parse_qs(
+                environ.get('QUERY_STRING', '')).get('added', [None])[0]
+            return self._page(start_response, 'Guestbook',
+                              self._book(added))
         if path == '/add' and method == 'POST':
             return self._add(environ, start_response)
         if path == '/status' and method in ('GET', 'HEAD'):
@@ -95,10 +109,15 @@ class GuestBook:
         return self._answer(start_response, '404 Not Found',
                             'not found\n', 'text/plain')
 
-    def _book(self):
+    def _book(self, added=None):
+        listed, seen = entries(self.db, added)
+        deadline = self.clock() + self.added_timeout
+        while added and not seen and self.clock() < deadline:
+            time.sleep(POLL)
+            listed, seen = entries(self.db, added)
         items = ''.join(
             f'<li><b>{html.escape(name)}</b>: {html.escape(message)}</li>\n'
-            for name, message in reversed(entries(self.db)))
+            for name, message in reversed(listed))
         listing = f'<ul id="entries">\n{items}</ul>' if items else (
             '<p id="entries">No entries yet.</p>')
         return FORM + listing
@@ -115,9 +134,10 @@ class GuestBook:
         if not message:
             return self._answer(start_response, '400 Bad Request',
                                 'a message is required\n', 'text/plain')
-        add_entry(self.db, name or 'anonymous', message)
-        start_response('303 See Other', [('Location', '/'),
-                                         ('Content-Length', '0')])
+        key = add_entry(self.db, name or 'anonymous', message)
+        start_response('303 See Other', [
+            ('Location', '/?added=' + urllib.parse.quote(key)),
+            ('Content-Length', '0')])
         return [b'']
 
     def _status(self):

@@ -48,7 +48,7 @@ def entry_on_secondary(address, message, timeout=REPLICATION_TIMEOUT,
     try:
         deadline = clock() + timeout
         while True:
-            if any(text == message for _, text in demo.entries(db)):
+            if any(text == message for _, text in demo.entries(db)[0]):
                 return None
             if clock() > deadline:
                 return f'the entry did not arrive within {timeout:g}s'
