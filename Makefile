@@ -30,9 +30,10 @@ debian: $(STAMP)
 
 setup: $(STAMP)
 
-cluster:
-	@echo "make cluster: not built yet; see 'Two commands' in README.rst." >&2
-	@exit 1
+# The main job: the whole stack on this machine (zc-stack installs Debian's
+# zookeeper and haproxy when they are missing and it may).
+cluster: $(STAMP)
+	bin/zc-stack up
 
 # Rewritten only when PYTHON means another interpreter than last time, so
 # that everything built with that one is rebuilt.

@@ -42,6 +42,7 @@ setup(
     entry_points={
         'console_scripts': [
             'zc-stack-test = zc.stack.runtests:main',
+            'zc-stack = zc.stack.cluster.cli:main',
         ],
     },
     zip_safe=False,

@@ -181,6 +181,11 @@ ROWS = rows_for_every_script() + [
         '127.0.0.1:{closed}'),
     # zc.stack's.
     Row('zc-stack-test', ('-s', 'nosuchpackage'), 2, 'nosuchpackage'),
+    Row('zc-stack', ('status',), 1, 'no cluster in .*: run zc-stack up'),
+    Row('zc-stack', ('up', '--only', 'front,web'), 1, "unknown role 'web'"),
+    Row('zc-stack', ('up', '--config', '{tmp}/missing.conf'), 1,
+        'missing.conf'),
+    Row('zc-stack', ('up', '--front-port', '70000'), 1, '70000'),
     Row('py', ('{tmp}/missing.py',), 2, 'missing.py'),
 ]
 

@@ -1,0 +1,83 @@
+"""Where a cluster's services register in ZooKeeper, and reading those
+registrations back.
+
+Every service that registers makes an ephemeral node named ``host:port``
+under its role's path (zc.zk's convention), whose properties carry at
+least ``pid`` and, for Python processes, ``monitor`` (a zc.monitor
+address). The tree of a cluster rooted at ``/zc-stack``, database
+``main``::
+
+    /zc-stack
+      /databases/main/primary       ZEO primary (zkrunzeo)
+      /databases/main/replication   its zc.zrs replication address
+      /databases/main/secondaries   read-only ZEO secondaries
+      /apps                         web app servers (zkzopeserver)
+      /front                        the front door (HAProxy's address)
+"""
+import posixpath
+
+from kazoo.exceptions import NoNodeError
+
+DEFAULT_ROOT = '/zc-stack'
+DEFAULT_DATABASE = 'main'
+
+
+class Layout:
+    """The ZooKeeper paths of the cluster rooted at ``root`` whose
+    database is called ``database``."""
+
+    def __init__(self, root=DEFAULT_ROOT, database=DEFAULT_DATABASE):
+        self.root = root.rstrip('/') or '/'
+        self.database = database
+        database_path = posixpath.join(self.root, 'databases', database)
+        self.primary = posixpath.join(database_path, 'primary')
+        self.replication = posixpath.join(database_path, 'replication')
+        self.secondaries = posixpath.join(database_path, 'secondaries')
+        self.apps = posixpath.join(self.root, 'apps')
+        self.front = posixpath.join(self.root, 'front')
+
+    def by_role(self):
+        """``(role, path)`` for each role that registers, in start order
+        (the replication address is the primary's too)."""
+        return [('primary', self.primary), ('secondary', self.secondaries),
+                ('app', self.apps), ('front', self.front)]
+
+    def paths(self):
+        return [self.primary, self.replication, self.secondaries,
+                self.apps, self.front]
+
+    def create(self, zk):
+        """Make sure every registration path exists."""
+        for path in self.paths():
+            zk.client.ensure_path(path)
+
+    def delete(self, zk):
+        """Remove the cluster's nodes (call it once its services are
+        stopped: ephemeral nodes of running ones would block it)."""
+        try:
+            zk.client.delete(self.root, recursive=True)
+        except NoNodeError:
+            pass
+
+
+def registrations(zk, path):
+    """``[(address, properties)]`` registered under ``path``, sorted by
+    address; empty when the path does not exist."""
+    try:
+        names = zk.client.get_children(path)
+    except NoNodeError:
+        return []
+    found = []
+    for name in sorted(names):
+        try:
+            properties = zk.get_properties(posixpath.join(path, name))
+        except NoNodeError:
+            continue  # gone while we looked
+        found.append((name, dict(properties)))
+    return found
+
+
+def by_pid(zk, path):
+    """``{pid: address}`` of the registrations under ``path``."""
+    return {properties.get('pid'): address
+            for address, properties in registrations(zk, path)}

@@ -1,0 +1,428 @@
+"""``zc-stack`` end to end: one cluster, brought up once for every test of
+the layer (``CLUSTER``), then faults (``FaultLayer``), then ``down``
+(``DownLayer``).
+
+The cluster is the whole stack when zc.zkzeo and zc.zkzopeserver are
+installed, else (until they are) ZooKeeper and the front door only."""
+import io
+import os
+import signal
+import unittest
+import urllib.request
+
+import zc.zk
+from zope.testing.wait import wait
+
+from zc.stack.cluster import haproxy
+from zc.stack.cluster.cluster import Cluster, ClusterError
+from zc.stack.cluster.config import Settings
+from zc.stack.cluster.launch import entry_point
+from zc.stack.tests.cluster_helpers import (Base, alive, listening,
+                                            node_exists)
+from zc.stack.tests.test_cluster_balancer import http_server
+
+#: Whether the whole stack can run here.
+FULL = bool(entry_point('zkrunzeo') and entry_point('zkzopeserver'))
+ROLES = 'zookeeper,primary,secondary,app,front' if FULL else 'zookeeper,front'
+NAMES = (['zookeeper', 'primary', 'secondary-1', 'app-1', 'app-2', 'front',
+          'front-watch'] if FULL else ['zookeeper', 'front', 'front-watch'])
+
+
+class ClusterLayer:
+    """``zc-stack up`` in a temporary base directory."""
+
+    base = None
+    up_output = None
+    #: ``zc-stack status --json`` right after ``up``.
+    document = None
+
+    @classmethod
+    def setUp(cls):
+        if haproxy.executable() is None:
+            raise unittest.SkipTest("Debian's haproxy is not installed")
+        cls.base = Base()
+        status, cls.up_output, err = cls.base(
+            'up', '--only', ROLES, '--front-port', cls.base.front_port)
+        if status:
+            cls.base('down')
+            cls.base.remove()
+            raise RuntimeError(f'zc-stack up failed: {err}')
+        cls.document = cls.base.status()
+
+    @classmethod
+    def tearDown(cls):
+        if os.path.exists(os.path.join(cls.base.directory, 'cluster.json')):
+            cls.base('down')
+        cls.base.remove()
+
+
+CLUSTER = ClusterLayer
+
+
+class ClusterTests(unittest.TestCase):
+
+    layer = CLUSTER
+
+    def setUp(self):
+        self.base = CLUSTER.base
+        self.document = CLUSTER.document
+        self.services = {s['name']: s for s in self.document['services']}
+
+    def test_up_reports_progress_and_what_to_do_next(self):
+        lines = CLUSTER.up_output.splitlines()
+        self.assertTrue(lines[0].startswith('zookeeper    ready   127.0.0.1:'),
+                        lines)
+        self.assertIn(f'front door: http://127.0.0.1:{self.base.front_port}/',
+                      lines)
+        self.assertIn('next: zc-stack status', CLUSTER.up_output)
+
+    def test_a_second_up_says_what_runs(self):
+        status, out, err = self.base('up', '--only', ROLES, '--front-port',
+                                     self.base.front_port)
+        self.assertEqual((status, err), (0, ''))
+        for name in NAMES:
+            self.assertIn(f"{name:<12} already running"
+                          f" (pid {self.services[name]['pid']})", out)
+        self.assertIn('everything was already running', out)
+        self.assertEqual(self.base.status()['services'],
+                         self.document['services'])
+
+    def test_up_with_other_settings_is_refused(self):
+        status, out, err = self.base('up', '--only', ROLES, '--front-port',
+                                     self.base.front_port + 1)
+        self.assertEqual(status, 1)
+        self.assertIn('a cluster with other settings runs', err)
+        self.assertEqual(len(err.splitlines()), 1)
+
+    def test_status_json(self):
+        self.assertEqual(set(self.document),
+                         {'zookeeper', 'front', 'services'})
+        self.assertEqual(self.document['front'],
+                         f'http://127.0.0.1:{self.base.front_port}/')
+        self.assertEqual([s['name'] for s in self.document['services']],
+                         NAMES)
+        for service in self.document['services']:
+            self.assertEqual(set(service), {
+                'name', 'role', 'state', 'pid', 'address', 'monitor',
+                'lag_seconds'})
+            self.assertEqual(service['state'], 'running')
+            self.assertTrue(alive(service['pid']), service)
+            self.assertTrue(listening(service['address']), service)
+        self.assertEqual(self.services['zookeeper']['address'],
+                         self.document['zookeeper'])
+        self.assertEqual(self.services['front']['role'], 'front')
+        self.assertIsNotNone(self.services['front-watch']['monitor'])
+
+    def test_status_table(self):
+        status, out, err = self.base('status')
+        self.assertEqual(status, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(lines[0], f"zookeeper: {self.document['zookeeper']}")
+        self.assertEqual(lines[1].split(), ['front:',
+                                            self.document['front']])
+        self.assertEqual(lines[3].split(), [
+            'NAME', 'ROLE', 'STATE', 'PID', 'ADDRESS', 'MONITOR', 'LAG'])
+        watch = self.services['front-watch']
+        self.assertIn(['front-watch', 'front', 'running', str(watch['pid']),
+                       watch['address'], watch['monitor'], '-'],
+                      [line.split() for line in lines[4:]])
+
+    def test_front_door_follows_app_registrations(self):
+        app = http_server('hand-made app')
+        self.addCleanup(app.server_close)
+        self.addCleanup(app.shutdown)
+        with zc.zk.ZooKeeper(self.document['zookeeper']) as zk:
+            zk.register('/zc-stack/apps', app.server_address)
+
+            def answer():
+                try:
+                    with urllib.request.urlopen(self.document['front'],
+                                                timeout=5) as response:
+                        return response.read().decode()
+                except OSError:
+                    return None
+            # It takes its turn with the cluster's apps, if any.
+            wait(lambda: answer() == 'hand-made app')
+            # The app's registration shows in the status, as remote.
+            remote = [s for s in self.base.status()['services']
+                      if s['state'] == 'remote']
+            self.assertEqual(
+                [(s['role'], s['address']) for s in remote],
+                [('app', '127.0.0.1:%d' % app.server_address[1])])
+        # Gone with its registration (before other tests use the front).
+        runtime = haproxy.Runtime(os.path.join(self.base.directory, 'front',
+                                               'admin.sock'))
+        wait(lambda: sum(slot['ready'] for slot in runtime.servers().values())
+             == NAMES.count('app-1') + NAMES.count('app-2'))
+
+    def test_smoke(self):
+        status, out, err = self.base('smoke')
+        if FULL:
+            self.assertEqual(status, 0, out)
+            self.assertEqual(out.splitlines(), [
+                f"ok      front door {self.document['front']}: add and list"
+                ' an entry', 'ok      secondary-1: entry replicated'] + [
+                f"ok      {s['name']}: monitor {s['monitor']} answers"
+                for s in self.document['services'] if s['monitor']] + [
+                'smoke test passed'])
+            return
+        # No app server runs in this cluster: the front door answers 503.
+        self.assertEqual(status, 1)
+        self.assertIn('FAILED  front door', out)
+        self.assertIn('503', out)
+        watch = self.services['front-watch']
+        self.assertIn(f"ok      front-watch: monitor {watch['monitor']}"
+                      ' answers', out)
+        self.assertTrue(out.endswith('smoke test FAILED\n'))
+
+    def test_status_page_through_the_front_door(self):
+        if not FULL:
+            self.skipTest('no app server runs without zc.zkzopeserver')
+        from zc.testbrowser.browser import Browser
+        browser = Browser()
+        browser.open(self.document['front'])
+        browser.getLink('Cluster status').click()
+        rows = browser.contents
+        self.assertIn('<tr><td>zookeeper</td><td>'
+                      f"{self.document['zookeeper']}</td>", rows)
+        for service in self.document['services']:
+            if service['role'] == 'zookeeper' or service['name'] == 'front':
+                continue
+            self.assertIn(f"<tr><td>{service['role']}</td><td>"
+                          f"{service['address']}</td><td>{service['pid']}"
+                          f"</td><td>{service['monitor']}</td>", rows)
+
+    def test_logs(self):
+        status, out, err = self.base('logs', 'front-watch', '-n', '100')
+        self.assertEqual(status, 0, err)
+        self.assertIn('front door 127.0.0.1:%d registered at /zc-stack/front'
+                      % self.base.front_port, out)
+        status, out, err = self.base('logs', 'zookeeper')
+        self.assertEqual(status, 0, err)
+        directory = os.path.join(self.base.directory, 'zookeeper')
+        self.assertIn(f'==> {directory}/server.log <==\n', out)
+        self.assertIn('WARN', out)
+        status, out, err = self.base('logs', 'nothing')
+        self.assertEqual(status, 1)
+        self.assertEqual(err, "zc-stack logs: no service 'nothing' here:"
+                              f' choose among {", ".join(NAMES)}\n')
+
+
+class HalfStartedTests(unittest.TestCase):
+    """A service that runs but never gets ready (an "haproxy" that does
+    not listen): ``up`` stops what it started. (On the shared cluster's
+    ZooKeeper, given as an existing one.)"""
+
+    layer = CLUSTER
+
+    def test_failed_up_leaves_nothing_running(self):
+        base = Base()
+        self.addCleanup(base.remove)
+        broken = os.path.join(base.directory, 'broken-haproxy')
+        with open(broken, 'w') as f:
+            f.write('#!/bin/sh\nexec sleep 60\n')
+        os.chmod(broken, 0o755)
+        os.environ['ZC_STACK_HAPROXY'] = broken
+        self.addCleanup(os.environ.pop, 'ZC_STACK_HAPROXY')
+        out = io.StringIO()
+        cluster = Cluster(base.directory, out=out, ready_timeout=2)
+        with self.assertRaises(ClusterError) as caught:
+            cluster.up(Settings(zookeeper=CLUSTER.document['zookeeper'],
+                                path='/half-started',
+                                front_port=base.front_port), ['front'])
+        self.addCleanup(lambda: cluster.state() and cluster.down())
+        self.assertEqual(str(caught.exception),
+                         'not ready within 2s: front, front-watch (see'
+                         ' zc-stack logs front)')
+        self.assertEqual(out.getvalue().splitlines(), [
+            'stopping what was started...', 'front-watch  stopped',
+            'front        stopped'])
+        self.assertIsNone(cluster.state())
+        for name in ('front', 'front-watch'):
+            self.assertFalse(os.path.exists(
+                os.path.join(base.directory, name, 'zdsock')), name)
+        self.assertFalse(node_exists(CLUSTER.document['zookeeper'],
+                                     '/half-started/front/'
+                                     f'127.0.0.1:{base.front_port}'))
+
+
+class FaultLayer(ClusterLayer):
+    """The shared cluster, for tests that kill its processes: a layer on
+    top of CLUSTER, so they run after CLUSTER's own tests."""
+
+    @classmethod
+    def setUp(cls):
+        pass
+
+    @classmethod
+    def tearDown(cls):
+        pass
+
+
+class FaultTests(unittest.TestCase):
+
+    layer = FaultLayer
+
+    def setUp(self):
+        self.base = CLUSTER.base
+        self.document = CLUSTER.document
+        self.services = {s['name']: s for s in self.document['services']}
+
+    def test_killed_processes_come_back(self):
+        """SIGKILL each kind of process in turn: zdaemon restarts it, its
+        registration returns (apps and secondaries on new ports), HAProxy
+        follows, and the cluster works again with no command given."""
+        if not FULL:
+            # No app of the cluster: one made here stands in for them.
+            app = http_server('app')
+            self.addCleanup(app.server_close)
+            self.addCleanup(app.shutdown)
+            zk = zc.zk.ZooKeeper(self.document['zookeeper'])
+            self.addCleanup(zk.close)
+            zk.register('/zc-stack/apps', app.server_address)
+            stand_in = f'app@127.0.0.1:{app.server_address[1]}'
+        kinds = ['zookeeper', 'primary', 'secondary-1', 'app-1', 'front',
+                 'front-watch']
+        for name in [name for name in kinds if name in NAMES]:
+            old = self.service(name)
+            os.kill(old['pid'], signal.SIGKILL)
+            new = self.back(name, old['pid'],
+                            [] if FULL else [(stand_in, 'remote')])
+            if name in ('secondary-1', 'app-1'):
+                self.assertNotEqual(new['address'], old['address'])
+            if FULL:
+                self.smoke_passes(name)
+            else:
+                wait(self.front_answers, timeout=30, wait=0.1)
+        CLUSTER.document = self.base.status()
+
+    def service(self, name):
+        return {s['name']: s for s in self.base.status()['services']}[name]
+
+    def back(self, name, old_pid, others):
+        """Wait until every service runs again, ``name`` with a new pid,
+        and registrations of killed processes are gone; return ``name``'s
+        status."""
+        expected = [(n, 'running') for n in NAMES] + others
+        seen = []
+
+        def settled():
+            document = self.base.status()
+            seen[:] = [(s['name'], s['state'], s['pid'])
+                       for s in document['services']]
+            return ([(n, state) for n, state, _ in seen] == expected
+                    and self.service(name)['pid'] != old_pid)
+        try:
+            wait(settled, timeout=45, wait=0.2)
+        except wait.TimeOutWaitingFor:
+            self.fail(f'not back after killing {name}: {seen}')
+        return self.service(name)
+
+    def smoke_passes(self, killed):
+        outcome = []
+
+        def passes():
+            outcome[:] = self.base('smoke')
+            return outcome[0] == 0
+        try:
+            wait(passes, timeout=30, wait=0.2)
+        except wait.TimeOutWaitingFor:
+            self.fail(f'smoke fails after killing {killed}: {outcome[1]}')
+
+    def front_answers(self):
+        try:
+            with urllib.request.urlopen(self.document['front'],
+                                        timeout=5) as response:
+                return response.read().decode() == 'app'
+        except OSError:
+            return False
+
+
+
+class DownLayer(FaultLayer):
+    """The shared cluster, for ``down``: after every other test."""
+
+    @classmethod
+    def setUp(cls):
+        pass
+
+    @classmethod
+    def tearDown(cls):
+        pass
+
+
+class DownTests(unittest.TestCase):
+    """``down`` leaves no process, no listening port, no ZooKeeper node."""
+
+    layer = DownLayer
+
+    def test_down_leaves_nothing(self):
+        base = CLUSTER.base
+        document = base.status()
+        self.assertTrue(node_exists(document['zookeeper'], '/zc-stack/front'))
+        status, out, err = base('down')
+        self.assertEqual((status, err), (0, ''))
+        self.assertEqual(out.splitlines(), [
+            f'{name:<12} stopped'
+            for name in list(reversed(NAMES[1:])) + ['zookeeper']])
+        for service in document['services']:
+            if service['state'] == 'remote':
+                continue
+            self.assertFalse(alive(service['pid']), service)
+            self.assertFalse(listening(service['address']), service)
+            if service['monitor']:
+                self.assertFalse(listening(service['monitor']), service)
+        self.assertFalse(os.path.exists(os.path.join(base.directory,
+                                                     'cluster.json')))
+        status, out, err = base('status')
+        self.assertEqual(status, 1)
+        self.assertIn('no cluster in', err)
+
+
+class TwoHostsTests(unittest.TestCase):
+    """Two machines, as two base directories on loopback, share the
+    cluster's ZooKeeper through one configuration file."""
+
+    layer = CLUSTER
+
+    def test_each_machine_runs_its_share(self):
+        from zc.stack.cluster.launch import entry_point
+        if not (entry_point('zkrunzeo') and entry_point('zkzopeserver')):
+            self.skipTest('zc.zkzeo and zc.zkzopeserver are not installed')
+        database_host, web_host = Base(), Base()
+        self.addCleanup(database_host.remove)
+        self.addCleanup(web_host.remove)
+        path = os.path.join(database_host.directory, 'cluster.conf')
+        with open(path, 'w') as f:
+            f.write(f"zookeeper {CLUSTER.document['zookeeper']}\n"
+                    'path /two-hosts\nsecondaries 1\napps 1\n'
+                    f'front-port {web_host.front_port}\n')
+        status, out, err = database_host('up', '--config', path, '--only',
+                                         'primary,secondary')
+        self.addCleanup(database_host, 'down')
+        self.assertEqual(status, 0, err)
+        status, out, err = web_host('up', '--config', path, '--only',
+                                    'app,front')
+        self.addCleanup(web_host, 'down')
+        self.assertEqual(status, 0, err)
+        self.assertEqual(
+            [(s['name'], s['role'], s['state'])
+             for s in web_host.status()['services']],
+            [('app-1', 'app', 'running'), ('front', 'front', 'running'),
+             ('front-watch', 'front', 'running')]
+            + [(f"{s['role']}@{s['address']}", s['role'], 'remote')
+               for s in database_host.status()['services']
+               if s['state'] != 'remote'])
+        status, out, err = web_host('smoke')
+        self.assertEqual(status, 0, out)
+        self.assertIn('ok      secondary@', out)
+        # The database machine goes: the web machine's services keep the
+        # cluster's nodes.
+        status, out, err = database_host('down')
+        self.assertEqual(status, 0, err)
+        self.assertTrue(node_exists(CLUSTER.document['zookeeper'],
+                                    '/two-hosts/apps'))
+        status, out, err = web_host('down')
+        self.assertEqual(status, 0, err)
+        self.assertFalse(node_exists(CLUSTER.document['zookeeper'],
+                                     '/two-hosts'))
