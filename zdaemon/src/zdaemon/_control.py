@@ -56,6 +56,14 @@ def send_command(sockname, command, timeout=REPLY_TIMEOUT):
     return b''.join(chunks).decode(errors='replace')
 
 
+def manager_status(sockname, timeout=REPLY_TIMEOUT):
+    """The status of the manager at ``sockname`` as a dict of typed values
+    (``application`` is the program's pid, 0 when it is not running), or
+    None when no manager answers there."""
+    reply = send_command(sockname, 'status', timeout)
+    return parse_status(reply) if reply else None
+
+
 def format_status(fields):
     """The ``status`` reply for ``fields``, a dict with the STATUS_KEYS."""
     return ''.join(

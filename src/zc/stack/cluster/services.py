@@ -10,9 +10,10 @@ environment both work.
 """
 import os
 import re
-import socket
 import subprocess
 import sys
+
+import zdaemon
 
 #: zdaemon restarts a program that dies (unless its exit status is 0 or 2:
 #: "do not restart me") after at most this many seconds.
@@ -164,32 +165,14 @@ class Service:
 
     def status(self):
         """``{'pid': PID or None}`` from the zdaemon manager, or None when
-        no manager runs.
-
-        This asks the manager's control socket directly (zdaemon's
-        documented protocol: ``status``, answered with ``key=value``
-        lines, ``application`` being the program's pid): ``zc-stack
+        no manager runs (asked through its control socket: ``zc-stack
         status`` asks every service at once, and a ``zdaemon status``
-        process per service costs seconds on a busy machine.
-        """
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(STATUS_TIMEOUT)
-                sock.connect(self.path('zdsock'))
-                sock.sendall(b'status\n')
-                sock.shutdown(socket.SHUT_WR)
-                reply = b''
-                while data := sock.recv(4096):
-                    reply += data
-        except OSError:
+        process per service costs seconds on a busy machine)."""
+        status = zdaemon.manager_status(self.path('zdsock'), STATUS_TIMEOUT)
+        if status is None:
             return None
-        fields = dict(line.partition('=')[::2] for line in
-                      reply.decode(errors='replace').splitlines())
-        try:
-            pid = int(fields.get('application', '0'))
-        except ValueError:
-            pid = 0
-        return {'pid': pid or None}
+        pid = status.get('application')
+        return {'pid': pid if isinstance(pid, int) and pid else None}
 
     def pid(self):
         """The program's pid, or None when it does not run."""

@@ -17,6 +17,7 @@ import textwrap
 
 from zope.testing.wait import wait
 
+import zdaemon
 from zdaemon import _control
 
 #: Generous bounds: the machines running the suite are shared and busy.
@@ -167,8 +168,7 @@ class Sandbox:
 
     def status(self, sockname='zdsock'):
         """The manager's status (a dict), or None if none answers."""
-        reply = _control.send_command(self.join(sockname), 'status')
-        return _control.parse_status(reply) if reply else None
+        return zdaemon.manager_status(self.join(sockname))
 
     def wait_for_status(self, predicate, sockname='zdsock', what=None):
         """Wait until the manager's status satisfies ``predicate``;
@@ -191,8 +191,7 @@ def stop_managers(directory):
     does not stop in time); return how many there were."""
     found = 0
     for sock in list(_sockets(directory)):
-        reply = _control.send_command(sock, 'status', timeout=5)
-        status = _control.parse_status(reply or '')
+        status = zdaemon.manager_status(sock, timeout=5) or {}
         if 'manager' not in status:
             continue    # no manager there (a ZEO server's socket...)
         found += 1
