@@ -37,6 +37,13 @@ setup(
             # zc.lockfile (installed by ZEO) shares the zc namespace; the
             # tests prove the two coexist.
             'zc.lockfile',
+            # The tests of one package's integration with another
+            # (zc.monitor's commands and sections in zc.zk, zc.zrs and
+            # zdaemon) live here, with what they need.
+            'zc.zk[monitor,event]',
+            'zc.monitor[zcml,zconfig]',
+            'zope.component',
+            'prometheus_client',
         ],
     },
     entry_points={

@@ -33,7 +33,7 @@ setup(
         # zc.monitor: the ``servers`` command; monitor.zcml needs its zcml.
         'monitor': ['zc.monitor[zcml]'],
         'test': ['zope.testrunner', 'zope.testing', 'zope.event',
-                 'zope.component', 'zc.monitor[zcml]', 'zc.thread'],
+                 'zc.thread'],
     },
     entry_points={
         'console_scripts': [

@@ -30,7 +30,7 @@ setup(
         # Registering primaries and finding them through ZooKeeper.
         'zk': ['zc.zk'],
         'test': ['zope.testrunner', 'zope.testing', 'zc.monitor', 'Twisted',
-                 'zope.component', 'prometheus_client', 'zc.zk'],
+                 'zope.component', 'zc.zk'],
     },
     entry_points={
         'console_scripts': [

@@ -1,25 +1,22 @@
-"""The ``<monitor>`` ZConfig section in ZEO, zdaemon and logger configs.
+"""The ``<monitor>`` ZConfig section in ZEO and logger configs.
 
 A real ZEO server (runzeo) with the section runs in the README and the
-ZEO layer; a real zdaemon runs here.
+ZEO layer; the section in a real zdaemon's config is tested with the
+other tests across distributions, in zc.stack.
 """
 import io
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import unittest
 import urllib.request
 
 import ZConfig
 import ZEO
-import zdaemon
-from zope.testing.wait import wait
 
 from zc.monitor.client import query
-from zc.monitor.tests.helpers import POLL, TIMEOUT, python_env
+from zc.monitor.tests.helpers import TIMEOUT
 from zc.monitor.tests.test_metrics import parse
 from zc.monitor.zconfig import MonitorFactory, MonitorHandler
 
@@ -153,62 +150,3 @@ class ZConfigTests(unittest.TestCase):
         self.addCleanup(logger.removeHandler, handler)
         self.addCleanup(handler.close)
         self.assertIn('help --', query(path, 'help'))
-
-
-ZDAEMON_CONFIG = '''\
-%import zc.monitor
-<runner>
-  program sleep 60
-  socket-name {directory}/zdsock
-  transcript {directory}/transcript.log
-  <eventlog>
-    <logfile>
-      path {directory}/zdaemon.log
-    </logfile>
-    <monitor>
-      address {directory}/monitor.sock
-    </monitor>
-  </eventlog>
-</runner>
-'''
-
-
-class ZdaemonTests(unittest.TestCase):
-    """The monitor in a zdaemon configuration runs in the daemon manager,
-    which configures its logging before it daemonizes."""
-
-    def setUp(self):
-        self.directory = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.directory)
-        self.config = os.path.join(self.directory, 'zdaemon.conf')
-        with open(self.config, 'w') as f:
-            f.write(ZDAEMON_CONFIG.format(directory=self.directory))
-
-    def zdaemon(self, action):
-        return subprocess.run(
-            [sys.executable, '-m', 'zdaemon', '-C', self.config, action],
-            capture_output=True, text=True, env=python_env(), timeout=TIMEOUT)
-
-    def test_the_daemon_manager_serves_the_monitor(self):
-        self.assertTrue(schema(zdaemon).gettype('runner'))
-        started = self.zdaemon('start')
-        self.addCleanup(self.zdaemon, 'stop')
-        self.assertEqual(started.returncode, 0, started.stdout + started.stderr)
-        path = os.path.join(self.directory, 'monitor.sock')
-
-        def answers():
-            try:
-                return 'help --' in query(path, 'help', timeout=5)
-            except OSError:
-                return False
-        wait(answers, timeout=TIMEOUT, wait=POLL,
-             message='the monitor of the zdaemon manager')
-        with open(os.path.join(self.directory, 'zdaemon.log')) as f:
-            log = f.read()
-        self.assertIn(f'Monitor listening at {path}', log)
-        self.assertIn('taken over by process', log)
-        stopped = self.zdaemon('stop')
-        self.assertEqual(stopped.returncode, 0, stopped.stderr)
-        with self.assertRaises(OSError):
-            query(path, 'help', timeout=5)
-

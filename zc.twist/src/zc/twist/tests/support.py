@@ -4,10 +4,7 @@ thread, and a check that tests leave no thread behind."""
 import concurrent.futures
 import logging
 import os
-import queue
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -15,6 +12,7 @@ import unittest
 
 import persistent
 import transaction
+import ZEO
 import ZODB
 import ZODB.FileStorage
 from twisted.internet import defer
@@ -235,9 +233,11 @@ def commit_elsewhere(db, oid, function, *args):
 # --- ZEO ------------------------------------------------------------------
 
 class ZEOServer:
-    """A real ZEO server, in a process of its own, serving a FileStorage.
+    """A real ZEO server, ``ZEO.server()`` in a process of its own (so
+    that stopping it drops its clients' connections), serving a
+    FileStorage.
 
-    ``stop()`` ends the process (the storage is closed cleanly); ``start()``
+    ``stop()`` stops it (the storage is closed cleanly); ``start()``
     starts it again on the same address, so clients reconnect. The first
     start binds a free port.
     """
@@ -245,54 +245,25 @@ class ZEOServer:
     def __init__(self, path):
         self.path = path
         self.address = ('127.0.0.1', 0)
-        self.process = None
+        self._stop = None
 
     def start(self):
-        env = {**os.environ, 'PYTHONPATH': os.pathsep.join(sys.path)}
-        self.process = subprocess.Popen(
-            [sys.executable, '-m', 'zc.twist.tests.zeoserver',
-             self.path, str(self.address[1])],
-            stdout=subprocess.PIPE, stdin=subprocess.PIPE, env=env,
-            text=True)
-        line = _readline(self.process, TIMEOUT)
-        if not line.startswith('listening on '):
-            self.stop()
-            raise RuntimeError(f'ZEO server did not start: {line!r}')
-        self.address = ('127.0.0.1', int(line.split()[-1]))
+        self.address, self._stop = ZEO.server(
+            self.path, port=self.address[1], threaded=False,
+            start_timeout=TIMEOUT)
         return self
 
     def stop(self):
         """Stop the server; it closes its storage on the way out."""
-        if self.process is None:
-            return
-        process, self.process = self.process, None
-        process.stdin.close()  # the server's signal to stop
-        try:
-            process.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(TIMEOUT)
-        process.stdout.close()
+        stop, self._stop = self._stop, None
+        if stop is not None:
+            stop(TIMEOUT)
 
     def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc_info):
         self.stop()
-
-
-def _readline(process, timeout):
-    lines = queue.Queue()
-    reader = threading.Thread(
-        target=lambda: lines.put(process.stdout.readline()), daemon=True)
-    reader.start()
-    try:
-        return lines.get(timeout=timeout)
-    except queue.Empty:
-        process.kill()
-        raise RuntimeError('ZEO server did not report its address')
-    finally:
-        reader.join(TIMEOUT)
 
 
 # --- logs -----------------------------------------------------------------

@@ -10,7 +10,6 @@ import ZEO
 import ZODB.FileStorage
 from zope.testing.wait import wait
 
-import zc.monitor.client
 import zc.zk
 import zc.zkzeo
 import zc.zkzeo.runzeo
@@ -62,30 +61,6 @@ class ServerTestCase(unittest.TestCase):
 
 
 class RegistrationTests(ServerTestCase):
-
-    def test_properties_of_the_registration(self):
-        storages = ''.join(
-            f'<filestorage {name}>\n  path {self.path(name)}.fs\n'
-            '</filestorage>\n' for name in ('main', 'other'))
-        self.config(zeo='address 127.0.0.1:0\nread-only true',
-                    zookeeper=f'connection {ZOOKEEPER.connection_string}\n'
-                              'path /databases/ro\n'
-                              'monitor-server 127.0.0.1:0',
-                    storages=storages)
-        server = self.start()
-        [(address, properties)] = helpers.wait_registered(
-            self.zk, '/databases/ro').items()
-        host, port = zc.zk.parse_addr(address)
-        self.assertEqual(host, '127.0.0.1')
-        self.assertNotEqual(port, 0)
-        monitor = properties.pop('monitor')
-        self.assertEqual(properties, dict(pid=server.pid, read_only=True,
-                                          storages=['main', 'other']))
-        # The monitor is there, and tells which registration is its own.
-        answer = zc.monitor.client.query(zc.zk.parse_addr(monitor),
-                                         'servers', helpers.TIMEOUT)
-        self.assertEqual(answer.strip(), f'["/databases/ro/{address}"]')
-        self.assertTrue(self.zk.is_ephemeral(f'/databases/ro/{address}'))
 
     def test_read_only_storages_make_a_read_only_server(self):
         # As a replica's: the <zeo> section does not say read-only.

@@ -4,7 +4,6 @@ import logging
 import threading
 import unittest
 
-import zc.monitor.client
 import zc.zk
 from zc.zk.testing import ZOOKEEPER, free_port
 
@@ -76,17 +75,6 @@ class RunTests(unittest.TestCase):
             self.assertTrue(host)
             self.assertEqual(registered_port, str(port))
         self.assertEqual(get(port)[0], 200)  # listens on every interface
-
-    def test_monitor_server_address_is_a_property(self):
-        thread, port = self.serve(monitor_server='127.0.0.1:0')
-        properties = self.zk.get_properties(f'/app/127.0.0.1:{port}')
-        host, monitor_port = zc.zk.parse_addr(properties['monitor'])
-        self.assertEqual(host, '127.0.0.1')
-        self.assertIn('help', zc.monitor.client.query(
-            (host, monitor_port), 'help', timeout=TIMEOUT))
-        zc.zkzopeserver.stop_for_testing(thread)
-        with self.assertRaises(ConnectionRefusedError):
-            zc.monitor.client.query((host, monitor_port), 'help')
 
     def test_a_wildcard_monitor_host_is_registered_as_the_server_host(self):
         _, port = self.serve(monitor_server=':0')

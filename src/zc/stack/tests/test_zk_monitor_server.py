@@ -1,5 +1,6 @@
-"""The ``servers`` command as operators use it: through a real zc.monitor
-server, found by its entry point or registered by ``monitor.zcml``."""
+"""zc.zk's ``servers`` command as operators use it: through a real
+zc.monitor server, found by its entry point or registered by zc.zk's
+``monitor.zcml`` (zc.zk and zc.monitor together, so it lives here)."""
 import json
 import unittest
 

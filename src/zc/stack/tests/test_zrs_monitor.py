@@ -1,5 +1,6 @@
-"""The ``replication`` command and the metrics, through a real zc.monitor
-server, for primaries, secondaries and relays in this process."""
+"""zc.zrs's ``replication`` command and metrics, through a real zc.monitor
+server, for primaries, secondaries and relays in this process (zc.zrs's
+``monitor`` extra: zc.zrs and zc.monitor together, so it lives here)."""
 import re
 
 import prometheus_client.parser
