@@ -16,16 +16,13 @@ from zope.testing.wait import wait
 from zc.stack.cluster import haproxy
 from zc.stack.cluster.cluster import Cluster, ClusterError
 from zc.stack.cluster.config import Settings
-from zc.stack.cluster.launch import entry_point
 from zc.stack.tests.cluster_helpers import (Base, alive, listening,
                                             node_exists)
 from zc.stack.tests.test_cluster_balancer import http_server
 
-#: Whether the whole stack can run here.
-FULL = bool(entry_point('zkrunzeo') and entry_point('zkzopeserver'))
-ROLES = 'zookeeper,primary,secondary,app,front' if FULL else 'zookeeper,front'
-NAMES = (['zookeeper', 'primary', 'secondary-1', 'app-1', 'app-2', 'front',
-          'front-watch'] if FULL else ['zookeeper', 'front', 'front-watch'])
+ROLES = 'zookeeper,primary,secondary,app,front'
+NAMES = ['zookeeper', 'primary', 'secondary-1', 'app-1', 'app-2', 'front',
+         'front-watch']
 
 
 class ClusterLayer:
@@ -157,27 +154,15 @@ class ClusterTests(unittest.TestCase):
 
     def test_smoke(self):
         status, out, err = self.base('smoke')
-        if FULL:
-            self.assertEqual(status, 0, out)
-            self.assertEqual(out.splitlines(), [
-                f"ok      front door {self.document['front']}: add and list"
-                ' an entry', 'ok      secondary-1: entry replicated'] + [
-                f"ok      {s['name']}: monitor {s['monitor']} answers"
-                for s in self.document['services'] if s['monitor']] + [
-                'smoke test passed'])
-            return
-        # No app server runs in this cluster: the front door answers 503.
-        self.assertEqual(status, 1)
-        self.assertIn('FAILED  front door', out)
-        self.assertIn('503', out)
-        watch = self.services['front-watch']
-        self.assertIn(f"ok      front-watch: monitor {watch['monitor']}"
-                      ' answers', out)
-        self.assertTrue(out.endswith('smoke test FAILED\n'))
+        self.assertEqual(status, 0, out)
+        self.assertEqual(out.splitlines(), [
+            f"ok      front door {self.document['front']}: add and list"
+            ' an entry', 'ok      secondary-1: entry replicated'] + [
+            f"ok      {s['name']}: monitor {s['monitor']} answers"
+            for s in self.document['services'] if s['monitor']] + [
+            'smoke test passed'])
 
     def test_status_page_through_the_front_door(self):
-        if not FULL:
-            self.skipTest('no app server runs without zc.zkzopeserver')
         from zc.testbrowser.browser import Browser
         browser = Browser()
         browser.open(self.document['front'])
@@ -272,28 +257,14 @@ class FaultTests(unittest.TestCase):
         """SIGKILL each kind of process in turn: zdaemon restarts it, its
         registration returns (apps and secondaries on new ports), HAProxy
         follows, and the cluster works again with no command given."""
-        if not FULL:
-            # No app of the cluster: one made here stands in for them.
-            app = http_server('app')
-            self.addCleanup(app.server_close)
-            self.addCleanup(app.shutdown)
-            zk = zc.zk.ZooKeeper(self.document['zookeeper'])
-            self.addCleanup(zk.close)
-            zk.register('/zc-stack/apps', app.server_address)
-            stand_in = f'app@127.0.0.1:{app.server_address[1]}'
-        kinds = ['zookeeper', 'primary', 'secondary-1', 'app-1', 'front',
-                 'front-watch']
-        for name in [name for name in kinds if name in NAMES]:
+        for name in ['zookeeper', 'primary', 'secondary-1', 'app-1', 'front',
+                     'front-watch']:
             old = self.service(name)
             os.kill(old['pid'], signal.SIGKILL)
-            new = self.back(name, old['pid'],
-                            [] if FULL else [(stand_in, 'remote')])
+            new = self.back(name, old['pid'], [])
             if name in ('secondary-1', 'app-1'):
                 self.assertNotEqual(new['address'], old['address'])
-            if FULL:
-                self.smoke_passes(name)
-            else:
-                wait(self.front_answers, timeout=30, wait=0.1)
+            self.smoke_passes(name)
         CLUSTER.document = self.base.status()
 
     def service(self, name):
@@ -328,14 +299,6 @@ class FaultTests(unittest.TestCase):
             wait(passes, timeout=30, wait=0.2)
         except wait.TimeOutWaitingFor:
             self.fail(f'smoke fails after killing {killed}: {outcome[1]}')
-
-    def front_answers(self):
-        try:
-            with urllib.request.urlopen(self.document['front'],
-                                        timeout=5) as response:
-                return response.read().decode() == 'app'
-        except OSError:
-            return False
 
 
 
@@ -386,9 +349,6 @@ class TwoHostsTests(unittest.TestCase):
     layer = CLUSTER
 
     def test_each_machine_runs_its_share(self):
-        from zc.stack.cluster.launch import entry_point
-        if not (entry_point('zkrunzeo') and entry_point('zkzopeserver')):
-            self.skipTest('zc.zkzeo and zc.zkzopeserver are not installed')
         database_host, web_host = Base(), Base()
         self.addCleanup(database_host.remove)
         self.addCleanup(web_host.remove)
