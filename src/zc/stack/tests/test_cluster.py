@@ -56,14 +56,19 @@ class ClusterLayer:
 CLUSTER = ClusterLayer
 
 
-class ClusterTests(unittest.TestCase):
-
-    layer = CLUSTER
+class OnTheCluster(unittest.TestCase):
+    """A test of the shared cluster: its base directory and the status
+    document taken after ``up`` (or after the last fault test)."""
 
     def setUp(self):
         self.base = CLUSTER.base
         self.document = CLUSTER.document
         self.services = {s['name']: s for s in self.document['services']}
+
+
+class ClusterTests(OnTheCluster):
+
+    layer = CLUSTER
 
     def test_up_reports_progress_and_what_to_do_next(self):
         lines = CLUSTER.up_output.splitlines()
@@ -244,14 +249,9 @@ class FaultLayer(ClusterLayer):
         pass
 
 
-class FaultTests(unittest.TestCase):
+class FaultTests(OnTheCluster):
 
     layer = FaultLayer
-
-    def setUp(self):
-        self.base = CLUSTER.base
-        self.document = CLUSTER.document
-        self.services = {s['name']: s for s in self.document['services']}
 
     def test_killed_processes_come_back(self):
         """SIGKILL each kind of process in turn: zdaemon restarts it, its
