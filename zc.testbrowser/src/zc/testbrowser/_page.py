@@ -140,12 +140,35 @@ class Page:
             return normalize(title.text_content())
         return None
 
-    @functools.cached_property
+    @property
     def links(self):
+        return list(self.iter_links())
+
+    def iter_links(self):
+        """The links in document order, each made when first reached: a
+        search that stops at its match leaves the rest of the page alone.
+        Links once made are kept, so every iteration sees the same ones."""
+        made = self._links_made
+        i = 0
+        while True:
+            if i == len(made):
+                link = next(self._unmade_links, None)
+                if link is None:
+                    return
+                made.append(link)
+            yield made[i]
+            i += 1
+
+    @functools.cached_property
+    def _links_made(self):
+        return []
+
+    @functools.cached_property
+    def _unmade_links(self):
         base = self.base
-        return [LinkModel(element, base)
+        return (LinkModel(element, base)
                 for element in self.document.iter('a', 'area')
-                if element.get('href') is not None]
+                if element.get('href') is not None)
 
     @functools.cached_property
     def element_order(self):

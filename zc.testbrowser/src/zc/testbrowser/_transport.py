@@ -11,6 +11,7 @@ import sys
 import urllib.parse
 
 from zc.testbrowser._errors import HostNotAllowed
+from zc.testbrowser._wire import read_response, request_bytes
 
 #: Hosts an in-process application answers for (and their subdomains).
 ALLOWED_HOSTS = ('localhost', '127.0.0.1', 'example.com', 'example.net',
@@ -160,8 +161,9 @@ class WSGITransport:
 
 
 class HTTPTransport:
-    """Real HTTP with ``http.client``: one connection per request, as the
-    ``Connection: close`` header the browser sends says."""
+    """Real HTTP: one connection per request, as the ``Connection: close``
+    header the browser sends says. ``http.client`` connects (TLS
+    included); the request and response themselves are ``_wire``'s."""
 
     def send(self, request, handle_errors, timeout=60):
         url = urllib.parse.urlsplit(request.url)
@@ -174,18 +176,16 @@ class HTTPTransport:
         target = url.path or '/'
         if url.query:
             target += '?' + url.query
+        headers = request.headers
+        body = request.body
+        if body is not None or request.method in ('POST', 'PUT'):
+            headers = headers + [('Content-Length', str(len(body or b'')))]
+        data = request_bytes(request.method, target, headers, body)
         try:
-            connection.putrequest(request.method, target, skip_host=True,
-                                  skip_accept_encoding=True)
-            for name, value in request.headers:
-                connection.putheader(name, value)
-            body = request.body
-            if body is not None or request.method in ('POST', 'PUT'):
-                connection.putheader('Content-Length', str(len(body or b'')))
-            connection.endheaders(body)
-            response = connection.getresponse()
-            data = response.read()
-            return Response(request.url, response.status, response.reason,
-                            response.getheaders(), data)
+            connection.connect()
+            connection.sock.sendall(data)
+            status, reason, headers, body = read_response(
+                connection.sock, request.method)
+            return Response(request.url, status, reason, headers, body)
         finally:
             connection.close()

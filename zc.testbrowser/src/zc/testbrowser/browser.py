@@ -8,6 +8,7 @@ parsed with lxml on first use and only as far as asked.
 import http.client
 import http.cookiejar
 import io
+import itertools
 import os
 import re
 import tempfile
@@ -320,9 +321,12 @@ class Browser(Strict):
         if id is not None:
             tests.append((id.search if hasattr(id, 'search')
                           else id.__eq__, 'id'))
-        found = [link for link in page.links
-                 if all(test(getattr(link, attribute)) is True
-                        for test, attribute in tests)]
+        matches = (link for link in page.iter_links()
+                   if all(test(getattr(link, attribute)) is True
+                          for test, attribute in tests))
+        # Stop at the match asked for; only a miss looks at every link.
+        found = list(itertools.islice(
+            matches, index + 1 if index >= 0 else None))
         if 0 <= index < len(found):
             return Link(self, page, found[index])
         search = ', '.join(
