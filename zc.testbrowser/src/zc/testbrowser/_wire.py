@@ -132,16 +132,21 @@ def _status_line(raw):
 
 def _header_fields(reader):
     """The header fields up to the blank line. A folded (continued) line
-    joins its field's value with a space, as RFC 9112 asks."""
+    stays in its field's value with the line end before it, as
+    http.client shows it."""
     headers = []
+    line_end = ''
     while True:
-        line = reader.line().decode('iso-8859-1').rstrip('\r\n')
+        raw = reader.line().decode('iso-8859-1')
+        line = raw.rstrip('\r\n')
         if not line:
             return headers
         if line[0] in ' \t' and headers:
             name, value = headers[-1]
-            headers[-1] = (name, f'{value} {line.strip()}')
+            headers[-1] = (name, value + line_end + line)
+            line_end = raw[len(line):]
             continue
+        line_end = raw[len(line):]
         name, colon, value = line.partition(':')
         if colon:
             headers.append((name, value.lstrip(' \t')))

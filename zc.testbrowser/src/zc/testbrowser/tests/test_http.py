@@ -4,6 +4,7 @@ One wsgiref server (zc.testbrowser.testing.Server) runs for the whole
 layer, serving the example application plus a request log, so tests can
 check what actually went over the wire.
 """
+import http.client
 import socket
 import threading
 import unittest
@@ -178,3 +179,136 @@ class HTTPTests(unittest.TestCase):
         self.browser.open(self.url.replace('127.0.0.1', 'localhost')
                           + '/where')
         self.assertIn('host localhost', self.browser.contents)
+
+
+class CannedServer:
+    """Answers one connection on a loopback port with ``response`` (bytes,
+    sent ``piece`` bytes at a time), then closes it; ``request`` is what
+    the browser sent, up to the end of its header block."""
+
+    def __init__(self, response, piece=None):
+        self.response = response
+        self.piece = piece or len(response) or 1
+        self.request = b''
+        self.listener = socket.create_server(('127.0.0.1', 0))
+        self.listener.settimeout(10)
+        self.url = 'http://127.0.0.1:%d' % self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._answer, daemon=True)
+        self.thread.start()
+
+    def _answer(self):
+        connection, _ = self.listener.accept()
+        with connection:
+            connection.settimeout(10)
+            while b'\r\n\r\n' not in self.request:
+                data = connection.recv(65536)
+                if not data:
+                    break
+                self.request += data
+            for start in range(0, len(self.response), self.piece):
+                connection.sendall(self.response[start:start + self.piece])
+
+    def close(self):
+        self.thread.join(10)
+        self.listener.close()
+
+
+class WireTests(unittest.TestCase):
+    """What servers may send that the example application never does:
+    the browser reads each the way http.client did."""
+
+    def fetch(self, response, piece=None, path='/'):
+        server = CannedServer(response, piece)
+        self.addCleanup(server.close)
+        browser = Browser()
+        browser.open(server.url + path)
+        return browser
+
+    def test_chunked_body_with_extension_and_trailer(self):
+        browser = self.fetch(
+            b'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n'
+            b'Transfer-Encoding: chunked\r\n\r\n'
+            b'5;name=value\r\nHello\r\n7\r\n, world\r\n0\r\n'
+            b'Trailer-Field: x\r\n\r\n', piece=3)
+        self.assertEqual(browser.contents, 'Hello, world')
+
+    def test_body_without_length_ends_with_the_connection(self):
+        browser = self.fetch(
+            b'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n'
+            b'all of it', piece=4)
+        self.assertEqual(browser.contents, 'all of it')
+
+    def test_body_stops_at_content_length(self):
+        browser = self.fetch(
+            b'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n'
+            b'Content-Length: 4\r\n\r\nfour and more')
+        self.assertEqual(browser.contents, 'four')
+
+    def test_no_content_has_no_body(self):
+        browser = self.fetch(
+            b'HTTP/1.1 204 No Content\r\nContent-Type: text/plain\r\n\r\n'
+            b'ignored')
+        self.assertEqual(browser.headers['Status'], '204 No Content')
+        self.assertEqual(browser.contents, '')
+
+    def test_interim_response_is_skipped(self):
+        browser = self.fetch(
+            b'HTTP/1.1 100 Continue\r\n\r\n'
+            b'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n'
+            b'Content-Length: 2\r\n\r\nok')
+        self.assertEqual(browser.headers['Status'], '200 OK')
+        self.assertEqual(browser.contents, 'ok')
+
+    def test_headers_keep_their_order_and_folded_lines(self):
+        browser = self.fetch(
+            b'HTTP/1.1 200 OK\nContent-Type: text/plain\n'
+            b'X-Folded: one\n\ttwo\nX-Spaced:   value\n'
+            b'Content-Length: 0\n\n', piece=5)
+        self.assertEqual(
+            list(browser.headers.items()),
+            [('Status', '200 OK'), ('Content-Type', 'text/plain'),
+             ('X-Folded', 'one\n\ttwo'), ('X-Spaced', 'value'),
+             ('Content-Length', '0')])
+
+    def test_status_without_reason(self):
+        browser = self.fetch(
+            b'HTTP/1.1 200\r\nContent-Type: text/plain\r\n'
+            b'Content-Length: 2\r\n\r\nok')
+        self.assertEqual(browser.headers['Status'], '200 ')
+
+    def test_request_goes_out_as_given(self):
+        server = CannedServer(b'HTTP/1.1 204 No Content\r\n\r\n')
+        self.addCleanup(server.close)
+        browser = Browser()
+        browser.post(server.url + '/form?a=1', 'x=1')
+        server.thread.join(10)
+        head = server.request.split(b'\r\n')
+        self.assertEqual(head[0], b'POST /form?a=1 HTTP/1.1')
+        self.assertEqual(head[1:6], [
+            b'Host: ' + server.url[7:].encode(), b'Connection: close',
+            b'User-Agent: Python-urllib/2.4',
+            b'Content-Type: application/x-www-form-urlencoded',
+            b'X-zope-handle-errors: True'])
+        self.assertIn(b'Content-Length: 3', head)
+
+    def test_garbage_status_line(self):
+        with self.assertRaises(http.client.BadStatusLine):
+            self.fetch(b'SMTP ready\r\n\r\n')
+
+    def test_closed_without_response(self):
+        with self.assertRaises(http.client.RemoteDisconnected):
+            self.fetch(b'')
+
+    def test_body_shorter_than_its_length(self):
+        with self.assertRaises(http.client.IncompleteRead):
+            self.fetch(b'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort')
+
+    def test_control_characters_in_the_url(self):
+        with self.assertRaises(http.client.InvalidURL):
+            Browser().open('http://127.0.0.1:9/a b')
+
+    def test_newline_in_a_header_value(self):
+        browser = Browser()
+        browser.addHeader('X-Bad', 'one\r\nX-Injected: two')
+        with self.assertRaisesRegex(ValueError, 'Invalid header value'):
+            browser.open('http://127.0.0.1:9/')
