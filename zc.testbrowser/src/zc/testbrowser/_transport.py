@@ -83,36 +83,48 @@ class WSGITransport:
 
     def __init__(self, app):
         self.app = app
+        self._sites = {}
+
+    def _site_environ(self, url, shown):
+        """The part of the environ that only depends on the site of
+        ``url`` (split), made once per site, when its host is checked."""
+        site = (url.scheme, url.netloc)
+        environ = self._sites.get(site)
+        if environ is None:
+            host = url.hostname or ''
+            if not host_allowed(host):
+                raise HostNotAllowed(
+                    f'{shown!r}: an in-process browser only serves '
+                    f'{", ".join(ALLOWED_HOSTS)} and their subdomains')
+            scheme = url.scheme or 'http'
+            environ = self._sites[site] = {
+                'SCRIPT_NAME': '',
+                'SERVER_NAME': host,
+                'SERVER_PORT': str(
+                    url.port or (443 if scheme == 'https' else 80)),
+                'SERVER_PROTOCOL': 'HTTP/1.1',
+                'REMOTE_ADDR': '127.0.0.1',
+                'wsgi.version': (1, 0),
+                'wsgi.url_scheme': scheme,
+                'wsgi.errors': sys.stderr,
+                'wsgi.multithread': False,
+                'wsgi.multiprocess': False,
+                'wsgi.run_once': False,
+            }
+        return environ
 
     def send(self, request, handle_errors, timeout=None):
         url = urllib.parse.urlsplit(request.url)
-        host = url.hostname or ''
-        if not host_allowed(host):
-            raise HostNotAllowed(
-                f'{request.url!r}: an in-process browser only serves '
-                f'{", ".join(ALLOWED_HOSTS)} and their subdomains')
-        scheme = url.scheme or 'http'
-        port = str(url.port or (443 if scheme == 'https' else 80))
+        environ = self._site_environ(url, request.url).copy()
+        path = url.path or '/'
+        if '%' in path or not path.isascii():
+            # PEP 3333: PATH_INFO holds the unquoted bytes, as latin-1.
+            path = urllib.parse.unquote_to_bytes(path).decode('latin-1')
         body = request.body
-        # PEP 3333: PATH_INFO holds the unquoted bytes, as latin-1.
-        path = urllib.parse.unquote_to_bytes(url.path or '/')
-        environ = {
-            'REQUEST_METHOD': request.method,
-            'SCRIPT_NAME': '',
-            'PATH_INFO': path.decode('latin-1'),
-            'QUERY_STRING': url.query,
-            'SERVER_NAME': host,
-            'SERVER_PORT': port,
-            'SERVER_PROTOCOL': 'HTTP/1.1',
-            'REMOTE_ADDR': '127.0.0.1',
-            'wsgi.version': (1, 0),
-            'wsgi.url_scheme': scheme,
-            'wsgi.input': io.BytesIO(body or b''),
-            'wsgi.errors': sys.stderr,
-            'wsgi.multithread': False,
-            'wsgi.multiprocess': False,
-            'wsgi.run_once': False,
-        }
+        environ['REQUEST_METHOD'] = request.method
+        environ['PATH_INFO'] = path
+        environ['QUERY_STRING'] = url.query
+        environ['wsgi.input'] = io.BytesIO(body or b'')
         if body is not None:
             # A GET has no body and so no length (PEP 3333 leaves it out).
             environ['CONTENT_LENGTH'] = str(len(body))

@@ -16,6 +16,9 @@ _READ_SIZE = 65536
 #: Limits as http.client has them: a line, and the header fields.
 MAX_LINE = 65536
 MAX_HEADERS = 100
+#: Where a header block could end: after the first empty line.
+_BLANK_LINE = re.compile(rb'\n\r?\n')
+MAX_HEAD = MAX_LINE * 4  # a header block (http.client: 100 lines)
 _NO_BODY = frozenset((204, 304))
 #: What http.client refuses in a request target (and a header value).
 _BAD_TARGET = re.compile('[\x00-\x20\x7f]')
@@ -62,6 +65,25 @@ class _Reader:
         self._buffer += data
         return True
 
+    def head(self):
+        """The next header block, status line first, as text lines
+        without their line ends but for the last character of each (so
+        a folded line keeps the line end before it): fewer lines if the
+        data ends first, none if there was no data."""
+        start = 0
+        while True:
+            blank = _BLANK_LINE.search(self._buffer, start)
+            if blank:
+                block = self._take(blank.end())
+                break
+            if len(self._buffer) > MAX_HEAD:
+                raise http.client.LineTooLong('header line')
+            start = max(len(self._buffer) - 2, 0)
+            if not self._fill():
+                block = self._take(len(self._buffer))
+                break
+        return block.decode('iso-8859-1').split('\n')[:-1]
+
     def line(self):
         """The next line with its line end (b'' at the end of the data).
         """
@@ -100,8 +122,12 @@ def read_response(sock, method):
     Interim 1xx responses are skipped, as http.client does."""
     reader = _Reader(sock)
     while True:
-        status, reason = _status_line(reader.line())
-        headers = _header_fields(reader)
+        lines = reader.head()
+        if not lines:
+            raise http.client.RemoteDisconnected(
+                'Remote end closed connection without response')
+        status, reason = _status_line(lines[0])
+        headers = _header_fields(lines[1:])
         if not (100 <= status < 200) or status == 101:
             break
     if method == 'HEAD' or status in _NO_BODY or status < 200:
@@ -117,42 +143,39 @@ def read_response(sock, method):
     return status, reason, headers, body
 
 
-def _status_line(raw):
-    if not raw:
-        raise http.client.RemoteDisconnected(
-            'Remote end closed connection without response')
-    line = raw.decode('iso-8859-1')
+def _status_line(line):
     version, _, rest = line.strip().partition(' ')
     code, _, reason = rest.partition(' ')
     if (not version.startswith('HTTP/') or len(code) != 3
             or not code.isdigit()):
-        raise http.client.BadStatusLine(line)
+        raise http.client.BadStatusLine(line + '\n')
     return int(code), reason.strip()
 
 
-def _header_fields(reader):
-    """The header fields up to the blank line. A folded (continued) line
-    stays in its field's value with the line end before it, as
-    http.client shows it."""
+def _header_fields(lines):
+    """The (name, value) pairs of the header ``lines``. A folded
+    (continued) line stays in its field's value with the line end before
+    it, as http.client shows it."""
+    if len(lines) > MAX_HEADERS + 1:
+        raise http.client.HTTPException(
+            f'got more than {MAX_HEADERS} headers')
     headers = []
-    line_end = ''
-    while True:
-        raw = reader.line().decode('iso-8859-1')
-        line = raw.rstrip('\r\n')
-        if not line:
-            return headers
-        if line[0] in ' \t' and headers:
-            name, value = headers[-1]
-            headers[-1] = (name, value + line_end + line)
-            line_end = raw[len(line):]
-            continue
-        line_end = raw[len(line):]
-        name, colon, value = line.partition(':')
-        if colon:
-            headers.append((name, value.lstrip(' \t')))
-        if len(headers) > MAX_HEADERS:
-            raise http.client.HTTPException(
-                f'got more than {MAX_HEADERS} headers')
+    line_end = '\n'
+    for line in lines:
+        if len(line) > MAX_LINE:
+            raise http.client.LineTooLong('header line')
+        value = line.rstrip('\r')
+        if not value:
+            break
+        if value[0] in ' \t' and headers:
+            name, before = headers[-1]
+            headers[-1] = (name, before + line_end + value)
+        else:
+            name, colon, value = value.partition(':')
+            if colon:
+                headers.append((name, value.lstrip(' \t')))
+        line_end = line[len(line.rstrip('\r')):] + '\n'
+    return headers
 
 
 def _chunked_body(reader):

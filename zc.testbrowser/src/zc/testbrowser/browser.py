@@ -43,6 +43,7 @@ __all__ = [
 BACKENDS = ('fast', 'chromium')
 REDIRECTS = frozenset((301, 302, 303, 307, 308))
 MAX_REDIRECTS = 100
+_SET_COOKIE = ('set-cookie', 'set-cookie2')
 DEFAULT_HEADERS = (('Connection', 'close'),
                    ('User-Agent', 'Python-urllib/2.4'))
 
@@ -268,8 +269,7 @@ class Browser(Strict):
         response = self._transport.send(
             Request(request.method, request.url, headers, request.body),
             self.handleErrors, self.timeout)
-        if response.header_values('set-cookie') or response.header_values(
-                'set-cookie2'):
+        if any(name.lower() in _SET_COOKIE for name, _ in response.headers):
             self._jar.extract_cookies(
                 CookieResponse(response),
                 urllib.request.Request(request.url))
