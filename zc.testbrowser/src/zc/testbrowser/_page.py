@@ -24,6 +24,24 @@ _NOT_LABEL_TEXT = ('select', 'textarea', 'datalist', 'button', 'script',
                    'style')
 
 
+class computed_once:
+    """``functools.cached_property`` without the lock Python 3.11 takes
+    on every first use (3.12 dropped it): about 1 us each, and a page
+    computes several of these per request. A page belongs to one
+    browser, used from one thread."""
+
+    def __init__(self, compute):
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
+
+
 @functools.lru_cache(maxsize=None)
 def _parser(charset):
     return lxml.html.HTMLParser(encoding=charset)
@@ -43,7 +61,7 @@ class LinkModel:
     def id(self):
         return self.element.get('id')
 
-    @functools.cached_property
+    @computed_once
     def url(self):
         href = self.element.get('href').strip()
         site = _site(self._base)
@@ -54,7 +72,7 @@ class LinkModel:
             return site + href
         return urllib.parse.urljoin(self._base, href)
 
-    @functools.cached_property
+    @computed_once
     def text(self):
         element = self.element
         if self.tag == 'area':
@@ -95,7 +113,7 @@ class Page:
             return urllib.parse.urljoin(self.response.url, href)
         return urllib.parse.urljoin(self.base, href)
 
-    @functools.cached_property
+    @computed_once
     def charset(self):
         if self._declared_charset:
             return self._declared_charset
@@ -112,7 +130,7 @@ class Page:
                 or self.mime_type.endswith(('+xml', '+json'))
                 or bool(self._declared_charset) or not self.mime_type)
 
-    @functools.cached_property
+    @computed_once
     def contents(self):
         body = self.response.body
         if not self.is_text:
@@ -122,7 +140,7 @@ class Page:
         except LookupError:  # a charset Python doesn't know: show the text
             return body.decode('utf-8', 'replace')
 
-    @functools.cached_property
+    @computed_once
     def document(self):
         body = self.response.body
         if not body.strip():
@@ -132,7 +150,7 @@ class Page:
         except LookupError:  # a charset libxml2 doesn't know
             return lxml.html.document_fromstring(self.contents)
 
-    @functools.cached_property
+    @computed_once
     def base(self):
         for base in self.document.iter('base'):
             href = base.get('href')
@@ -165,24 +183,24 @@ class Page:
             yield made[i]
             i += 1
 
-    @functools.cached_property
+    @computed_once
     def _links_made(self):
         return []
 
-    @functools.cached_property
+    @computed_once
     def _unmade_links(self):
         base = self.base
         return (LinkModel(element, base)
                 for element in self.document.iter('a', 'area')
                 if element.get('href') is not None)
 
-    @functools.cached_property
+    @computed_once
     def element_order(self):
         """Each control and option element's place in the document."""
         return {element: i for i, element in
                 enumerate(self.document.iter(*CONTROL_TAGS, 'option'))}
 
-    @functools.cached_property
+    @computed_once
     def forms(self):
         """Every form in document order, then (if it has controls) the
         model for controls outside any form."""
