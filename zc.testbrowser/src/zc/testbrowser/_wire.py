@@ -18,7 +18,9 @@ MAX_LINE = 65536
 MAX_HEADERS = 100
 #: Where a header block could end: after the first empty line.
 _BLANK_LINE = re.compile(rb'\n\r?\n')
-MAX_HEAD = MAX_LINE * 4  # a header block (http.client: 100 lines)
+#: The most a header block may hold (http.client: 100 lines of up to
+#: 64 KiB each).
+MAX_HEAD = MAX_LINE * 4
 _NO_BODY = frozenset((204, 304))
 #: What http.client refuses in a request target (and a header value).
 _BAD_TARGET = re.compile('[\x00-\x20\x7f]')
@@ -34,6 +36,9 @@ def request_bytes(method, target, headers, body=None):
         raise http.client.InvalidURL(
             f"URL can't contain control characters. {target!r} "
             f'(found at least {bad.group()!r})')
+    # The request line is ASCII, as http.client has it (a non-ASCII URL
+    # raises UnicodeEncodeError); header values are latin-1.
+    f'{method} {target}'.encode('ascii')
     lines = [f'{method} {target} HTTP/1.1']
     for name, value in headers:
         value = str(value)

@@ -307,6 +307,10 @@ class WireTests(unittest.TestCase):
         with self.assertRaises(http.client.InvalidURL):
             Browser().open('http://127.0.0.1:9/a b')
 
+    def test_non_ascii_url(self):
+        with self.assertRaises(UnicodeEncodeError):
+            Browser().open('http://127.0.0.1:9/\u00e9')
+
     def test_newline_in_a_header_value(self):
         browser = Browser()
         browser.addHeader('X-Bad', 'one\r\nX-Injected: two')
