@@ -51,12 +51,14 @@ def walk(browser, start, iterations):
         browser.getLink('next page').click()
 
 
-def ours(make, start, iterations):
+def ours(make, start, iterations, cpu=None):
     """zc.testbrowser's pages per second for ``iterations`` open+click
-    pairs."""
+    pairs; appends pages per CPU-second to ``cpu``."""
     browser = make()
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     walk(browser, start, iterations)
+    if cpu is not None:
+        cpu.append(2 * iterations / (time.process_time() - cpu_began))
     return 2 * iterations / (time.perf_counter() - began)
 
 
@@ -95,15 +97,18 @@ def bare_socket(port, iterations):
     return pages / (time.perf_counter() - began)
 
 
-def peer(python, iterations, *args):
+def peer(python, iterations, *args, cpu=None):
     """zope.testbrowser's pages per second for ``iterations`` pairs, one
-    round, in its own venv."""
+    round, in its own venv; appends pages per CPU-second to ``cpu``."""
     done = subprocess.run(
         [str(python), str(HERE / 'testbrowser_peer.py'), *map(str, args)],
         capture_output=True, text=True, timeout=TIMEOUT, cwd=HERE)
     if done.returncode:
         sys.exit(f'zope.testbrowser peer failed:\n{done.stderr}')
-    return 2 * iterations / float(done.stdout.split()[0])
+    wall, cpu_seconds = map(float, done.stdout.split()[:2])
+    if cpu is not None:
+        cpu.append(2 * iterations / cpu_seconds)
+    return 2 * iterations / wall
 
 
 def counts(port):
@@ -148,14 +153,19 @@ def in_process(python, options):
     ours(make, start, 5)  # warm up
     rates = {'zc.testbrowser': [], 'zope.testbrowser 8.1': [],
              'floor: the app alone': []}
+    cpu = {'zc.testbrowser': [], 'zope.testbrowser 8.1': []}
     for _ in range(options.rounds):
         rates['zc.testbrowser'].append(
-            ours(make, start, options.zc_iterations))
+            ours(make, start, options.zc_iterations, cpu['zc.testbrowser']))
         rates['zope.testbrowser 8.1'].append(
-            peer(python, options.iterations, 'wsgi', options.iterations, 1))
+            peer(python, options.iterations, 'wsgi', options.iterations, 1,
+                 cpu=cpu['zope.testbrowser 8.1']))
         rates['floor: the app alone'].append(
             app_alone(start, options.zc_iterations))
     report('in-process WSGI', rates)
+    # In-process a browser's work is all CPU in its own process, so pages
+    # per CPU-second compare the two with the machine's load taken out.
+    report('in-process WSGI, pages per CPU-second', cpu)
 
 
 def over_http(python, options):

@@ -1,7 +1,8 @@
 """Timing script for the zope.testbrowser 8.1 peer (a black box).
 
 Run by the peer venv's python from benchmarks/testbrowser_pages.py; never
-imported by our code. Prints the seconds each round took, one per line.
+imported by our code. Prints the seconds each round took, one round per
+line: wall-clock, then this process's CPU time.
 
     python testbrowser_peer.py wsgi ITERATIONS ROUNDS
     python testbrowser_peer.py http URL ITERATIONS ROUNDS
@@ -35,9 +36,10 @@ def main(argv):
     walk(make(), start, 5)  # warm up
     for _ in range(rounds):
         browser = make()
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         walk(browser, start, iterations)
-        print(time.perf_counter() - began, flush=True)
+        print(time.perf_counter() - began, time.process_time() - cpu,
+              flush=True)
 
 
 if __name__ == '__main__':
