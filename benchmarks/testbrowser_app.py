@@ -8,6 +8,7 @@ and, run as a script, over real HTTP:
 """
 import sys
 import threading
+import time
 import wsgiref.simple_server
 
 PAGE = '''<!DOCTYPE html>
@@ -28,7 +29,10 @@ _lock = threading.Lock()
 def app(environ, start_response):
     path = environ.get('PATH_INFO', '/')
     if path == '/__counts':
-        body = f'{COUNTS["requests"]} {COUNTS["robots"]}'.encode()
+        # And the CPU time this process has used (the server's share of
+        # each page, over HTTP).
+        body = (f'{COUNTS["requests"]} {COUNTS["robots"]} '
+                f'{time.process_time()}').encode()
         start_response('200 OK', [('Content-Type', 'text/plain'),
                                   ('Content-Length', str(len(body)))])
         return [body]

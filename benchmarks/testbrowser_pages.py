@@ -15,6 +15,12 @@ time over the floor's is the most any browser could reach on that
 workload; it shows how much of a page's time is the site's, not the
 browser's.
 
+On a shared machine wall-clock rounds swing with the others' load, so the
+same rounds are also reported in CPU time, which the load hardly moves:
+in-process, each browser's pages per CPU-second; over HTTP, pages per
+CPU-second of browser and server together (they take turns), with the
+server's CPU per request and each client's CPU per page.
+
 zc.testbrowser walks more pages per round than zope.testbrowser (3,000
 pairs in-process, 500 over HTTP, against 300 and 100) so that both rounds
 last about as long: a 30 ms round is at the mercy of one scheduler hiccup
@@ -77,7 +83,7 @@ def app_alone(start, iterations):
     return pages / (time.perf_counter() - began)
 
 
-def bare_socket(port, iterations):
+def bare_socket(port, iterations, cpu=None):
     """The floor over HTTP: a bare socket client, one connection per page
     as every browser here uses, sending the request zc.testbrowser sends
     for ``open()`` (the headers zope.testbrowser sends too) in one write
@@ -88,12 +94,14 @@ def bare_socket(port, iterations):
                'Connection: close\r\nUser-Agent: Python-urllib/2.4\r\n'
                'X-zope-handle-errors: True\r\n\r\n').encode()
     pages = 2 * iterations
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     for _ in range(pages):
         with socket.create_connection(('127.0.0.1', port), 30) as sock:
             sock.sendall(request)
             while sock.recv(65536):
                 pass
+    if cpu is not None:
+        cpu.append(pages / (time.process_time() - cpu_began))
     return pages / (time.perf_counter() - began)
 
 
@@ -114,9 +122,9 @@ def peer(python, iterations, *args, cpu=None):
 def counts(port):
     connection = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
     connection.request('GET', '/__counts')
-    requests, robots = map(int, connection.getresponse().read().split())
+    requests, robots, cpu = connection.getresponse().read().split()
     connection.close()
-    return requests, robots
+    return int(requests), int(robots), float(cpu)
 
 
 def report(label, rates):
@@ -179,29 +187,51 @@ def over_http(python, options):
         make = zc.testbrowser.browser.Browser
         rates = {'zc.testbrowser': [], 'zope.testbrowser 8.1': [],
                  'floor: a bare socket': []}
+        cpu = {name: [] for name in rates}
+        client_us = {name: [] for name in rates}
+        server_us = []  # the server's CPU per request, in the floor rounds
         per_page = {}
         zc_pairs, zope_pairs = options.zc_http_iterations, \
             options.http_iterations
         for _ in range(options.rounds):
             for name in rates:
+                client_cpu = []
                 before = counts(port)
                 if name == 'zc.testbrowser':
-                    rates[name].append(ours(make, start, zc_pairs))
+                    rates[name].append(
+                        ours(make, start, zc_pairs, client_cpu))
                     pages = 2 * zc_pairs
                 elif name.startswith('floor'):
-                    rates[name].append(bare_socket(port, zc_pairs))
-                    continue
+                    rates[name].append(
+                        bare_socket(port, zc_pairs, client_cpu))
+                    pages = 2 * zc_pairs
                 else:
                     rates[name].append(
-                        peer(python, zope_pairs, 'http', base, zope_pairs, 1))
+                        peer(python, zope_pairs, 'http', base, zope_pairs, 1,
+                             cpu=client_cpu))
                     pages = 2 * (zope_pairs + 5)  # its warm-up walks 5
                 after = counts(port)
                 per_page[name] = ((after[0] - before[0]) / pages,
                                   (after[1] - before[1]) / pages)
+                server_seconds = (after[2] - before[2]) / pages
+                cpu[name].append(
+                    1 / (1 / client_cpu[0] + server_seconds))
+                client_us[name].append(1e6 / client_cpu[0])
+                if name.startswith('floor'):
+                    server_us.append(1e6 * server_seconds)
         report('over HTTP (loopback wsgiref server)', rates)
         for name, (requests, robots) in per_page.items():
-            print(f'  {name:22} {requests:.2f} requests per page '
-                  f'({robots:.2f} of them /robots.txt)')
+            if not name.startswith('floor'):
+                print(f'  {name:22} {requests:.2f} requests per page '
+                      f'({robots:.2f} of them /robots.txt)')
+        # The browser and the server take turns, so the CPU both spend on
+        # a page is what its time would be on an idle machine.
+        report('over HTTP, pages per CPU-second (browser + server)', cpu)
+        print(f'  the server\'s CPU per request: '
+              f'{statistics.median(server_us):.0f} us; each client\'s CPU '
+              'per page: ' + ', '.join(
+                  f'{name} {statistics.median(us):.0f} us'
+                  for name, us in client_us.items()))
     finally:
         server.stdin.close()
         server.wait(30)
