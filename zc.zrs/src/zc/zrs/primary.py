@@ -235,6 +235,7 @@ class Primary(StorageWrapper):
             self._registration.close()  # secondaries stop coming here first
         server.stop_listening()
         server.close()
+        self._acknowledgements.close()
         self._storage.close()
         server.finish_connections()
 
@@ -445,11 +446,18 @@ class _SecondaryConnection(asyncio.Protocol):
     def data_received(self, data):
         try:
             for message in self.reader.feed(data):
+                if self.transport.is_closing():
+                    return
                 self._message(message)
         except protocol.InputError as exc:
             logger.error('secondary %s: %s; closing the connection',
                          self.peer, exc)
-            self.transport.abort()
+            if self.opening.epoch is not None and not self.started:
+                # The epoch goes out first: the secondary then knows it
+                # spoke zrs2.2 to a primary that refused it.
+                self.transport.close()
+            else:
+                self.transport.abort()
 
     @property
     def protocol_id(self):

@@ -289,6 +289,38 @@ class SynchronousTests(SynchronousTest):
         self.assertIn('bad acknowledgement', errors[2])
         self.assertIsNone(primary.fenced)
 
+    def test_a_refused_zrs22_secondary_gets_the_epoch_first(self):
+        primary, db = self.primary_db(epoch=4)
+        raw = RawSecondary(primary.address)
+        self.addCleanup(raw.close)
+        raw.send(protocol.SYNC_PROTOCOL)
+        raw.send(b'\x7f' + b'\xff' * 7)  # TidTooHigh
+        raw.send(z64)
+        self.assertEqual(raw.message(), (4).to_bytes(8, 'big'))
+        self.assertTrue(raw.closed_by_peer())
+        [error] = self.logs.messages()
+        self.assertIn('TidTooHigh', error)
+
+    def test_closing_fails_a_waiting_commit(self):
+        primary = self.primary(synchronous=1,
+                               synchronous_timeout=support.TIMEOUT)
+        failed = []
+
+        def commit():
+            try:
+                store(primary)
+            except NotAcknowledged as exc:
+                failed.append(str(exc))
+
+        committer = threading.Thread(target=commit)
+        committer.start()
+        wait(lambda: primary.lastTransaction() != z64,
+             timeout=support.TIMEOUT)
+        primary.close()
+        committer.join(support.TIMEOUT)
+        self.assertFalse(committer.is_alive())
+        self.assertIn('the primary is closed', failed[0])
+
     def test_an_older_secondary_epoch_is_served(self):
         primary, db = self.primary_db(epoch=4)
         self.commit(db)
@@ -332,6 +364,57 @@ class SynchronousTests(SynchronousTest):
 
     def show(self, address):
         return '%s:%s' % address
+
+
+class ZEOTests(TempDirTest):
+    """A ZEO server whose storage is a synchronous primary."""
+
+    def test_zeo_clients(self):
+        import ZEO
+        port = support.free_port()
+        address, stop = ZEO.server(storage_conf=f'''
+            %import zc.zrs
+            <zrs 1>
+              replicate-to 127.0.0.1:{port}
+              synchronous 1
+              synchronous-timeout 0.5
+              <filestorage>
+                path {self.path('primary.fs')}
+              </filestorage>
+            </zrs>''')
+        self.addCleanup(stop)
+        secondary = self.secondary(('127.0.0.1', port))
+        writer, reader = ZEO.DB(address), ZEO.DB(address)
+        self.addCleanup(writer.close)
+        self.addCleanup(reader.close)
+        with writer.transaction() as conn:
+            conn.root()['x'] = 1
+        # The commit returned: the secondary has it.
+        self.assertEqual(secondary.lastTransaction(),
+                         writer.lastTransaction())
+        reading = reader.open()
+        wait(lambda: (reading.sync() or reading.root().get('x')) == 1,
+             timeout=support.TIMEOUT)
+        secondary.close()
+        with self.assertRaisesRegex(Exception, 'did not acknowledge'):
+            with writer.transaction() as conn:
+                conn.root()['x'] = 2
+        with self.assertRaisesRegex(Exception, 'to be in sync again'):
+            with reader.transaction() as conn:
+                conn.root()['y'] = 1
+        secondary = self.secondary(('127.0.0.1', port), 'secondary2.fs')
+        wait(lambda: self.committed(reader, 'y'), timeout=support.TIMEOUT)
+        self.assertEqual(secondary.lastTransaction(),
+                         reader.lastTransaction())
+        reading.close()
+
+    def committed(self, db, key):
+        try:
+            with db.transaction() as conn:
+                conn.root()[key] = 1
+        except Exception:
+            return False
+        return True
 
 
 class SecondaryProcessTests(TempDirTest):
