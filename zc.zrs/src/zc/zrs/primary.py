@@ -224,8 +224,9 @@ class Primary(StorageWrapper):
         ``synchronous`` are attributes."""
         return self._server.status()
 
-    def close(self):
-        """Stop listening, close the storage, let connected secondaries
+    def close(self, close_storage=True):
+        """Stop listening, close the storage (unless ``close_storage`` is
+        false: it goes on, say as a secondary's), let connected secondaries
         receive what was committed (at most CLOSE_TIMEOUT seconds), then
         disconnect them."""
         server = self._server
@@ -236,7 +237,8 @@ class Primary(StorageWrapper):
         server.stop_listening()
         server.close()
         self._acknowledgements.close()
-        self._storage.close()
+        if close_storage:
+            self._storage.close()
         server.finish_connections()
 
 

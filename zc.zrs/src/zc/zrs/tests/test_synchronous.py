@@ -349,6 +349,13 @@ class SynchronousTests(SynchronousTest):
         self.commit(new_db)
         self.assertGreater(storage.lastTransaction(),
                            primary.lastTransaction())
+        # And back: the primary steps down, the storage stays open.
+        promoted.close(close_storage=False)
+        tid = store(storage)  # still open
+        zc.zrs.Secondary(storage, None).close()
+        reopened = ZODB.FileStorage.FileStorage(self.path('node.fs'))
+        self.assertEqual(reopened.lastTransaction(), tid)  # was closed
+        reopened.close()
         self.assertNoErrors()
 
     def test_bad_arguments(self):
