@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+import unittest
 
 import transaction
 import ZConfig
@@ -40,6 +41,67 @@ def store(storage, data=b'x', callback=None):
         storage.tpc_abort(meta)
         raise
     return storage.tpc_finish(meta, callback)
+
+
+class ProtocolTests(unittest.TestCase):
+    """The zrs2.2 parts of zc.zrs.protocol."""
+
+    def messages(self, data):
+        return protocol.FrameReader().feed(data)
+
+    def test_the_opening(self):
+        tid = b'\x03' * 8
+        messages = self.messages(protocol.opening(b'zrs2.2', tid, 7))
+        self.assertEqual(messages, [b'zrs2.2', tid, (7).to_bytes(8, 'big')])
+        opening = protocol.Opening(blobs=True)
+        self.assertEqual([opening.message(m) for m in messages],
+                         [False, False, True])
+        self.assertEqual((opening.protocol_id, opening.start_tid,
+                          opening.epoch), (b'zrs2.2', tid, 7))
+        # Before zrs2.2: two messages, no epoch.
+        messages = self.messages(protocol.opening(b'zrs2.1', tid, 7))
+        opening = protocol.Opening(blobs=True)
+        self.assertEqual([opening.message(m) for m in messages],
+                         [False, True])
+        self.assertIsNone(opening.epoch)
+
+    def test_bad_openings(self):
+        for messages, error in (([b'zrs2.0'], 'cannot replicate blobs'),
+                                ([b'zrs2.3'], 'unknown protocol'),
+                                ([b'zrs2.2', z64, b'1234'], 'bad epoch')):
+            opening = protocol.Opening(blobs=True)
+            with self.assertRaisesRegex(protocol.InputError, error):
+                for message in messages:
+                    opening.message(message)
+
+    def test_acknowledgements(self):
+        sent = [b'\x00' * 7 + b'\x05']
+        acknowledgement = protocol.Acknowledgement(b'zrs2.2', z64,
+                                                   lambda: sent[0])
+        self.assertIsNone(acknowledgement.message(b''))  # keep-alive
+        self.assertEqual(acknowledgement.message(sent[0]), sent[0])
+        for bad in (sent[0], z64, b'\x00' * 7 + b'\x06', b'x'):
+            self.assertRaises(protocol.InputError,
+                              acknowledgement.message, bad)
+        older = protocol.Acknowledgement(b'zrs2.1', z64, lambda: sent[0])
+        self.assertFalse(older.acknowledges)
+        with self.assertRaisesRegex(protocol.InputError, 'unexpected data'):
+            older.message(sent[0])
+        self.assertEqual(self.messages(protocol.acknowledgement(sent[0])),
+                         sent)
+
+    def test_the_primary_epoch_in_pieces(self):
+        data = protocol.epoch_message(2 ** 40) + b'transactions'
+        reader = protocol.EpochReader()
+        self.assertIsNone(reader.feed(data[:3]))
+        self.assertIsNone(reader.feed(data[3:9]))
+        self.assertEqual(reader.feed(data[9:]), (2 ** 40, b'transactions'))
+        with self.assertRaisesRegex(protocol.InputError, 'bad epoch'):
+            protocol.EpochReader().feed(protocol.frame(b'zrs2.2'))
+
+    def test_fallback(self):
+        self.assertEqual(protocol.fallback(blobs=True), b'zrs2.1')
+        self.assertEqual(protocol.fallback(blobs=False), b'zrs2.0')
 
 
 class SynchronousTest(TempDirTest):
