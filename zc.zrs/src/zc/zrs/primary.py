@@ -88,7 +88,7 @@ class Primary(StorageWrapper):
         if reactor is not None:
             raise TypeError('zc.zrs runs its own asyncio loop; the reactor '
                             'argument is no longer supported')
-        _check_epoch(epoch)
+        protocol.check_epoch(epoch)
         zrssync.check_settings(synchronous, synchronous_timeout,
                                synchronous_fallback)
         storage = open_storage(storage)
@@ -139,7 +139,7 @@ class Primary(StorageWrapper):
 
     @epoch.setter
     def epoch(self, epoch):
-        _check_epoch(epoch)
+        protocol.check_epoch(epoch)
         self._server.epoch = epoch
 
     @property
@@ -240,12 +240,6 @@ class Primary(StorageWrapper):
         if close_storage:
             self._storage.close()
         server.finish_connections()
-
-
-def _check_epoch(epoch):
-    if not (isinstance(epoch, int) and 0 <= epoch < 1 << 64):
-        raise ValueError(f'epoch must be an integer from 0 to 2**64-1, '
-                         f'not {epoch!r}')
 
 
 class ReplicationServer:
