@@ -94,6 +94,7 @@ class Acknowledgements:
     def disconnected(self, secondary):
         with self._condition:
             self._acknowledged_by.pop(secondary, None)
+            self._condition.notify_all()  # "all connected" may be there
 
     # From any thread.
 
