@@ -139,6 +139,19 @@ class AcknowledgementsTests(unittest.TestCase):
         acks.acknowledge('a', tid(3))
         self.assertEqual(announced, [True])
 
+    def test_waiting_for_all_connected(self):
+        acks = Acknowledgements()
+        acks.acknowledge('a', tid(5))
+        acks.acknowledge('b', tid(1))
+        self.assertEqual(acks.acknowledged(), tid(1))
+        waited = []
+        waiter = threading.Thread(
+            target=lambda: waited.append(acks.wait(tid(5), support.TIMEOUT)))
+        waiter.start()
+        acks.disconnected('b')  # the one behind goes: all have it now
+        waiter.join(support.TIMEOUT)
+        self.assertEqual(waited, [True])
+
     def test_asynchronous_commits_never_wait(self):
         acks = Acknowledgements()
         acks.finish(tid(1))
