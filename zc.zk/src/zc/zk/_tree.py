@@ -31,6 +31,7 @@ _NODE = re.compile(
 # expression (ast.literal_eval takes most of the time of a large import):
 # decimal integers of up to 18 digits, quoted strings without escapes,
 # and the three constants. Anything else goes through literal_eval.
+_PLAIN_NODE = re.compile(r'/([^\s/:]+)')   # no type: most node lines
 _SIMPLE_INT = re.compile(r'-?(?:0|[1-9][0-9]{0,17})')
 _SIMPLE_STRING = re.compile(r'\'[^\'\\]*\'|"[^"\\]*"')
 _CONSTANTS = {'True': True, 'False': False, 'None': None}
@@ -101,16 +102,16 @@ def parse_tree(text, node_class=ParseNode):
             _add_property(parent, match['name'] + PROPERTY_LINK,
                           match['target'], error)
         elif item[0] == '/':    # a node: no property name starts so
-            match = _NODE.match(item)
+            match = _PLAIN_NODE.fullmatch(item) or _NODE.match(item)
             if match is None:
                 raise error('Unrecognized data')
-            name = match['name']
+            name = match[1]
             if name in ('.', '..'):
                 raise error('Bad node name')
             if name in parent.children:
                 raise error('duplicate node')
             node = parent.children[name] = node_class(name)
-            if match['type']:
+            if match.re is _NODE and match['type']:
                 node.properties['type'] = match['type'].strip()
             last_node = node
         elif match := _PROPERTY.match(item):
