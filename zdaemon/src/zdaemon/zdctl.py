@@ -23,7 +23,9 @@ Options:
 -T/--start-timeout SECONDS -- how long start waits (default 300)
 --start-window SECONDS -- without a start test, a program counts as
                           started once it has run this long (default 1),
-                          or sooner once it is idle (see the README)
+                          or sooner once it is idle: asleep, running no
+                          command, using no CPU for 20 ms (one that
+                          sleeps, then dies, is reported as started)
 --stop-timeout SECONDS -- SIGKILL a program this long after the SIGTERM of a
                           stop (default 300)
 -h/--help -- print this usage message and exit
