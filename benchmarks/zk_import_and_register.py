@@ -142,30 +142,32 @@ def bench_register(address, count, rounds):
     registrar.start(TIMEOUT)
     watcher.start(TIMEOUT)
     try:
-        zk_registrar.create('/zczk-providers')
-        registrar.create('/kazoo-providers')
-        zk_arrivals, kazoo_arrivals = Arrivals(), Arrivals()
-        zk_watcher.children('/zczk-providers')(zk_arrivals.update)
-        watcher.ChildrenWatch('/kazoo-providers', kazoo_arrivals.update)
-
-        def kazoo(name):
-            start = time.perf_counter()
-            registrar.create(f'/kazoo-providers/{name}',
-                             zc.zk.encode({'pid': 1}), ephemeral=True)
-            return kazoo_arrivals.wait_for(name) - start
-
-        def zczk(name):
-            start = time.perf_counter()
-            zk_registrar.register('/zczk-providers', name)
-            return zk_arrivals.wait_for(name) - start
-
         figures = {KAZOO: [], ZCZK: []}     # (p50, p99) of each round
-        port = 0
-        for _ in range(rounds):
+        for round_ in range(rounds):
+            # A path of its own for each round, so that every round
+            # watches a list growing from 0 to ``count`` names.
+            zczk_path = f'/zczk-providers{round_}'
+            kazoo_path = f'/kazoo-providers{round_}'
+            zk_registrar.create(zczk_path)
+            registrar.create(kazoo_path)
+            zk_arrivals, kazoo_arrivals = Arrivals(), Arrivals()
+            zk_watcher.children(zczk_path)(zk_arrivals.update)
+            watcher.ChildrenWatch(kazoo_path, kazoo_arrivals.update)
+
+            def kazoo(name):
+                start = time.perf_counter()
+                registrar.create(f'{kazoo_path}/{name}',
+                                 zc.zk.encode({'pid': 1}), ephemeral=True)
+                return kazoo_arrivals.wait_for(name) - start
+
+            def zczk(name):
+                start = time.perf_counter()
+                zk_registrar.register(zczk_path, name)
+                return zk_arrivals.wait_for(name) - start
+
             latencies = {KAZOO: [], ZCZK: []}
             for i in range(count):
-                port += 1
-                name = f'127.0.0.1:{port}'
+                name = f'127.0.0.1:{i + 1}'
                 sides = ((KAZOO, kazoo), (ZCZK, zczk))
                 for side, register in sides[::1 if i % 2 else -1]:
                     latencies[side].append(register(name))
