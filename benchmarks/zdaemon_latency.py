@@ -13,13 +13,15 @@ both alike; the figures are medians and the ratios ours/original.
 - stop: wall time of ``zdaemon stop``.
 - respawn: from SIGKILL of a program that had lived longer than the
   back-off limit (-b 1) until the manager reports its successor.
+- respawn floor: the same for the least a supervisor can do, a Python
+  process blocked in ``waitpid`` that forks and execs the program again
+  and writes its pid to a pipe the benchmark blocks on: two wake-ups and
+  a fork, what this machine (and its load) allows.
 
-Goals: start returns within 0.3 s of the end of the program's start
-window (ours reports a program as started once it has run for a second,
-its default ``--start-window``, so that one dying while it starts up is
-reported as failing; the original returned at its first poll, after a
-second, whether the program was still starting or not); respawn of a
-long-lived program under 20 ms.
+Goals (issue 19): start returns within 50 ms of the program being up
+(ours ends the start window early once the program is idle, see
+zdaemon's README; the original returns at its first poll, after a
+second); respawn within 5 ms.
 
     bin/py benchmarks/zdaemon_latency.py [--rounds N]
 """
@@ -38,8 +40,19 @@ from zc.stack.runtests import ROOT
 from zdaemon import _control
 
 PROBE_INTERVAL = 0.0005
-START_WINDOW = 1    # our zdaemon start's default --start-window
 TIMEOUT = 60
+START_GOAL = 0.05
+RESPAWN_GOAL = 0.005
+
+FLOOR_SUPERVISOR = '''
+import os, sys
+while True:
+    pid = os.fork()
+    if pid == 0:
+        os.execvp('sleep', ['sleep', '100'])
+    os.write(1, b'%d\\n' % pid)
+    os.waitpid(pid, 0)
+'''
 
 
 def installed(name, requirements):
@@ -126,6 +139,30 @@ class Run:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
+def respawn_floor(python):
+    """Seconds from SIGKILL of the program to its successor's pid, for
+    FLOOR_SUPERVISOR."""
+    process = subprocess.Popen([python, '-c', FLOOR_SUPERVISOR],
+                               stdout=subprocess.PIPE)
+    pids = []
+    try:
+        lines = iter(process.stdout.readline, b'')
+        pids.append(int(next(lines)))
+        time.sleep(1.2)     # as respawn() does
+        begin = time.perf_counter()
+        os.kill(pids[-1], signal.SIGKILL)
+        pids.append(int(next(lines)))
+        return time.perf_counter() - begin
+    finally:
+        process.kill()      # the supervisor first: it respawns no more
+        process.wait()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
 def measure(zdaemon):
     run = Run(*zdaemon)
     try:
@@ -147,9 +184,13 @@ def main(argv=None):
     results = {name: [] for name in contenders}
     measure(contenders['ours'])     # warm up (caches, the peer venv)
     measure(contenders['original'])
+    floors = []
+    python = os.path.join(os.path.dirname(contenders['ours'][0][0]),
+                          'python')
     for _ in range(options.rounds):
         for name, zdaemon in contenders.items():
             results[name].append(measure(zdaemon))
+        floors.append(respawn_floor(python))
     print(f'medians of {options.rounds} rounds (seconds)')
     print(f'{"measure":12} {"ours":>9} {"original":>9} {"ratio":>7}')
     medians = {}
@@ -160,12 +201,16 @@ def main(argv=None):
         medians[key] = ours_median
         print(f'{key:12} {ours_median:9.4f} {original_median:9.4f}'
               f' {ours_median / original_median:7.2f}')
-    late = medians['start - up'] - START_WINDOW
-    print(f'goal: start returns within 0.3 s of the end of the start'
-          f' window: {late:.3f} s ({"met" if late < 0.3 else "NOT met"})')
-    print(f'goal: respawn of a long-lived program under 20 ms:'
+    floor = statistics.median(floors)
+    print(f'{"respawn floor":12} {floor:9.4f}   (a minimal Python supervisor)')
+    late = medians['start - up']
+    print(f'goal: start returns within {START_GOAL * 1000:.0f} ms of the'
+          f' program being up: {late * 1000:.1f} ms'
+          f' ({"met" if late <= START_GOAL else "NOT met"})')
+    print(f'goal: respawn within {RESPAWN_GOAL * 1000:.0f} ms:'
           f' {medians["respawn"] * 1000:.1f} ms'
-          f' ({"met" if medians["respawn"] < 0.02 else "NOT met"})')
+          f' ({"met" if medians["respawn"] <= RESPAWN_GOAL else "NOT met"};'
+          f' the floor here: {floor * 1000:.1f} ms)')
 
 
 if __name__ == '__main__':

@@ -22,7 +22,10 @@ Options:
 -l/--logfile FILE -- the file logtail shows by default
 -T/--start-timeout SECONDS -- how long start waits (default 300)
 --start-window SECONDS -- without a start test, a program counts as
-                          started once it has run this long (default 1)
+                          started once it has run this long (default 1),
+                          or sooner once it is idle: asleep, running no
+                          command, using no CPU for 20 ms (one that
+                          sleeps, then dies, is reported as started)
 --stop-timeout SECONDS -- SIGKILL a program this long after the SIGTERM of a
                           stop (default 300)
 -h/--help -- print this usage message and exit
@@ -56,7 +59,7 @@ from zdaemon.zdoptions import positive_seconds
 from zdaemon.zdoptions import signame
 
 #: How often start, stop and restart ask the manager how things are.
-POLL_INTERVAL = 0.01
+POLL_INTERVAL = 0.005
 
 #: stop waits this long beyond the stop timeout for the manager to end.
 STOP_GRACE = 10
@@ -109,6 +112,7 @@ class ZDCmd(cmd.Cmd):
     zd_should_be_up = 0
     zd_status = None    # the manager's status, a dict
     zd_testing = 0      # its start test has not passed yet
+    _idle_watch = None  # of the program start waits for
 
     def __init__(self, options):
         cmd.Cmd.__init__(self)
@@ -204,13 +208,21 @@ class ZDCmd(cmd.Cmd):
         """The program runs (a new one after a restart) and is past its
         start: its start test passed, or, without a start test, it has
         run for ``start_window`` seconds (one that dies sooner, while it
-        starts up, is not reported as started)."""
+        starts up, is not reported as started) or is idle already, waiting
+        for work (see ``zdaemon._readiness``)."""
         status = self.zd_status
         if not self.zd_pid or self.zd_pid == old_pid or self.zd_testing:
             return False
-        return bool(self._start_test_program() or
-                    status['now'] - status['lasttime']
-                    >= self.options.start_window)
+        if self._start_test_program():
+            return True
+        if (status['now'] - status['lasttime']
+                >= self.options.start_window):
+            return True
+        if self._idle_watch is None or self._idle_watch.pid != self.zd_pid:
+            # Only here: the other actions do without it.
+            from zdaemon._readiness import IdleWatch
+            self._idle_watch = IdleWatch(self.zd_pid, status.get('manager'))
+        return self._idle_watch.idle()
 
     def _start_test_program(self):
         runner = getattr(self.options.configroot, 'runner', None)
@@ -366,9 +378,9 @@ class ZDCmd(cmd.Cmd):
     def help_start(self):
         print('start [ARGS] -- Start the program (adding ARGS to its'
               ' arguments), and\n'
-              '        wait until it has run for a second (--start-window)'
-              ' or passed its\n'
-              '        start test.\n'
+              '        wait until it has run for a second (--start-window),'
+              ' is idle, or\n'
+              '        passed its start test.\n'
               '        If it is already running, do nothing.')
 
     def do_stop(self, arg):

@@ -65,6 +65,10 @@ class ZooKeeper:
         self._lock = threading.Lock()
         self._recovering = threading.Lock()
         self._lost = self._suspended = False
+        # Paths known to be real nodes (see _resolve), and a count of the
+        # watch events that may have made one of them stale.
+        self._real_nodes = set()
+        self._real_node_events = 0
         if connection_string is not None and not isinstance(
                 connection_string, str):
             self.client = connection_string
@@ -232,18 +236,22 @@ class ZooKeeper:
         ``address`` is ``(host, port)`` or ``'host:port'``; with a blank
         host, every address of this machine is registered.
         """
-        path = self.resolve(path)
         host, port = (parse_addr(address) if isinstance(address, str)
                       else address)
         for host in ([host] if host else local_hosts()):
             name = format_addr(host, int(port))
-            data = dict(properties, pid=os.getpid())
-            event.notify(event.RegisteringServer(name, path, data, self))
-            node = join(path, name)
-            data = encode(data)
-            self.client.create(node, data, acl, ephemeral=True)
-            with self._lock:
-                self._registered[node] = (data, acl)
+            self._at_real_path(
+                path, lambda real_path: self._register(real_path, name, acl,
+                                                       properties))
+
+    def _register(self, path, name, acl, properties):
+        data = dict(properties, pid=os.getpid())
+        event.notify(event.RegisteringServer(name, path, data, self))
+        node = join(path, name)
+        data = encode(data)
+        self.client.create(node, data, acl, ephemeral=True)
+        with self._lock:
+            self._registered[node] = (data, acl)
 
     register_server = register
 
@@ -276,7 +284,9 @@ class ZooKeeper:
     def _resolve(self, path, followed):
         if path in followed or len(followed) > _MAX_LINKS:
             raise LinkLoop((*followed, path))
-        if self.client.exists(path):
+        if path in self._real_nodes:
+            return path     # no round trip (a real node hides any link)
+        if self._exists_remembered(path):
             return path
         if path == '/':
             raise NoNodeError(path)
@@ -292,6 +302,41 @@ class ZooKeeper:
         if not isinstance(target, str):
             raise NoNodeError(path)
         return self._resolve(join(parent, target), (*followed, path))
+
+    def _exists_remembered(self, path):
+        """Whether ``path`` is a node; if so, remember it as a real node
+        (so that resolving it again, for each registration or each change
+        a view sees, costs no round trip) until a watch says it changed
+        or went."""
+        events = self._real_node_events
+        stat = self.client.exists(path, watch=self._real_node_changed)
+        if stat is None:
+            return False
+        if events == self._real_node_events:    # no event meanwhile
+            self._real_nodes.add(path)
+        return True
+
+    def _real_node_changed(self, event):
+        # In kazoo's callback thread (the only writer of the count).
+        self._real_node_events += 1
+        if event.path is None:      # the session is gone: so are watches
+            self._real_nodes.clear()
+        else:
+            self._real_nodes.discard(event.path)
+
+    def _at_real_path(self, path, operation):
+        """``operation(real path of path)``. A real node remembered by
+        ``_resolve`` may have gone a moment before its watch said so: when
+        the operation finds no node there, forget it and try once more
+        with ``path`` resolved afresh."""
+        real_path = self.resolve(path)
+        try:
+            return operation(real_path)
+        except NoNodeError:
+            if real_path not in self._real_nodes:
+                raise
+            self._real_nodes.discard(real_path)
+        return operation(self.resolve(path))
 
     def ln(self, target, link):
         """Make ``link`` a link to ``target``: property ``<name> ->`` on

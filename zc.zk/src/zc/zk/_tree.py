@@ -27,6 +27,14 @@ _PROPERTY = re.compile(_NAME + r'\s*=\s*(?P<value>.*)$')
 _LINK = re.compile(_NAME + r'\s*->\s*(?P<target>\S+)$')
 _NODE = re.compile(
     r'/(?P<name>[^\s/]+?)(?:(?:\s+:\s*|\s*:\s+)(?P<type>\S.*))?$')
+# The values most trees hold, read without the cost of compiling an
+# expression (ast.literal_eval takes most of the time of a large import):
+# decimal integers of up to 18 digits, quoted strings without escapes,
+# and the three constants. Anything else goes through literal_eval.
+_PLAIN_NODE = re.compile(r'/([^\s/:]+)')   # no type: most node lines
+_SIMPLE_INT = re.compile(r'-?(?:0|[1-9][0-9]{0,17})')
+_SIMPLE_STRING = re.compile(r'\'[^\'\\]*\'|"[^"\\]*"')
+_CONSTANTS = {'True': True, 'False': False, 'None': None}
 
 
 class TreeSyntaxError(ValueError):
@@ -58,15 +66,19 @@ def parse_tree(text, node_class=ParseNode):
     # Each level: [indentation of its items, the node they belong to].
     levels = [[None, root]]
     last_node = None    # the node on the last item line, if it was a node
+    lineno, line = 0, ''
+
+    def error(reason):  # about the line being parsed
+        return TreeSyntaxError(reason, lineno, line)
+
     for lineno, line in enumerate(text.splitlines(), 1):
-        line = line.expandtabs().rstrip()
+        if '\t' in line:
+            line = line.expandtabs()
+        line = line.rstrip()
         item = line.lstrip()
-        if not item or item.startswith('#'):
+        if not item or item[0] == '#':
             continue
         indent = len(line) - len(item)
-
-        def error(reason):
-            return TreeSyntaxError(reason, lineno, line)
 
         level = levels[-1]
         if level[0] is None:
@@ -89,6 +101,19 @@ def parse_tree(text, node_class=ParseNode):
                 raise error('Bad link format')
             _add_property(parent, match['name'] + PROPERTY_LINK,
                           match['target'], error)
+        elif item[0] == '/':    # a node: no property name starts so
+            match = _PLAIN_NODE.fullmatch(item) or _NODE.match(item)
+            if match is None:
+                raise error('Unrecognized data')
+            name = match[1]
+            if name in ('.', '..'):
+                raise error('Bad node name')
+            if name in parent.children:
+                raise error('duplicate node')
+            node = parent.children[name] = node_class(name)
+            if match.re is _NODE and match['type']:
+                node.properties['type'] = match['type'].strip()
+            last_node = node
         elif match := _PROPERTY.match(item):
             try:
                 value = parse_value(match['value'])
@@ -97,16 +122,6 @@ def parse_tree(text, node_class=ParseNode):
             _add_property(parent, match['name'], value, error)
         elif match := _LINK.match(item):
             _add_property(parent, match['name'] + LINK, match['target'], error)
-        elif match := _NODE.match(item):
-            name = match['name']
-            if name in ('.', '..'):
-                raise error('Bad node name')
-            if name in parent.children:
-                raise error('duplicate node')
-            node = parent.children[name] = node_class(name)
-            if match['type']:
-                node.properties['type'] = match['type'].strip()
-            last_node = node
         else:
             raise error('Unrecognized data')
     return root
@@ -119,10 +134,17 @@ def parse_value(text):
     Nothing is evaluated, so a value is refused (ValueError saying why)
     rather than computed: ``2 ** 10`` or ``len('abc')`` are expressions.
     """
-    if not text.strip():
+    text = text.strip()
+    if _SIMPLE_INT.fullmatch(text):
+        return int(text)
+    if _SIMPLE_STRING.fullmatch(text):
+        return text[1:-1]
+    if text in _CONSTANTS:
+        return _CONSTANTS[text]
+    if not text:
         raise ValueError('no value')
     try:
-        value = ast.literal_eval(text.strip())
+        value = ast.literal_eval(text)
     except SyntaxError as error:
         raise ValueError(error.msg if error.msg == 'invalid syntax'
                          else f'invalid syntax: {error.msg}') from None

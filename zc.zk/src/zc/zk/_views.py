@@ -131,7 +131,9 @@ class Children(_View):
     ``len()`` and ``in``."""
 
     def _read(self):
-        real_path = self.zk.resolve(self.path)
+        return self.zk._at_real_path(self.path, self._read_at)
+
+    def _read_at(self, real_path):
         children = self.zk.client.get_children(
             real_path, watch=self._watcher if self.watch else None)
         return real_path, tuple(sorted(children))
@@ -172,7 +174,9 @@ class Properties(_View, collections.abc.Mapping):
     """
 
     def _read(self):
-        real_path = self.zk.resolve(self.path)
+        return self.zk._at_real_path(self.path, self._read_at)
+
+    def _read_at(self, real_path):
         watch = self._watcher if self.watch else None
         data, _ = self.zk.client.get(real_path, watch=watch)
         raw = decode(data, real_path)

@@ -49,6 +49,16 @@ class SubtreeTests(unittest.TestCase):
         subtrees.delete_recursive(self.client, '/top', force=True)
         self.assertIsNone(self.client.exists('/top'))
 
+    def test_large_values_are_imported_in_requests_the_server_takes(self):
+        # 1.2 MB of data: more than ZooKeeper takes in one request (1 MB),
+        # in fewer nodes than a transaction holds.
+        value = 'x' * 100_000
+        tree = ''.join(f'/n{i}\n  blob = {value!r}\n' for i in range(12))
+        subtrees.import_tree(self.client, tree, '/big')
+        self.assertEqual(len(self.client.get_children('/big')), 12)
+        self.assertEqual(self.client.get('/big/n11')[0],
+                         b'{"blob":"' + value.encode() + b'"}')
+
     def test_a_dry_run_changes_nothing(self):
         subtrees.import_tree(self.client, self.tree, acl=OPEN_ACL_UNSAFE)
         with contextlib.redirect_stdout(io.StringIO()) as out:

@@ -103,6 +103,31 @@ class RegisterTests(ZooKeeperTestCase):
         self.zk.register('/alias', 'h:1')
         self.assertEqual(self.zk.get_children('/service'), ['h:1'])
 
+    def test_register_follows_a_link_that_replaced_a_node(self):
+        # The session remembers /alias as a real node after the first
+        # registration; the node goes, a link takes its name.
+        self.zk.create('/alias')
+        self.zk.register('/alias', 'h:1')
+        self.zk.delete('/alias/h:1')
+        self.zk.delete('/alias')
+        self.zk.ln('/service', '/alias')
+        self.zk.register('/alias', 'h:2')
+        self.assertEqual(self.zk.get_children('/service'), ['h:2'])
+        self.assertIsNone(self.zk.exists('/alias'))
+
+    def test_a_view_of_a_replaced_node_follows_the_link(self):
+        self.zk.create('/alias')
+        self.zk.create('/alias/x')
+        children = self.zk.children('/alias')
+        seen = []
+        children(lambda c: seen.append(list(c)))
+        self.zk.create('/service/y')
+        self.zk.ln('/service', '/alias')   # hidden while /alias exists
+        self.zk.delete('/alias/x')
+        self.zk.delete('/alias')
+        wait_for(lambda: seen[-1] == ['y'], message=lambda: repr(seen))
+        self.assertEqual(children.real_path, '/service')
+
     def test_registrations_come_back_after_expiry_with_latest_data(self):
         self.zk.register('/service', 'h:1', acl=OPEN_ACL_UNSAFE, a=1)
         self.zk.register('/service', 'h:2')
