@@ -257,6 +257,14 @@ class Elector:
                               self._changed)
 
     def start(self):
+        """Take the first step at once (so that a rejoining node cuts
+        its data before it serves anything), then go on in a thread."""
+        self._wake.clear()
+        try:
+            self._step()
+        except KazooException as exc:
+            logger.info('election %s: %s; trying again', self.name,
+                        type(exc).__name__)
         self._thread.start()
 
     def close(self):

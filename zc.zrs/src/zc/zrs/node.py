@@ -41,6 +41,7 @@ DELEGATED = (
     'getName', 'checkCurrentSerialInTransaction', 'supportsUndo',
     'history', 'undoLog', 'undoInfo', 'undo', 'pack', 'iterator',
     'record_iternext', 'getSize', 'deleteObject', 'replication_status',
+    'lastInvalidations',
     'copyTransactionsFrom', '__len__')
 
 
