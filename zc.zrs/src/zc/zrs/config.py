@@ -126,7 +126,8 @@ class ZRS(ZODB.config.BaseConfig):
                 zookeeper_session_timeout=config.zookeeper_session_timeout,
                 zeo_server=(None if server is None
                             else ZEOServer(server, self.name or '1')),
-                primary_options=dict(ssl=config.replicate_to_ssl),
+                primary_options=dict(ssl=config.replicate_to_ssl,
+                                     **_synchronous(config)),
                 secondary_options=dict(
                     reconnect_delay=config.reconnect_delay,
                     check_checksums=config.check_checksums,
