@@ -240,6 +240,7 @@ class Elector:
         self._session = None
         self._lock = None
         self._fenced_by_suspension = False
+        self._disconnected_since = None
         self._published = None
         self._no_primary_since = None
         self._wake = threading.Event()
@@ -286,6 +287,10 @@ class Elector:
         self._wake.set()
 
     def _on_state(self, state):
+        if state == KazooState.CONNECTED:
+            self._disconnected_since = None
+        elif self._disconnected_since is None:
+            self._disconnected_since = time.monotonic()
         if state != KazooState.CONNECTED and self.leader:
             self._fenced_by_suspension = True
             self.node.fence(f'ZooKeeper session {state.lower()}')
@@ -309,7 +314,14 @@ class Elector:
 
     def _step(self):
         if not self.client.connected:
-            return STEADY_POLL
+            since = self._disconnected_since
+            if (self.leader and since is not None and time.monotonic() - since
+                    > self.zk.session_timeout):
+                # ZooKeeper has expired our session by now (unless it is
+                # down itself): another node may be primary already.
+                self._step_down('ZooKeeper unreachable for longer than the '
+                                'session timeout')
+            return ELECTION_POLL if self.leader else STEADY_POLL
         session = self.client.client_id[0]
         if session != self._session:
             if self.leader:
@@ -320,6 +332,10 @@ class Elector:
             self._published = None
         if self.leader:
             return self._lead()
+        if self._lock.is_acquired:
+            # We stepped down while ZooKeeper was unreachable, and it kept
+            # our session: let the others elect (us, maybe) anew.
+            self._lock.release()
         entries, version = read_epochs(self.client, self.path)
         self.epoch = entries[-1][0] if entries else 0
         self._join_epoch(entries)
