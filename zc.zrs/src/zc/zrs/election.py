@@ -29,7 +29,8 @@ starting at its last tid, and is promoted. The others follow it.
 The elector drives its node through a small interface (see
 zc.zrs.node.Node): ``last_tid()``, ``settled()``, ``data_epoch``,
 ``promote(epoch)``, ``follow(epoch, truncate_after)``, ``step_down()``,
-``fence(reason)``, ``unfence()``, ``replication_address()``,
+``fence(reason)``, ``unfence()``, ``disconnect_clients()``,
+``replication_address()``,
 ``zeo_address()`` and ``role``.
 """
 import json
@@ -241,6 +242,7 @@ class Elector:
         self._lock = None
         self._fenced_by_suspension = False
         self._disconnected_since = None
+        self._clients_sent_away = False
         self._published = None
         self._no_primary_since = None
         self._wake = threading.Event()
@@ -289,6 +291,7 @@ class Elector:
     def _on_state(self, state):
         if state == KazooState.CONNECTED:
             self._disconnected_since = None
+            self._clients_sent_away = False
         elif self._disconnected_since is None:
             self._disconnected_since = time.monotonic()
         if state != KazooState.CONNECTED and self.leader:
@@ -316,11 +319,17 @@ class Elector:
         if not self.client.connected:
             since = self._disconnected_since
             if (self.leader and since is not None and time.monotonic() - since
-                    > self.zk.session_timeout):
-                # ZooKeeper has expired our session by now (unless it is
-                # down itself): another node may be primary already.
-                self._step_down('ZooKeeper unreachable for longer than the '
-                                'session timeout')
+                    > self.zk.session_timeout and not self._clients_sent_away):
+                # ZooKeeper may have expired our session by now (unless it
+                # is down itself): another node may be primary already.
+                # Fenced and read-only, we send our clients away (to the
+                # new primary, if their ZooKeeper shows one), but remain
+                # the primary until we learn whether the session is lost.
+                self._clients_sent_away = True
+                logger.warning('node %s: ZooKeeper unreachable for longer '
+                               'than the session timeout: disconnecting '
+                               'ZEO clients', self.name)
+                self.node.disconnect_clients()
             return ELECTION_POLL if self.leader else STEADY_POLL
         session = self.client.client_id[0]
         if session != self._session:

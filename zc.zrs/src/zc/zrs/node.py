@@ -128,7 +128,9 @@ class Node:
     # The storage API the node changes
 
     def isReadOnly(self):
-        return self.role != 'primary'
+        """True unless primary and not fenced: ZEO then refuses writing
+        clients (they go on looking for the primary)."""
+        return self.role != 'primary' or self._role.fenced is not None
 
     def registerDB(self, db):
         self._db = db
@@ -191,7 +193,7 @@ class Node:
             self._role.close()  # the Primary closes the storage too
             self._base = self._open_base()
             self._set_role(self._secondary(), 'starting')
-        self._disconnect_clients()
+        self.disconnect_clients()
 
     def follow(self, epoch, truncate_after=None):
         """Replicate from the primary of ``epoch`` (registered in
@@ -220,7 +222,7 @@ class Node:
                     self._role.setReplicationAddress)
             self.role = 'secondary'
         if cut:
-            self._disconnect_clients()  # their caches may hold the cut
+            self.disconnect_clients()  # their caches may hold the cut
         logger.info('node %s follows the primary of epoch %s', self.name,
                     epoch)
 
@@ -243,7 +245,8 @@ class Node:
             self._follower.close()
             self._follower = None
 
-    def _disconnect_clients(self):
+    def disconnect_clients(self):
+        """Close the connections of our ZEO clients (they reconnect)."""
         if self._zeo is not None:
             self._zeo.disconnect_clients()
 
