@@ -88,7 +88,7 @@ class Primary(StorageWrapper):
         if reactor is not None:
             raise TypeError('zc.zrs runs its own asyncio loop; the reactor '
                             'argument is no longer supported')
-        _check_epoch(epoch)
+        protocol.check_epoch(epoch)
         zrssync.check_settings(synchronous, synchronous_timeout,
                                synchronous_fallback)
         storage = open_storage(storage)
@@ -139,7 +139,7 @@ class Primary(StorageWrapper):
 
     @epoch.setter
     def epoch(self, epoch):
-        _check_epoch(epoch)
+        protocol.check_epoch(epoch)
         self._server.epoch = epoch
 
     @property
@@ -224,8 +224,9 @@ class Primary(StorageWrapper):
         ``synchronous`` are attributes."""
         return self._server.status()
 
-    def close(self):
-        """Stop listening, close the storage, let connected secondaries
+    def close(self, close_storage=True):
+        """Stop listening, close the storage (unless ``close_storage`` is
+        false: it goes on, say as a secondary's), let connected secondaries
         receive what was committed (at most CLOSE_TIMEOUT seconds), then
         disconnect them."""
         server = self._server
@@ -235,14 +236,10 @@ class Primary(StorageWrapper):
             self._registration.close()  # secondaries stop coming here first
         server.stop_listening()
         server.close()
-        self._storage.close()
+        self._acknowledgements.close()
+        if close_storage:
+            self._storage.close()
         server.finish_connections()
-
-
-def _check_epoch(epoch):
-    if not (isinstance(epoch, int) and 0 <= epoch < 1 << 64):
-        raise ValueError(f'epoch must be an integer from 0 to 2**64-1, '
-                         f'not {epoch!r}')
 
 
 class ReplicationServer:
@@ -445,11 +442,18 @@ class _SecondaryConnection(asyncio.Protocol):
     def data_received(self, data):
         try:
             for message in self.reader.feed(data):
+                if self.transport.is_closing():
+                    return
                 self._message(message)
         except protocol.InputError as exc:
             logger.error('secondary %s: %s; closing the connection',
                          self.peer, exc)
-            self.transport.abort()
+            if self.opening.epoch is not None and not self.started:
+                # The epoch goes out first: the secondary then knows it
+                # spoke zrs2.2 to a primary that refused it.
+                self.transport.close()
+            else:
+                self.transport.abort()
 
     @property
     def protocol_id(self):

@@ -111,6 +111,14 @@ def opening(protocol_id, start_tid, epoch=0):
     return data
 
 
+def check_epoch(epoch):
+    """ValueError unless ``epoch`` fits the 8 bytes it travels in."""
+    if not (isinstance(epoch, int) and 0 <= epoch < 1 << 64):
+        raise ValueError(f'epoch must be an integer from 0 to 2**64-1, '
+                         f'not {epoch!r}')
+    return epoch
+
+
 def epoch_message(epoch):
     """The primary's first message in zrs2.2: its epoch."""
     return frame(_EPOCH.pack(epoch))

@@ -106,10 +106,7 @@ class Secondary(StorageWrapper):
 
     @epoch.setter
     def epoch(self, epoch):
-        if not (isinstance(epoch, int) and 0 <= epoch < 1 << 64):
-            raise ValueError(f'epoch must be an integer from 0 to 2**64-1, '
-                             f'not {epoch!r}')
-        self._replicator.set_epoch(epoch)
+        self._replicator.set_epoch(protocol.check_epoch(epoch))
 
     def registerDB(self, db):
         """``db`` is invalidated after each replicated transaction."""

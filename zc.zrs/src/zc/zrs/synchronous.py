@@ -132,6 +132,13 @@ class Acknowledgements:
             self._condition.notify_all()
         logger.warning('primary fenced: %s', reason)
 
+    def close(self):
+        """The primary closes: commits waiting for acknowledgements give up
+        (and new ones are refused)."""
+        with self._condition:
+            self.fenced = 'the primary is closed'
+            self._condition.notify_all()
+
     def unfence(self):
         with self._condition:
             was, self.fenced = self.fenced, None

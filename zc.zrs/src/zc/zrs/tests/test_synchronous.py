@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+import unittest
 
 import transaction
 import ZConfig
@@ -40,6 +41,67 @@ def store(storage, data=b'x', callback=None):
         storage.tpc_abort(meta)
         raise
     return storage.tpc_finish(meta, callback)
+
+
+class ProtocolTests(unittest.TestCase):
+    """The zrs2.2 parts of zc.zrs.protocol."""
+
+    def messages(self, data):
+        return protocol.FrameReader().feed(data)
+
+    def test_the_opening(self):
+        tid = b'\x03' * 8
+        messages = self.messages(protocol.opening(b'zrs2.2', tid, 7))
+        self.assertEqual(messages, [b'zrs2.2', tid, (7).to_bytes(8, 'big')])
+        opening = protocol.Opening(blobs=True)
+        self.assertEqual([opening.message(m) for m in messages],
+                         [False, False, True])
+        self.assertEqual((opening.protocol_id, opening.start_tid,
+                          opening.epoch), (b'zrs2.2', tid, 7))
+        # Before zrs2.2: two messages, no epoch.
+        messages = self.messages(protocol.opening(b'zrs2.1', tid, 7))
+        opening = protocol.Opening(blobs=True)
+        self.assertEqual([opening.message(m) for m in messages],
+                         [False, True])
+        self.assertIsNone(opening.epoch)
+
+    def test_bad_openings(self):
+        for messages, error in (([b'zrs2.0'], 'cannot replicate blobs'),
+                                ([b'zrs2.3'], 'unknown protocol'),
+                                ([b'zrs2.2', z64, b'1234'], 'bad epoch')):
+            opening = protocol.Opening(blobs=True)
+            with self.assertRaisesRegex(protocol.InputError, error):
+                for message in messages:
+                    opening.message(message)
+
+    def test_acknowledgements(self):
+        sent = [b'\x00' * 7 + b'\x05']
+        acknowledgement = protocol.Acknowledgement(b'zrs2.2', z64,
+                                                   lambda: sent[0])
+        self.assertIsNone(acknowledgement.message(b''))  # keep-alive
+        self.assertEqual(acknowledgement.message(sent[0]), sent[0])
+        for bad in (sent[0], z64, b'\x00' * 7 + b'\x06', b'x'):
+            self.assertRaises(protocol.InputError,
+                              acknowledgement.message, bad)
+        older = protocol.Acknowledgement(b'zrs2.1', z64, lambda: sent[0])
+        self.assertFalse(older.acknowledges)
+        with self.assertRaisesRegex(protocol.InputError, 'unexpected data'):
+            older.message(sent[0])
+        self.assertEqual(self.messages(protocol.acknowledgement(sent[0])),
+                         sent)
+
+    def test_the_primary_epoch_in_pieces(self):
+        data = protocol.epoch_message(2 ** 40) + b'transactions'
+        reader = protocol.EpochReader()
+        self.assertIsNone(reader.feed(data[:3]))
+        self.assertIsNone(reader.feed(data[3:9]))
+        self.assertEqual(reader.feed(data[9:]), (2 ** 40, b'transactions'))
+        with self.assertRaisesRegex(protocol.InputError, 'bad epoch'):
+            protocol.EpochReader().feed(protocol.frame(b'zrs2.2'))
+
+    def test_fallback(self):
+        self.assertEqual(protocol.fallback(blobs=True), b'zrs2.1')
+        self.assertEqual(protocol.fallback(blobs=False), b'zrs2.0')
 
 
 class SynchronousTest(TempDirTest):
@@ -289,6 +351,38 @@ class SynchronousTests(SynchronousTest):
         self.assertIn('bad acknowledgement', errors[2])
         self.assertIsNone(primary.fenced)
 
+    def test_a_refused_zrs22_secondary_gets_the_epoch_first(self):
+        primary, db = self.primary_db(epoch=4)
+        raw = RawSecondary(primary.address)
+        self.addCleanup(raw.close)
+        raw.send(protocol.SYNC_PROTOCOL)
+        raw.send(b'\x7f' + b'\xff' * 7)  # TidTooHigh
+        raw.send(z64)
+        self.assertEqual(raw.message(), (4).to_bytes(8, 'big'))
+        self.assertTrue(raw.closed_by_peer())
+        [error] = self.logs.messages()
+        self.assertIn('TidTooHigh', error)
+
+    def test_closing_fails_a_waiting_commit(self):
+        primary = self.primary(synchronous=1,
+                               synchronous_timeout=support.TIMEOUT)
+        failed = []
+
+        def commit():
+            try:
+                store(primary)
+            except NotAcknowledged as exc:
+                failed.append(str(exc))
+
+        committer = threading.Thread(target=commit)
+        committer.start()
+        wait(lambda: primary.lastTransaction() != z64,
+             timeout=support.TIMEOUT)
+        primary.close()
+        committer.join(support.TIMEOUT)
+        self.assertFalse(committer.is_alive())
+        self.assertIn('the primary is closed', failed[0])
+
     def test_an_older_secondary_epoch_is_served(self):
         primary, db = self.primary_db(epoch=4)
         self.commit(db)
@@ -317,6 +411,13 @@ class SynchronousTests(SynchronousTest):
         self.commit(new_db)
         self.assertGreater(storage.lastTransaction(),
                            primary.lastTransaction())
+        # And back: the primary steps down, the storage stays open.
+        promoted.close(close_storage=False)
+        tid = store(storage)  # still open
+        zc.zrs.Secondary(storage, None).close()
+        reopened = ZODB.FileStorage.FileStorage(self.path('node.fs'))
+        self.assertEqual(reopened.lastTransaction(), tid)  # was closed
+        reopened.close()
         self.assertNoErrors()
 
     def test_bad_arguments(self):
@@ -332,6 +433,57 @@ class SynchronousTests(SynchronousTest):
 
     def show(self, address):
         return '%s:%s' % address
+
+
+class ZEOTests(TempDirTest):
+    """A ZEO server whose storage is a synchronous primary."""
+
+    def test_zeo_clients(self):
+        import ZEO
+        port = support.free_port()
+        address, stop = ZEO.server(storage_conf=f'''
+            %import zc.zrs
+            <zrs 1>
+              replicate-to 127.0.0.1:{port}
+              synchronous 1
+              synchronous-timeout 0.5
+              <filestorage>
+                path {self.path('primary.fs')}
+              </filestorage>
+            </zrs>''')
+        self.addCleanup(stop)
+        secondary = self.secondary(('127.0.0.1', port))
+        writer, reader = ZEO.DB(address), ZEO.DB(address)
+        self.addCleanup(writer.close)
+        self.addCleanup(reader.close)
+        with writer.transaction() as conn:
+            conn.root()['x'] = 1
+        # The commit returned: the secondary has it.
+        self.assertEqual(secondary.lastTransaction(),
+                         writer.lastTransaction())
+        reading = reader.open()
+        wait(lambda: (reading.sync() or reading.root().get('x')) == 1,
+             timeout=support.TIMEOUT)
+        secondary.close()
+        with self.assertRaisesRegex(Exception, 'did not acknowledge'):
+            with writer.transaction() as conn:
+                conn.root()['x'] = 2
+        with self.assertRaisesRegex(Exception, 'to be in sync again'):
+            with reader.transaction() as conn:
+                conn.root()['y'] = 1
+        secondary = self.secondary(('127.0.0.1', port), 'secondary2.fs')
+        wait(lambda: self.committed(reader, 'y'), timeout=support.TIMEOUT)
+        self.assertEqual(secondary.lastTransaction(),
+                         reader.lastTransaction())
+        reading.close()
+
+    def committed(self, db, key):
+        try:
+            with db.transaction() as conn:
+                conn.root()[key] = 1
+        except Exception:
+            return False
+        return True
 
 
 class SecondaryProcessTests(TempDirTest):
