@@ -190,8 +190,7 @@ class Node:
         disconnected (zkzeo clients go to the new primary)."""
         with self._switching:
             self.fence('stepping down')
-            self._role.close()  # the Primary closes the storage too
-            self._base = self._open_base()
+            self._role.close(close_storage=False)
             self._set_role(self._secondary(), 'starting')
         self.disconnect_clients()
 
