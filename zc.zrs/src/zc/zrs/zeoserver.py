@@ -1,0 +1,128 @@
+"""The ZEO server (runzeo) a high-availability node is served by: the
+address it bound (known only once runzeo has created its server, after
+opening the storages) and disconnecting its clients when the node stops
+being the primary (zkzeo clients then follow the new primary's
+registration instead of writing to a secondary), aborting what ZEO would
+leave half-done: their transactions, and one whose ``tpc_finish`` failed
+(not acknowledged)."""
+import concurrent.futures
+import logging
+import socket
+
+logger = logging.getLogger(__name__)
+
+#: Bound on waiting for the ZEO server's event loop.
+CALL_TIMEOUT = 10
+_ANY_HOST = ('', '0.0.0.0', '::')
+
+
+class ZEOServer:
+    """``runzeo``: the ``ZEO.runzeo.ZEOServer`` opening the node's storage,
+    which it serves as ``storage_id``."""
+
+    def __init__(self, runzeo, storage_id):
+        self._runzeo = runzeo
+        self._storage_id = storage_id
+
+    def _server(self):
+        return getattr(self._runzeo, 'server', None)
+
+    def _call_soon(self, function):
+        """Have the ZEO server's thread run ``function(storage_server)``;
+        False (and nothing runs) before the server exists or once it
+        stopped."""
+        server = self._server()
+        acceptor = getattr(server, 'acceptor', None)
+        if acceptor is None or acceptor.event_loop.is_closed():
+            return False
+        acceptor.event_loop.call_soon_threadsafe(function, server)
+        return True
+
+    def address(self):
+        """``(host, port)`` the server listens on, or None before it
+        does (a blank host is this machine's name)."""
+        server = self._server()
+        acceptor = getattr(server, 'acceptor', None)
+        address = getattr(acceptor, 'addr', None)
+        if not isinstance(address, tuple) or not address[1]:
+            return None
+        host, port = address[:2]
+        if host in _ANY_HOST:
+            host = socket.gethostname()
+        return host, port
+
+    def disconnect_clients(self):
+        """Abort the transactions of the clients of our storage and close
+        their connections (they reconnect, and find it read-only). From
+        any thread but the ZEO server's."""
+        done = concurrent.futures.Future()
+
+        def disconnect(server):
+            try:
+                for zeo_storage in self._zeo_storages(server):
+                    _abort(zeo_storage)
+                    zeo_storage.connection.close()
+            finally:
+                done.set_result(None)
+        if not self._call_soon(disconnect):
+            return
+        try:
+            done.result(CALL_TIMEOUT)
+        except concurrent.futures.TimeoutError:
+            logger.error('could not disconnect the ZEO clients within %s '
+                         'seconds', CALL_TIMEOUT)
+
+    def abort_failed_commit(self, transaction):
+        """Abort ``transaction`` in the ZEO server once its failed
+        ``tpc_finish`` (NotAcknowledged) has been answered: a ZEO client
+        sends no ``tpc_abort`` after a failed ``tpc_finish``, and ZEO
+        would keep its commit lock, so every other client's vote would
+        wait for ever. Called from the ZEO server's thread."""
+        def abort(server):
+            for zeo_storage in self._zeo_storages(server):
+                if zeo_storage.transaction is transaction:
+                    _abort(zeo_storage)
+        self._call_soon(abort)
+
+    def abort_transactions(self):
+        """Abort every client's transaction (before ZEO closes their
+        connections itself). Schedules it from any thread."""
+        def abort(server):
+            for zeo_storage in self._zeo_storages(server):
+                _abort(zeo_storage)
+        self._call_soon(abort)
+
+    def database(self, db):
+        """What the node gives its roles for the ZEO server's ``db``."""
+        return _AbortingDB(db, self)
+
+    def _zeo_storages(self, server):
+        return list(server.zeo_storages_by_storage_id.get(self._storage_id,
+                                                          ()))
+
+
+def _abort(zeo_storage):
+    """Abort a client's transaction in the ZEO server: ZEO does it when a
+    client goes away, but not when the server closes the connection (or
+    after a failed ``tpc_finish``), and the commit lock would stay taken."""
+    transaction = zeo_storage.transaction
+    if transaction is not None:
+        zeo_storage.tpc_abort(transaction.id)
+
+
+class _AbortingDB:
+    """The ZEO server's database as a node's storages see it. Having the
+    clients drop their caches (``invalidateCache``: ZEO closes their
+    connections) first aborts their transactions, which ZEO would leave
+    holding the commit lock."""
+
+    def __init__(self, db, server):
+        self._db = db
+        self._server = server
+
+    def invalidateCache(self):  # noqa: N802 (the storage API's name)
+        self._server.abort_transactions()
+        self._db.invalidateCache()
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
