@@ -9,6 +9,7 @@ another Python. Running every layer a second time would double the suite,
 so the second environment runs the unit tests (those without layers) and
 compares the complete test list.
 """
+import concurrent.futures
 import hashlib
 import os
 import re
@@ -24,6 +25,8 @@ PYTHON = VENV / 'bin' / 'python'
 STAMP = VENV / 'zc-stack-installed'
 INSTALL_TIMEOUT = 900
 RUN_TIMEOUT = 600
+#: zope.testrunner's layer of the tests that have none.
+UNIT_TESTS = 'zope.testrunner.layer.UnitTests'
 
 
 def distributions():
@@ -88,27 +91,47 @@ def same_python():
     return done is not None and done.stdout.strip() == sys.version
 
 
-def listed_tests(environment, *args):
-    """The test ids zope.testrunner would run, as a sorted list."""
-    command = environment('-m', 'zc.stack.runtests', '--list-tests', *args)
+def listed_tests(environment):
+    """The test ids zope.testrunner would run: ``{layer name: sorted
+    ids}``."""
+    command = environment('-m', 'zc.stack.runtests', '--list-tests')
     done = run(*command['args'], path=command['path'], timeout=RUN_TIMEOUT)
     assert done.returncode == 0, done.stdout + done.stderr
-    return sorted(line.strip() for line in done.stdout.splitlines()
-                  if line.startswith(' ') and line.strip())
+    layers, ids = {}, None
+    for line in done.stdout.splitlines():
+        if line.startswith('Listing ') and line.endswith(' tests:'):
+            ids = layers.setdefault(line[len('Listing '):-len(' tests:')],
+                                    [])
+        elif line.startswith(' ') and line.strip():
+            ids.append(line.strip())
+    return {layer: sorted(ids) for layer, ids in layers.items()}
+
+
+def every_test(layers):
+    return sorted(test for ids in layers.values() for test in ids)
 
 
 class PipLayer:
-    """Builds the pip environment once for the tests using it."""
+    """Builds the pip environment once, then starts at the same time what
+    the tests compare: the unit tests there, and the tests both
+    environments list (processes that mostly wait, so one after another
+    they would take longer)."""
 
     @classmethod
     def setUp(cls):
         error = ensure_pip_environment()
         if error:
             raise RuntimeError(f'could not build {VENV}: {error}')
+        cls.pool = concurrent.futures.ThreadPoolExecutor(3)
+        cls.unit_run = cls.pool.submit(
+            run, PYTHON, '-m', 'zc.stack.runtests', '-u',
+            timeout=RUN_TIMEOUT)
+        cls.ours = cls.pool.submit(listed_tests, here)
+        cls.theirs = cls.pool.submit(listed_tests, there)
 
     @classmethod
     def tearDown(cls):
-        pass
+        cls.pool.shutdown(wait=True)
 
 
 class PipPathTests(unittest.TestCase):
@@ -116,14 +139,13 @@ class PipPathTests(unittest.TestCase):
     layer = PipLayer
 
     def test_same_tests_are_collected(self):
-        ours = listed_tests(here)
+        ours = every_test(PipLayer.ours.result())
         self.assertGreater(len(ours), 0)
-        self.assertEqual(ours, listed_tests(there))
+        self.assertEqual(ours, every_test(PipLayer.theirs.result()))
 
     def test_unit_tests_pass_in_pip_environment(self):
-        expected = len(listed_tests(here, '-u'))
-        done = run(PYTHON, '-m', 'zc.stack.runtests', '-u',
-                   timeout=RUN_TIMEOUT)
+        expected = len(PipLayer.ours.result()[UNIT_TESTS])
+        done = PipLayer.unit_run.result()
         last = done.stdout.strip().splitlines()[-1]
         self.assertEqual(done.returncode, 0, done.stdout[-5000:] + done.stderr)
         self.assertRegex(last, r'^\d+ passed, 0 failed')
