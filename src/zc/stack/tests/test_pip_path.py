@@ -112,40 +112,55 @@ def every_test(layers):
 
 
 class PipLayer:
-    """Builds the pip environment once, then starts at the same time what
-    the tests compare: the unit tests there, and the tests both
-    environments list (processes that mostly wait, so one after another
-    they would take longer)."""
+    """Builds the pip environment once. What the tests compare (the unit
+    tests run there, the tests both environments list) starts at once,
+    when a test first asks: processes that mostly wait, so one after
+    another they would take longer."""
+
+    _pool = None
 
     @classmethod
     def setUp(cls):
         error = ensure_pip_environment()
         if error:
             raise RuntimeError(f'could not build {VENV}: {error}')
-        cls.pool = concurrent.futures.ThreadPoolExecutor(3)
-        cls.unit_run = cls.pool.submit(
-            run, PYTHON, '-m', 'zc.stack.runtests', '-u',
-            timeout=RUN_TIMEOUT)
-        cls.ours = cls.pool.submit(listed_tests, here)
-        cls.theirs = cls.pool.submit(listed_tests, there)
+
+    @classmethod
+    def comparisons(cls):
+        """Futures: ``unit_run`` (its ``subprocess.run`` result), ``ours``
+        and ``theirs`` (``listed_tests`` of each environment)."""
+        if cls._pool is None:
+            cls._pool = concurrent.futures.ThreadPoolExecutor(3)
+            cls._comparisons = dict(
+                unit_run=cls._pool.submit(
+                    run, PYTHON, '-m', 'zc.stack.runtests', '-u',
+                    timeout=RUN_TIMEOUT),
+                ours=cls._pool.submit(listed_tests, here),
+                theirs=cls._pool.submit(listed_tests, there))
+        return cls._comparisons
 
     @classmethod
     def tearDown(cls):
-        cls.pool.shutdown(wait=True)
+        if cls._pool is not None:
+            cls._pool.shutdown(wait=True)
+            cls._pool = None
 
 
 class PipPathTests(unittest.TestCase):
 
     layer = PipLayer
 
+    def result(self, name):
+        return PipLayer.comparisons()[name].result()
+
     def test_same_tests_are_collected(self):
-        ours = every_test(PipLayer.ours.result())
+        ours = every_test(self.result('ours'))
         self.assertGreater(len(ours), 0)
-        self.assertEqual(ours, every_test(PipLayer.theirs.result()))
+        self.assertEqual(ours, every_test(self.result('theirs')))
 
     def test_unit_tests_pass_in_pip_environment(self):
-        expected = len(PipLayer.ours.result()[UNIT_TESTS])
-        done = PipLayer.unit_run.result()
+        expected = len(self.result('ours')[UNIT_TESTS])
+        done = self.result('unit_run')
         last = done.stdout.strip().splitlines()[-1]
         self.assertEqual(done.returncode, 0, done.stdout[-5000:] + done.stderr)
         self.assertRegex(last, r'^\d+ passed, 0 failed')
