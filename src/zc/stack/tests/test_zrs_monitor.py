@@ -141,9 +141,10 @@ ZEO_STORAGE_AND_MONITOR = '''
 
 class ZEOServersTests(unittest.TestCase):
     """A primary and a read-only secondary ZEO server, each
-    ``ZEO.server()`` in a process of its own (a process registers one
-    storage per name), with a ``<zrs 1>`` storage and a monitor: each
-    monitor shows its own server's role."""
+    ``ZEO.server()`` in a process of its own, with a ``<zrs 1>`` storage
+    and a monitor: each monitor shows its own server's role. (The ZEO
+    servers of ``zc.zrs.testing.server`` share this process, where both
+    storages would register as '1'.)"""
 
     def setUp(self):
         tmp = tempfile.TemporaryDirectory()
