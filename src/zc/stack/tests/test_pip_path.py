@@ -9,13 +9,14 @@ another Python. Running every layer a second time would double the suite,
 so the second environment runs the unit tests (those without layers) and
 compares the complete test list.
 """
-import concurrent.futures
 import hashlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 import unittest
 
 from zc.stack.runtests import ROOT
@@ -44,11 +45,46 @@ def setup_files_digest():
 
 def run(*args, timeout, path=None):
     """Run a command; ``path`` becomes its PYTHONPATH (else none)."""
-    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
-    if path is not None:
-        env['PYTHONPATH'] = os.pathsep.join(path)
-    return subprocess.run([str(a) for a in args], capture_output=True,
-                          text=True, timeout=timeout, cwd=ROOT, env=env)
+    return Started(*args, timeout=timeout, path=path).result()
+
+
+class Started:
+    """A command started in the background; ``path`` becomes its
+    PYTHONPATH (else none). Its output goes to temporary files, so
+    several can run at once without a thread each to drain their pipes;
+    ``result()`` waits for it and returns a ``CompletedProcess``."""
+
+    def __init__(self, *args, timeout, path=None):
+        env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+        if path is not None:
+            env['PYTHONPATH'] = os.pathsep.join(path)
+        self._output = [tempfile.TemporaryFile('w+'),
+                        tempfile.TemporaryFile('w+')]
+        self._process = subprocess.Popen(
+            [str(a) for a in args], stdout=self._output[0],
+            stderr=self._output[1], text=True, cwd=ROOT, env=env)
+        self._deadline = time.monotonic() + timeout
+        self._result = None
+
+    def result(self):
+        if self._result is None:
+            try:
+                self._process.wait(max(0, self._deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+                raise
+            finally:
+                out, err = (self._read(f) for f in self._output)
+            self._result = subprocess.CompletedProcess(
+                self._process.args, self._process.returncode, out, err)
+        return self._result
+
+    @staticmethod
+    def _read(file):
+        file.seek(0)
+        with file:
+            return file.read()
 
 
 def here(*args):
@@ -94,8 +130,16 @@ def same_python():
 def listed_tests(environment):
     """The test ids zope.testrunner would run: ``{layer name: sorted
     ids}``."""
+    return parse_listing(start_listing(environment).result())
+
+
+def start_listing(environment):
     command = environment('-m', 'zc.stack.runtests', '--list-tests')
-    done = run(*command['args'], path=command['path'], timeout=RUN_TIMEOUT)
+    return Started(*command['args'], path=command['path'],
+                   timeout=RUN_TIMEOUT)
+
+
+def parse_listing(done):
     assert done.returncode == 0, done.stdout + done.stderr
     layers, ids = {}, None
     for line in done.stdout.splitlines():
@@ -117,7 +161,7 @@ class PipLayer:
     when a test first asks: processes that mostly wait, so one after
     another they would take longer."""
 
-    _pool = None
+    _comparisons = None
 
     @classmethod
     def setUp(cls):
@@ -127,23 +171,20 @@ class PipLayer:
 
     @classmethod
     def comparisons(cls):
-        """Futures: ``unit_run`` (its ``subprocess.run`` result), ``ours``
-        and ``theirs`` (``listed_tests`` of each environment)."""
-        if cls._pool is None:
-            cls._pool = concurrent.futures.ThreadPoolExecutor(3)
+        """``Started`` commands: ``unit_run``, and ``ours`` and ``theirs``
+        (the test listing of each environment)."""
+        if cls._comparisons is None:
             cls._comparisons = dict(
-                unit_run=cls._pool.submit(
-                    run, PYTHON, '-m', 'zc.stack.runtests', '-u',
-                    timeout=RUN_TIMEOUT),
-                ours=cls._pool.submit(listed_tests, here),
-                theirs=cls._pool.submit(listed_tests, there))
+                unit_run=Started(PYTHON, '-m', 'zc.stack.runtests', '-u',
+                                 timeout=RUN_TIMEOUT),
+                ours=start_listing(here), theirs=start_listing(there))
         return cls._comparisons
 
     @classmethod
     def tearDown(cls):
-        if cls._pool is not None:
-            cls._pool.shutdown(wait=True)
-            cls._pool = None
+        for started in (cls._comparisons or {}).values():
+            started.result()
+        cls._comparisons = None
 
 
 class PipPathTests(unittest.TestCase):
@@ -153,13 +194,16 @@ class PipPathTests(unittest.TestCase):
     def result(self, name):
         return PipLayer.comparisons()[name].result()
 
+    def listed(self, name):
+        return parse_listing(self.result(name))
+
     def test_same_tests_are_collected(self):
-        ours = every_test(self.result('ours'))
+        ours = every_test(self.listed('ours'))
         self.assertGreater(len(ours), 0)
-        self.assertEqual(ours, every_test(self.result('theirs')))
+        self.assertEqual(ours, every_test(self.listed('theirs')))
 
     def test_unit_tests_pass_in_pip_environment(self):
-        expected = len(self.result('ours')[UNIT_TESTS])
+        expected = len(self.listed('ours')[UNIT_TESTS])
         done = self.result('unit_run')
         last = done.stdout.strip().splitlines()[-1]
         self.assertEqual(done.returncode, 0, done.stdout[-5000:] + done.stderr)
