@@ -5,6 +5,10 @@ from setuptools import find_namespace_packages, setup
 HERE = pathlib.Path(__file__).parent
 long_description = (HERE / 'src/zc/zkzeo/README.rst').read_text()
 
+# monitor-server in <zookeeper>: a zc.monitor server whose ``servers``
+# command (zc.zk's) tells which registration is ours.
+MONITOR = ['zc.monitor', 'zc.zk[monitor,event]']
+
 setup(
     name='zc.zkzeo',
     version='2.0.0.dev0',
@@ -20,11 +24,12 @@ setup(
     install_requires=['zc.zk', 'zc.thread', 'ZEO >= 6', 'ZODB', 'ZConfig',
                       'zdaemon'],
     extras_require={
-        # monitor-server in <zookeeper>: a zc.monitor server whose
-        # ``servers`` command (zc.zk's) tells which registration is ours.
-        'monitor': ['zc.monitor', 'zc.zk[monitor,event]'],
-        'test': ['zope.testrunner', 'zope.testing', 'zc.monitor',
-                 'zc.zk[monitor,event]', 'zope.event'],
+        'monitor': MONITOR,
+        # The README and tests show the package's own extra at work
+        # (monitor-server, zkzeo-nagios -M); tests of zc.monitor's
+        # behaviour with it are zc.stack's.
+        'test': ['zope.testrunner', 'zope.testing', 'zope.event',
+                 *MONITOR],
     },
     entry_points={
         'console_scripts': [

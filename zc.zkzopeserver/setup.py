@@ -9,6 +9,10 @@ long_description = (HERE / 'src/zc/zkzopeserver/README.rst').read_text()
 # library in Python 3.12; these backports provide them there.
 ASYNCORE = ['pyasyncore; python_version >= "3.12"',
             'pyasynchat; python_version >= "3.12"']
+# A monitor server beside the HTTP server (``monitor_server``).
+MONITOR = ['zc.monitor']
+# ``zkzopeserver app.ini``: ini files read by PasteDeploy.
+PASTE = ['PasteDeploy']
 
 setup(
     name='zc.zkzopeserver',
@@ -24,12 +28,13 @@ setup(
     include_package_data=True,
     install_requires=['zc.zk', 'zope.server', 'ZConfig', *ASYNCORE],
     extras_require={
-        # A monitor server beside the HTTP server (``monitor_server``).
-        'monitor': ['zc.monitor'],
-        # ``zkzopeserver app.ini``: ini files read by PasteDeploy.
-        'paste': ['PasteDeploy'],
-        'test': ['zope.testrunner', 'zope.testing', 'zc.monitor',
-                 'PasteDeploy', 'zdaemon'],
+        'monitor': MONITOR,
+        'paste': PASTE,
+        # The README and tests show the package's own extras at work
+        # (monitor_server registers its address); tests of zc.monitor's
+        # behaviour with it are zc.stack's.
+        'test': ['zope.testrunner', 'zope.testing', 'zdaemon', *MONITOR,
+                 *PASTE],
     },
     entry_points={
         'paste.server_runner': ['main = zc.zkzopeserver:run'],

@@ -5,6 +5,11 @@ from setuptools import find_namespace_packages, setup
 HERE = pathlib.Path(__file__).parent
 long_description = (HERE / 'src/zc/zrs/README.rst').read_text()
 
+# The ``replication`` command and metrics of zc.monitor.
+MONITOR = ['zc.monitor', 'zope.component']
+# Registering primaries and finding them through ZooKeeper.
+ZK = ['zc.zk']
+
 setup(
     name='zc.zrs',
     version='4.0.0.dev0',
@@ -25,12 +30,13 @@ setup(
         'transaction',
     ],
     extras_require={
-        # The ``replication`` command and metrics of zc.monitor.
-        'monitor': ['zc.monitor', 'zope.component'],
-        # Registering primaries and finding them through ZooKeeper.
-        'zk': ['zc.zk'],
-        'test': ['zope.testrunner', 'zope.testing', 'zc.monitor', 'Twisted',
-                 'zope.component', 'zc.zk'],
+        'monitor': MONITOR,
+        'zk': ZK,
+        # The README shows the package's own extras at work (the
+        # ``replication`` command, ZooKeeper discovery); tests of
+        # zc.monitor's behaviour with it are zc.stack's.
+        'test': ['zope.testrunner', 'zope.testing', 'Twisted', *MONITOR,
+                 *ZK],
     },
     entry_points={
         'console_scripts': [

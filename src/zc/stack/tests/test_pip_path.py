@@ -15,6 +15,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 import unittest
 
 from zc.stack.runtests import ROOT
@@ -24,6 +26,8 @@ PYTHON = VENV / 'bin' / 'python'
 STAMP = VENV / 'zc-stack-installed'
 INSTALL_TIMEOUT = 900
 RUN_TIMEOUT = 600
+#: zope.testrunner's layer of the tests that have none.
+UNIT_TESTS = 'zope.testrunner.layer.UnitTests'
 
 
 def distributions():
@@ -41,11 +45,46 @@ def setup_files_digest():
 
 def run(*args, timeout, path=None):
     """Run a command; ``path`` becomes its PYTHONPATH (else none)."""
-    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
-    if path is not None:
-        env['PYTHONPATH'] = os.pathsep.join(path)
-    return subprocess.run([str(a) for a in args], capture_output=True,
-                          text=True, timeout=timeout, cwd=ROOT, env=env)
+    return Started(*args, timeout=timeout, path=path).result()
+
+
+class Started:
+    """A command started in the background; ``path`` becomes its
+    PYTHONPATH (else none). Its output goes to temporary files, so
+    several can run at once without a thread each to drain their pipes;
+    ``result()`` waits for it and returns a ``CompletedProcess``."""
+
+    def __init__(self, *args, timeout, path=None):
+        env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+        if path is not None:
+            env['PYTHONPATH'] = os.pathsep.join(path)
+        self._output = [tempfile.TemporaryFile('w+'),
+                        tempfile.TemporaryFile('w+')]
+        self._process = subprocess.Popen(
+            [str(a) for a in args], stdout=self._output[0],
+            stderr=self._output[1], text=True, cwd=ROOT, env=env)
+        self._deadline = time.monotonic() + timeout
+        self._result = None
+
+    def result(self):
+        if self._result is None:
+            try:
+                self._process.wait(max(0, self._deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+                raise
+            finally:
+                out, err = (self._read(f) for f in self._output)
+            self._result = subprocess.CompletedProcess(
+                self._process.args, self._process.returncode, out, err)
+        return self._result
+
+    @staticmethod
+    def _read(file):
+        file.seek(0)
+        with file:
+            return file.read()
 
 
 def here(*args):
@@ -88,17 +127,41 @@ def same_python():
     return done is not None and done.stdout.strip() == sys.version
 
 
-def listed_tests(environment, *args):
-    """The test ids zope.testrunner would run, as a sorted list."""
-    command = environment('-m', 'zc.stack.runtests', '--list-tests', *args)
-    done = run(*command['args'], path=command['path'], timeout=RUN_TIMEOUT)
+def listed_tests(environment):
+    """The test ids zope.testrunner would run: ``{layer name: sorted
+    ids}``."""
+    return parse_listing(start_listing(environment).result())
+
+
+def start_listing(environment):
+    command = environment('-m', 'zc.stack.runtests', '--list-tests')
+    return Started(*command['args'], path=command['path'],
+                   timeout=RUN_TIMEOUT)
+
+
+def parse_listing(done):
     assert done.returncode == 0, done.stdout + done.stderr
-    return sorted(line.strip() for line in done.stdout.splitlines()
-                  if line.startswith(' ') and line.strip())
+    layers, ids = {}, None
+    for line in done.stdout.splitlines():
+        if line.startswith('Listing ') and line.endswith(' tests:'):
+            ids = layers.setdefault(line[len('Listing '):-len(' tests:')],
+                                    [])
+        elif line.startswith(' ') and line.strip():
+            ids.append(line.strip())
+    return {layer: sorted(ids) for layer, ids in layers.items()}
+
+
+def every_test(layers):
+    return sorted(test for ids in layers.values() for test in ids)
 
 
 class PipLayer:
-    """Builds the pip environment once for the tests using it."""
+    """Builds the pip environment once. What the tests compare (the unit
+    tests run there, the tests both environments list) starts at once,
+    when a test first asks: processes that mostly wait, so one after
+    another they would take longer."""
+
+    _comparisons = None
 
     @classmethod
     def setUp(cls):
@@ -107,23 +170,41 @@ class PipLayer:
             raise RuntimeError(f'could not build {VENV}: {error}')
 
     @classmethod
+    def comparisons(cls):
+        """``Started`` commands: ``unit_run``, and ``ours`` and ``theirs``
+        (the test listing of each environment)."""
+        if cls._comparisons is None:
+            cls._comparisons = dict(
+                unit_run=Started(PYTHON, '-m', 'zc.stack.runtests', '-u',
+                                 timeout=RUN_TIMEOUT),
+                ours=start_listing(here), theirs=start_listing(there))
+        return cls._comparisons
+
+    @classmethod
     def tearDown(cls):
-        pass
+        for started in (cls._comparisons or {}).values():
+            started.result()
+        cls._comparisons = None
 
 
 class PipPathTests(unittest.TestCase):
 
     layer = PipLayer
 
+    def result(self, name):
+        return PipLayer.comparisons()[name].result()
+
+    def listed(self, name):
+        return parse_listing(self.result(name))
+
     def test_same_tests_are_collected(self):
-        ours = listed_tests(here)
+        ours = every_test(self.listed('ours'))
         self.assertGreater(len(ours), 0)
-        self.assertEqual(ours, listed_tests(there))
+        self.assertEqual(ours, every_test(self.listed('theirs')))
 
     def test_unit_tests_pass_in_pip_environment(self):
-        expected = len(listed_tests(here, '-u'))
-        done = run(PYTHON, '-m', 'zc.stack.runtests', '-u',
-                   timeout=RUN_TIMEOUT)
+        expected = len(self.listed('ours')[UNIT_TESTS])
+        done = self.result('unit_run')
         last = done.stdout.strip().splitlines()[-1]
         self.assertEqual(done.returncode, 0, done.stdout[-5000:] + done.stderr)
         self.assertRegex(last, r'^\d+ passed, 0 failed')

@@ -9,6 +9,7 @@ at once, and ``test_every_script_has_bad_input_rows`` fails until the
 table has rows for it. ZEO's ``runzeo`` and ``zeoctl`` (which run on our
 zdaemon) and buildout's ``bin/py`` are in the table too.
 """
+import concurrent.futures
 import dataclasses
 import importlib.metadata
 import os
@@ -28,6 +29,9 @@ from zc.zk.testing.server import free_port
 #: ZEO's scripts that run on our zdaemon, and buildout's interpreter.
 EXTRA_SCRIPTS = ('runzeo', 'zeoctl', 'py')
 RUN_TIMEOUT = 60
+#: Scripts run side by side: a run is mostly Python starting up, or a
+#: wait (for a closed port, a time-out) that others can use.
+WORKERS = 4
 #: Lines that may come with the one line naming the problem.
 HINT = re.compile(r'(usage:|For help, use )', re.IGNORECASE)
 #: runzeo's own progress in its log, each entry after a line of dashes
@@ -219,7 +223,8 @@ LATIN1 = 'caf\xe9 = 1\n'.encode('latin-1')
 class Fixtures:
     """A temporary directory with the table's files, a closed port, a ZEO
     server (not a monitor) and a zc.monitor server in a process of its
-    own, for every test of the table."""
+    own, for every test of the table; every run the tests check starts
+    here, ``WORKERS`` at a time, and each test waits for its own."""
 
     @classmethod
     def setUp(cls):
@@ -240,9 +245,18 @@ class Fixtures:
                 f.write(text.format(**cls.values))
         with open(os.path.join(cls.tmp, 'latin1.zk'), 'wb') as f:
             f.write(LATIN1)
+        cls.pool = concurrent.futures.ThreadPoolExecutor(WORKERS)
+        cls.runs = {}
+        for script in scripts():
+            start(script, '--help')
+        for row in ROWS:
+            if (script_dir() / row.script).exists():
+                start(row.script,
+                      *(a.format(**cls.values) for a in row.args))
 
     @classmethod
     def tearDown(cls):
+        cls.pool.shutdown(wait=True)
         cls.monitor.stdin.close()
         cls.monitor.wait(RUN_TIMEOUT)
         cls.monitor.stdout.close()
@@ -250,11 +264,20 @@ class Fixtures:
         shutil.rmtree(cls.tmp)
 
 
+def start(script, *args):
+    """Run a script in the background, once per command line; return the
+    future of its ``subprocess.run`` result."""
+    key = (script, *args)
+    if key not in Fixtures.runs:
+        Fixtures.runs[key] = Fixtures.pool.submit(
+            subprocess.run, [str(script_dir() / script), *args],
+            capture_output=True, text=True, timeout=RUN_TIMEOUT,
+            stdin=subprocess.DEVNULL, cwd=Fixtures.tmp)
+    return Fixtures.runs[key]
+
+
 def run(script, *args):
-    return subprocess.run([str(script_dir() / script), *args],
-                          capture_output=True, text=True,
-                          timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL,
-                          cwd=Fixtures.tmp)
+    return start(script, *args).result()
 
 
 class ScriptTests(unittest.TestCase):

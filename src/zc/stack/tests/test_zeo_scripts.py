@@ -46,10 +46,22 @@ class ZEOScripts:
                     f'  transcript {self.tmp}/transcript.log\n</runner>\n')
 
     def zeoctl(self, *args):
-        return subprocess.run([str(self.bindir / 'zeoctl'), '-C', self.conf,
+        done = subprocess.run([str(self.bindir / 'zeoctl'), '-C', self.conf,
                                *args], capture_output=True, text=True,
                               timeout=TIMEOUT, cwd=self.tmp,
                               stdin=subprocess.DEVNULL)
+        if args == ('start',) and done.returncode == 0:
+            self.addCleanup(self.stop_if_running)
+            self.running = True
+        elif args == ('stop',):
+            self.running = False
+        return done
+
+    def stop_if_running(self):
+        """Clean-up for a test that failed before it stopped the server
+        (a zeoctl run more costs a second on a busy machine)."""
+        if self.running:
+            self.zeoctl('stop')
 
     def roundtrip(self, value):
         """Store ``value`` through the server, then read it back."""
@@ -76,7 +88,6 @@ class ZEOScripts:
 
     def test_zeoctl_on_our_zdaemon(self):
         done = self.zeoctl('start')
-        self.addCleanup(self.zeoctl, 'stop')
         self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
         pid = re.search(r'daemon process started, pid=(\d+)', done.stdout)
         self.assertIsNotNone(pid, done.stdout)
@@ -102,7 +113,6 @@ class ZEOScripts:
                       " sections", done.stderr)
         self.write_conf(zrs % ' 1', imports='%import zc.zrs\n')
         done = self.zeoctl('start')
-        self.addCleanup(self.zeoctl, 'stop')
         self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
         self.assertEqual(self.roundtrip('zrs'), 'zrs')
         done = self.zeoctl('stop')

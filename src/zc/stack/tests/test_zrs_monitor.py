@@ -1,9 +1,14 @@
 """zc.zrs's ``replication`` command and metrics, through a real zc.monitor
-server, for primaries, secondaries and relays in this process (zc.zrs's
-``monitor`` extra: zc.zrs and zc.monitor together, so it lives here)."""
+server, for primaries, secondaries and relays in this process, and for
+ZEO servers whose configuration starts a monitor (zc.zrs's ``monitor``
+extra: zc.zrs and zc.monitor together, so it lives here)."""
+import os
 import re
+import tempfile
+import unittest
 
 import prometheus_client.parser
+import ZEO
 import ZODB.config
 import zope.component.testing
 from zope.testing.wait import wait
@@ -107,3 +112,71 @@ class MonitorTests(TempDirTest):
                                                 'accounts'), storage)
         self.assertTrue(re.match(r'accounts primary secondaries=0\n$',
                                  self.ask('replication')))
+
+
+#: A ZEO server's storage '1' (with blobs, so replication speaks zrs2.2, blob-capable)
+#: and its monitor, for ``ZEO.server()``:
+#: ZEO's test server realizes its configuration, which configures logging
+#: and so starts the ``<monitor>`` log handler.
+ZEO_STORAGE_AND_MONITOR = '''
+%import zc.zrs
+%import zc.monitor
+<zrs 1>
+  {replication}
+  <filestorage>
+    path {directory}/{role}.fs
+    blob-dir {directory}/{role}.blobs
+  </filestorage>
+</zrs>
+<eventlog>
+  <logfile>
+    path {directory}/{role}.log
+  </logfile>
+  <monitor>
+    address {directory}/{role}-monitor.sock
+  </monitor>
+</eventlog>
+'''
+
+
+class ZEOServersTests(unittest.TestCase):
+    """A primary and a read-only secondary ZEO server, each
+    ``ZEO.server()`` in a process of its own, with a ``<zrs 1>`` storage
+    and a monitor: each monitor shows its own server's role. (The ZEO
+    servers of ``zc.zrs.testing.server`` share this process, where both
+    storages would register as '1'.)"""
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.directory = tmp.name
+        where = f'127.0.0.1:{support.free_port()}'
+        self.start('primary', f'replicate-to {where}')
+        self.start('secondary', f'replicate-from {where}', read_only=True)
+
+    def start(self, role, replication, read_only=False):
+        _, stop = ZEO.server(
+            storage_conf=ZEO_STORAGE_AND_MONITOR.format(
+                replication=replication, directory=self.directory,
+                role=role),
+            zeo_conf=dict(read_only=read_only), threaded=False,
+            start_timeout=support.TIMEOUT)
+        self.addCleanup(stop, support.TIMEOUT)
+
+    def ask(self, role):
+        path = os.path.join(self.directory, f'{role}-monitor.sock')
+        try:
+            return zc.monitor.client.query(path, 'replication')
+        except OSError:  # not listening yet
+            return ''
+
+    def test_replication_command_of_each_server(self):
+        wait(lambda: 'connected=yes' in self.ask('secondary')
+             and 'secondary=' in self.ask('primary'),
+             timeout=support.TIMEOUT)
+        primary, secondary = self.ask('primary'), self.ask('secondary')
+        self.assertRegex(primary, r'^1 primary secondary=127\.0\.0\.1:\d+'
+                                  r' protocol=zrs2\.2 last=\S+ lag=\S+'
+                                  r' behind=\d+\n$')
+        self.assertRegex(secondary, r'^1 secondary primary=127\.0\.0\.1:\d+'
+                                    r' connected=yes last=\S+ pending=\d+\n$')

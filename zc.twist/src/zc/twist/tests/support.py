@@ -32,14 +32,20 @@ def global_reactor():
 class ReactorLayer:
     """Runs the global reactor in a thread for the layer's tests.
 
-    A reactor cannot be restarted, so tearing down says so and the test
-    runner runs later layers in a fresh process.
+    A reactor cannot be restarted, and no other layer uses it: tearing
+    down stops it for good, and setting up again in the same process (as
+    ``--repeat`` would) says so. (Refusing to tear down instead would make
+    the test runner start a fresh process for every later layer, each
+    importing the whole suite again.)
     """
 
     thread = None
 
     @classmethod
     def setUp(cls):
+        if cls.thread is not None:
+            raise RuntimeError('a reactor cannot be restarted: the layer'
+                               ' runs once per process')
         cls.threads = NoThreadsLeftBehind()
         reactor = global_reactor()
         cls.thread = threading.Thread(
@@ -55,7 +61,6 @@ class ReactorLayer:
         if cls.thread.is_alive():
             raise RuntimeError('the reactor did not stop')
         cls.threads.check()  # its thread pool, for instance
-        raise NotImplementedError('a reactor cannot be restarted')
 
     @classmethod
     def testSetUp(cls):

@@ -116,9 +116,18 @@ class ProcessTests(unittest.TestCase):
         self.assertIn('requests unfinished', self.read_log())
 
     def test_sigint_stops_gracefully_too(self):
-        process, port = self.start(
-            APP, '--zookeeper', ZOOKEEPER.connection_string, '--path',
-            '/app')
+        # Ctrl-C reaches a program in the foreground; one started in the
+        # background of a shell inherits SIGINT ignored and, rightly,
+        # keeps ignoring it. The test runs either way, so the child
+        # starts as from a terminal: a handled signal is default in a
+        # new program, an ignored one stays ignored.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            process, port = self.start(
+                APP, '--zookeeper', ZOOKEEPER.connection_string, '--path',
+                '/app')
+        finally:
+            signal.signal(signal.SIGINT, previous)
         client, slow = self.slow_request(port)
         process.send_signal(signal.SIGINT)  # Ctrl-C
         wait(lambda: refuses(port), 'the listening socket to close')

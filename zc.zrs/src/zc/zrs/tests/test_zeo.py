@@ -15,7 +15,6 @@ import ZEO
 import ZODB.POSException
 from zope.testing.wait import wait
 
-import zc.monitor.client
 from zc.zrs import lastzeo
 from zc.zrs import nagios
 from zc.zrs import ruok
@@ -23,7 +22,6 @@ from zc.zrs.tests import support
 
 CONFIG = '''\
 %import zc.zrs
-%import zc.monitor
 
 <zeo>
   address 127.0.0.1:{zeo_port}
@@ -43,8 +41,7 @@ CONFIG = '''\
   program {python} -m ZEO.runzeo -C {dir}/zeo.conf
   socket-name {dir}/zdsock
   transcript {dir}/transcript.log
-  # zdaemon's own log: without it, zdaemon would use the <eventlog> below
-  # and start the monitor in its own process.
+  # zdaemon's own log: without it, zdaemon would use the <eventlog> below.
   <eventlog>
     <logfile>
       path {dir}/zdaemon.log
@@ -57,9 +54,6 @@ CONFIG = '''\
   <logfile>
     path {dir}/zeo.log
   </logfile>
-  <monitor>
-    address {dir}/monitor.sock
-  </monitor>
 </eventlog>
 '''
 
@@ -204,18 +198,6 @@ class ZEOTests(unittest.TestCase):
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             status = main(list(args))
         return status, out.getvalue() + err.getvalue()
-
-    def test_replication_command_of_each_server(self):
-        primary, secondary = (
-            zc.monitor.client.query(
-                os.path.join(self.layer.servers[role].directory,
-                             'monitor.sock'), 'replication')
-            for role in ('primary', 'secondary'))
-        self.assertRegex(primary, r'^1 primary secondary=127\.0\.0\.1:\d+'
-                                  r' protocol=zrs2\.2 last=\S+ lag=\S+'
-                                  r' behind=\d+\n$')
-        self.assertRegex(secondary, r'^1 secondary primary=127\.0\.0\.1:\d+'
-                                    r' connected=yes last=\S+ pending=\d+\n$')
 
     def test_zrs_nagios(self):
         self.replicated(self.write('n', 1))
