@@ -451,6 +451,33 @@ class BudgetTests(MonitorTestCase):
                 zc.monitor.Listener(0, **{option: 0})
 
 
+#: A fresh process (no plug-in imported yet) asks a monitor for ``help``,
+#: which loads every plug-in, and prints the seconds the CPU budget paused.
+FIRST_HELP = """
+import zc.monitor, zc.monitor.client
+from zc.monitor.tests.helpers import FakeClock
+clock = FakeClock()
+listener = zc.monitor.Listener(('127.0.0.1', 0), cpu_budget=0.01,
+                               clock=clock, sleep=clock.sleep)
+assert zc.monitor.client.query(listener.address, 'help').startswith(
+    'Supported commands:')
+listener.close()
+print(sum(clock.slept))
+"""
+
+
+class FirstCommandTests(MonitorTestCase):
+
+    def test_loading_the_plug_ins_is_not_charged_to_the_first_command(self):
+        # Importing the plug-ins' modules costs tens of milliseconds of
+        # CPU once per process; charged to a 1% budget, that alone paused
+        # the monitor for seconds before the operator's first answer.
+        output = subprocess.check_output(
+            [sys.executable, '-c', FIRST_HELP], env=python_env(),
+            timeout=TIMEOUT, text=True)
+        self.assertEqual(float(output), 0.0)
+
+
 class FakeClockTests(MonitorTestCase):
     """Time-outs and CPU pauses measured by the listener's ``clock`` and
     spent with its ``sleep``: long limits, tested at once."""
