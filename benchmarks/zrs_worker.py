@@ -127,10 +127,10 @@ def main():
             elif words[0] == 'seen':
                 answer(seen)
             elif words[0] == 'listen':  # [port]; then pings arrive
-                received = []
-                answer(listen(received))
-            elif words[0] == 'pings':  # [receive times]
-                answer(received)
+                arrived, received = [], []
+                answer(listen(arrived, received))
+            elif words[0] == 'pings':  # [[arrival times], [seen times]]
+                answer([arrived, received])
             elif words[0] == 'quit':
                 break
         storage.close()
@@ -160,11 +160,12 @@ def ping(port, count, delay):
     return sent
 
 
-def listen(received):
+def listen(arrived, received):
     """Accept one connection; a receiving thread hands each 8-byte message
     to an applying thread (as the secondary's loop hands data to its
     applier), and a watcher polling as the lag watcher does notes when it
-    sees it (in ``received``). The port."""
+    sees it (in ``received``; ``arrived``: when the receiving thread got
+    it, a single hop). The port."""
     server = socket.create_server(('127.0.0.1', 0))
     server.settimeout(30)
     handoff = queue.Queue()
@@ -178,6 +179,7 @@ def listen(received):
                 data = sock.recv(1 << 16)
                 if not data:
                     break
+                arrived.extend([time.time()] * (len(data) // 8))
                 handoff.put(data)
         handoff.put(None)
 

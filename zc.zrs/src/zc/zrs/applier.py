@@ -7,14 +7,16 @@ matched) and applies each one with ``tpc_begin`` / ``restore`` /
 ``tpc_vote`` / ``tpc_finish``. Keeping the decoding and the storage writes
 in one thread keeps the two from fighting over the GIL.
 
-Once what it applied is durable (zc.zrs.groupsync), it acknowledges the
-newest transaction to connections that want acknowledgements (zrs2.2):
-never before, and one acknowledgement for a batch.
+Once what it applied is durable (zc.zrs.groupsync, whose syncing thread
+fsyncs while the applier goes on), the newest transaction is acknowledged
+to connections that want acknowledgements (zrs2.2): never before, and one
+acknowledgement for a batch.
 
 The applier sees a connection only through IAppliedConnection (its start
 tid and address, and pausing, resuming, failing and acknowledging it) and
 the database only through the ``invalidate`` callable it is given.
 """
+import functools
 import logging
 import queue
 import threading
@@ -103,7 +105,7 @@ class Applier:
                     self._process(connection, data)
                 finally:
                     if sync.applied(more_waiting=not self.queue.empty()):
-                        self._acknowledge()
+                        self._sync(sync)
                     self._processed(connection, data)
             # What is left was received but will be fetched again.
             for stream in self._streams.values():
@@ -111,9 +113,14 @@ class Applier:
         finally:
             sync.close()
 
-    def _acknowledge(self):
-        """Everything applied is durable: say so."""
+    def _sync(self, sync):
+        """Have everything applied made durable, and then acknowledged."""
         unacknowledged, self._unacknowledged = self._unacknowledged, {}
+        sync.sync(functools.partial(self._acknowledge, unacknowledged))
+
+    @staticmethod
+    def _acknowledge(unacknowledged):
+        """From the syncing thread: these are durable; say so."""
         for connection, tid in unacknowledged.items():
             if connection.acknowledges and not connection.failed:
                 connection.acknowledge(tid)
