@@ -11,6 +11,11 @@ on loopback (the original in its peer venv, ZODB 5.5.1):
   a secondary started afterwards (includes connecting);
 - replication lag of isolated commits (10 ms apart): median, p95, p99.
 
+The CPU time per commit of the primary's process (plain and attached)
+and of the secondary's process (per replicated commit, polling included)
+shows what replication costs in CPU: on a 2-core machine shared with
+other work, the secondary's CPU is taken from what the primary could use.
+
 The two sides run alternately ``--repeat`` times; every figure is the
 median over the repeats (each repeat's throughput and burst figures are
 themselves medians over ``--rounds`` rounds). Goals (issue 19): burst
@@ -97,20 +102,30 @@ def run(python, env, directory, options, limits):
     primary = Worker(python, env, 'primary', path('p.fs'), port,
                      path('plain.fs'))
     secondary = Worker(python, env, 'secondary', path('s.fs'), port)
-    _, last, _ = primary.ask('commit 1 0')
+    last = primary.ask('commit 1 0')[1]
     secondary.ask(f'wait {last}')
     plain, attached, complete = [], [], []
+    cpu = {'plain': [], 'attached': [], 'secondary': []}
     for _ in range(options.rounds):
-        plain.append(primary.ask(f'plain {options.commits} 0')[0])
-        rate, last, finished = primary.ask(f'commit {options.commits} 0')
+        rate, _, _, plain_cpu = primary.ask(f'plain {options.commits} 0')
+        plain.append(rate)
+        cpu['plain'].append(plain_cpu)
+        secondary_cpu = secondary.ask('cpu')
+        rate, last, finished, attached_cpu = primary.ask(
+            f'commit {options.commits} 0')
         attached.append(rate)
+        cpu['attached'].append(attached_cpu)
         done_at, _ = secondary.ask(f'wait {last}')
         complete.append(done_at - finished)
+        cpu['secondary'].append(
+            (secondary.ask('cpu') - secondary_cpu) / options.commits)
     figures['plain tx/s'] = statistics.median(plain)
     figures['attached tx/s'] = statistics.median(attached)
     figures['attached/plain'] = statistics.median(
         a / p for a, p in zip(attached, plain))
     figures['complete after burst ms'] = statistics.median(complete) * 1000
+    for name, values in cpu.items():
+        figures[f'CPU us/commit {name}'] = statistics.median(values) * 1e6
     secondary.ask('watch')
     done = primary.ask(f'isolated {options.isolated} 0.01')
     secondary.ask(f'wait {done[-1][0]}')
@@ -135,7 +150,7 @@ def run(python, env, directory, options, limits):
     primary.ask(f'commit {options.history} 0')
     for _ in range(options.history // 50):
         primary.ask('commit 1 262144')
-    _, last, _ = primary.ask('commit 1 0')
+    last = primary.ask('commit 1 0')[1]
     size = os.path.getsize(path('h.fs'))
     transactions = options.history + options.history // 50 + 2
     secondary = Worker(python, env, 'secondary', path('hs.fs'), port)

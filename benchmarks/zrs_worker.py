@@ -7,6 +7,10 @@ stdin, one JSON answer per line on stdout.
     python zrs_worker.py primary PATH PORT PLAIN_PATH
     python zrs_worker.py secondary PATH PORT
 
+Commits answer their rate, the last tid, the time and the CPU time the
+process used per commit (its zc.zrs threads too); ``cpu`` asks a
+secondary for the CPU time it used so far.
+
 The primary process also holds a plain FileStorage (PLAIN_PATH), so the
 throughput with and without replication is measured in the same process,
 in alternating rounds.
@@ -59,11 +63,13 @@ def main():
                               if words[0] == 'commit'
                               else (plain_root, plain_tm))
                 start = time.perf_counter()
+                cpu = time.process_time()
                 for i in range(count):
                     target['x'] = b'x' * size if size else i
                     tm.commit()
                 answer([count / (time.perf_counter() - start),
-                        storage.lastTransaction().hex(), time.time()])
+                        storage.lastTransaction().hex(), time.time(),
+                        (time.process_time() - cpu) / count])
             elif words[0] == 'isolated':  # N commits DELAY apart
                 count, delay = int(words[1]), float(words[2])
                 done = []
@@ -121,6 +127,8 @@ def main():
                         time.sleep(0.0005)
                 when = seen.setdefault(words[1], now)
                 answer([when, when - started])
+            elif words[0] == 'cpu':  # CPU seconds this process used
+                answer(time.process_time())
             elif words[0] == 'watch':
                 watching.set()
                 answer('watching')
