@@ -42,9 +42,9 @@ class Applier:
 
     ``feed(connection, data)`` (from the loop) queues received bytes, and
     ``feed(connection, None)`` the end of a connection. ``pending`` counts
-    what is queued and not yet processed (and made durable): a new
-    connection starts only once it is 0, from the storage's last
-    transaction, which it then has on disk.
+    what is queued and not yet processed; a new connection starts only once
+    the applier is ``settled`` (nothing pending, and on disk), from the
+    storage's last transaction.
     """
 
     def __init__(self, storage, invalidate, check_checksums, blobs):
@@ -57,6 +57,7 @@ class Applier:
         self._lock = threading.Lock()
         self.pending = 0
         self._pending_bytes = 0
+        self._syncing = 0  # syncs asked for and not done
         self._streams = {}
         self._unacknowledged = {}  # connection -> newest tid applied
         self._thread = threading.Thread(
@@ -116,14 +117,25 @@ class Applier:
     def _sync(self, sync):
         """Have everything applied made durable, and then acknowledged."""
         unacknowledged, self._unacknowledged = self._unacknowledged, {}
-        sync.sync(functools.partial(self._acknowledge, unacknowledged))
+        with self._lock:
+            self._syncing += 1
+        sync.sync(functools.partial(self._synced, unacknowledged))
 
-    @staticmethod
-    def _acknowledge(unacknowledged):
-        """From the syncing thread: these are durable; say so."""
+    def _synced(self, unacknowledged):
+        """From the syncing thread: what was applied is durable; say
+        so."""
         for connection, tid in unacknowledged.items():
             if connection.acknowledges and not connection.failed:
                 connection.acknowledge(tid)
+        with self._lock:
+            self._syncing -= 1
+
+    @property
+    def settled(self):
+        """Whether everything received is processed and on disk (a new
+        connection starts from the storage's last transaction)."""
+        with self._lock:
+            return not (self.pending or self._syncing)
 
     def _processed(self, connection, data):
         with self._lock:
