@@ -7,11 +7,29 @@ stdin, one JSON answer per line on stdout.
     python zrs_worker.py primary PATH PORT PLAIN_PATH
     python zrs_worker.py secondary PATH PORT
 
+Commits answer their rate, the last tid, the time and the CPU time the
+process used per commit (its zc.zrs threads too); ``cpu`` asks a
+secondary for the CPU time it used so far.
+
 The primary process also holds a plain FileStorage (PLAIN_PATH), so the
 throughput with and without replication is measured in the same process,
 in alternating rounds.
+
+Two more commands measure the limits of this machine, under the same load
+(our Python only): ``ping PORT N DELAY`` (primary) and ``listen`` /
+``pings`` (secondary) time isolated messages between the two processes on
+a plain loopback socket, through the same thread hand-offs a replicated
+commit takes (committing thread, sending thread; receiving thread,
+applying thread, the lag watcher's polling), without any work;
+``restore`` (primary) applies the transactions of its data file to a new
+FileStorage through the storage API the secondary uses, with group
+commit, from memory: what catch-up costs without the network and the
+decoding.
 """
 import json
+import os
+import queue
+import socket
 import sys
 import threading
 import time
@@ -45,11 +63,13 @@ def main():
                               if words[0] == 'commit'
                               else (plain_root, plain_tm))
                 start = time.perf_counter()
+                cpu = time.process_time()
                 for i in range(count):
                     target['x'] = b'x' * size if size else i
                     tm.commit()
                 answer([count / (time.perf_counter() - start),
-                        storage.lastTransaction().hex(), time.time()])
+                        storage.lastTransaction().hex(), time.time(),
+                        (time.process_time() - cpu) / count])
             elif words[0] == 'isolated':  # N commits DELAY apart
                 count, delay = int(words[1]), float(words[2])
                 done = []
@@ -60,6 +80,10 @@ def main():
                     done.append([storage.lastTransaction().hex(),
                                  time.time()])
                 answer(done)
+            elif words[0] == 'restore':  # [transactions, seconds]
+                answer(restore(path, path + '.restored'))
+            elif words[0] == 'ping':  # PORT N DELAY: [send times]
+                answer(ping(int(words[1]), int(words[2]), float(words[3])))
             elif words[0] == 'quit':
                 break
         conn.close()
@@ -103,14 +127,120 @@ def main():
                         time.sleep(0.0005)
                 when = seen.setdefault(words[1], now)
                 answer([when, when - started])
+            elif words[0] == 'cpu':  # CPU seconds this process used
+                answer(time.process_time())
             elif words[0] == 'watch':
                 watching.set()
                 answer('watching')
             elif words[0] == 'seen':
                 answer(seen)
+            elif words[0] == 'listen':  # [port]; then pings arrive
+                arrived, received = [], []
+                answer(listen(arrived, received))
+            elif words[0] == 'pings':  # [[arrival times], [seen times]]
+                answer([arrived, received])
             elif words[0] == 'quit':
                 break
         storage.close()
+
+
+def ping(port, count, delay):
+    """Send ``count`` isolated 8-byte messages ``delay`` apart, handing
+    each to a sending thread as a commit nudges the zc.zrs loop; their
+    send times."""
+    sent = []
+    handoff = queue.Queue()
+    with socket.create_connection(('127.0.0.1', port), timeout=30) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def send():
+            for message in iter(handoff.get, None):
+                sock.sendall(message)
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        for i in range(count):
+            time.sleep(delay)
+            sent.append(time.time())
+            handoff.put(i.to_bytes(8, 'big'))
+        handoff.put(None)
+        sender.join(30)
+    return sent
+
+
+def listen(arrived, received):
+    """Accept one connection; a receiving thread hands each 8-byte message
+    to an applying thread (as the secondary's loop hands data to its
+    applier), and a watcher polling as the lag watcher does notes when it
+    sees it (in ``received``; ``arrived``: when the receiving thread got
+    it, a single hop). The port."""
+    server = socket.create_server(('127.0.0.1', 0))
+    server.settimeout(30)
+    handoff = queue.Queue()
+    applied = [0]  # messages applied so far
+    done = threading.Event()
+
+    def receive():
+        with server, server.accept()[0] as sock:
+            sock.settimeout(300)
+            while True:
+                data = sock.recv(1 << 16)
+                if not data:
+                    break
+                arrived.extend([time.time()] * (len(data) // 8))
+                handoff.put(data)
+        handoff.put(None)
+
+    def apply():
+        for data in iter(handoff.get, None):
+            applied[0] += len(data) // 8
+        done.set()
+
+    def watch():
+        seen = 0
+        deadline = time.time() + 600
+        while time.time() < deadline and not (done.is_set()
+                                              and seen == applied[0]):
+            count = applied[0]
+            if count > seen:
+                received.extend([time.time()] * (count - seen))
+                seen = count
+            time.sleep(0.0002)
+
+    for target in (receive, apply, watch):
+        threading.Thread(target=target, daemon=True).start()
+    return server.getsockname()[1]
+
+
+def restore(source, target):
+    """Apply the transactions of the data file ``source`` to a new
+    FileStorage ``target`` as zc.zrs's applier does; (count, seconds)."""
+    import ZODB.FileStorage
+    from ZODB.Connection import TransactionMetaData
+    from zc.zrs.groupsync import GroupSync
+    history = ZODB.FileStorage.FileStorage(source, read_only=True)
+    transactions = [(t, [(r.oid, r.tid, r.data, r.data_txn) for r in t])
+                    for t in history.iterator()]
+    history.close()
+    storage = ZODB.FileStorage.FileStorage(target)
+    sync = GroupSync(storage)
+    start = time.perf_counter()
+    for transaction, records in transactions:
+        meta = TransactionMetaData(transaction.user, transaction.description,
+                                   transaction.extension)
+        storage.tpc_begin(meta, transaction.tid, transaction.status)
+        for oid, tid, data, data_txn in records:
+            storage.restore(oid, tid, data, '', data_txn, meta)
+        storage.tpc_vote(meta)
+        storage.tpc_finish(meta)
+        sync.applied(more_waiting=True)
+    sync.close()
+    seconds = time.perf_counter() - start
+    storage.close()
+    for suffix in ('', '.index', '.lock', '.tmp'):
+        if os.path.exists(target + suffix):
+            os.remove(target + suffix)
+    return [len(transactions), seconds]
 
 
 if __name__ == '__main__':

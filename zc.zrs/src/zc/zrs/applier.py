@@ -7,14 +7,16 @@ matched) and applies each one with ``tpc_begin`` / ``restore`` /
 ``tpc_vote`` / ``tpc_finish``. Keeping the decoding and the storage writes
 in one thread keeps the two from fighting over the GIL.
 
-Once what it applied is durable (zc.zrs.groupsync), it acknowledges the
-newest transaction to connections that want acknowledgements (zrs2.2):
-never before, and one acknowledgement for a batch.
+Once what it applied is durable (zc.zrs.groupsync, whose syncing thread
+fsyncs while the applier goes on), the newest transaction is acknowledged
+to connections that want acknowledgements (zrs2.2): never before, and one
+acknowledgement for a batch.
 
 The applier sees a connection only through IAppliedConnection (its start
 tid and address, and pausing, resuming, failing and acknowledging it) and
 the database only through the ``invalidate`` callable it is given.
 """
+import functools
 import logging
 import queue
 import threading
@@ -40,9 +42,9 @@ class Applier:
 
     ``feed(connection, data)`` (from the loop) queues received bytes, and
     ``feed(connection, None)`` the end of a connection. ``pending`` counts
-    what is queued and not yet processed (and made durable): a new
-    connection starts only once it is 0, from the storage's last
-    transaction, which it then has on disk.
+    what is queued and not yet processed; a new connection starts only once
+    the applier is ``settled`` (nothing pending, and on disk), from the
+    storage's last transaction.
     """
 
     def __init__(self, storage, invalidate, check_checksums, blobs):
@@ -55,6 +57,7 @@ class Applier:
         self._lock = threading.Lock()
         self.pending = 0
         self._pending_bytes = 0
+        self._syncing = 0  # syncs asked for and not done
         self._streams = {}
         self._unacknowledged = {}  # connection -> newest tid applied
         self._thread = threading.Thread(
@@ -103,7 +106,7 @@ class Applier:
                     self._process(connection, data)
                 finally:
                     if sync.applied(more_waiting=not self.queue.empty()):
-                        self._acknowledge()
+                        self._sync(sync)
                     self._processed(connection, data)
             # What is left was received but will be fetched again.
             for stream in self._streams.values():
@@ -111,12 +114,28 @@ class Applier:
         finally:
             sync.close()
 
-    def _acknowledge(self):
-        """Everything applied is durable: say so."""
+    def _sync(self, sync):
+        """Have everything applied made durable, and then acknowledged."""
         unacknowledged, self._unacknowledged = self._unacknowledged, {}
+        with self._lock:
+            self._syncing += 1
+        sync.sync(functools.partial(self._synced, unacknowledged))
+
+    def _synced(self, unacknowledged):
+        """From the syncing thread: what was applied is durable; say
+        so."""
         for connection, tid in unacknowledged.items():
             if connection.acknowledges and not connection.failed:
                 connection.acknowledge(tid)
+        with self._lock:
+            self._syncing -= 1
+
+    @property
+    def settled(self):
+        """Whether everything received is processed and on disk (a new
+        connection starts from the storage's last transaction)."""
+        with self._lock:
+            return not (self.pending or self._syncing)
 
     def _processed(self, connection, data):
         with self._lock:

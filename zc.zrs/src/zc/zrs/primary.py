@@ -2,17 +2,16 @@
 to the secondaries connected to its replication address.
 
 Committing threads only note how far the data file is durable and nudge
-the zc.zrs loop; the loop reads the file and writes to the secondaries'
-sockets, a slice at a time, pausing when a socket's buffer is full. During
-a burst of commits the loop waits a moment before sending and then keeps
-looking every few milliseconds, while committing threads stop nudging it:
-one read and one send carry several transactions, and the committing
-threads keep the CPU. An isolated commit goes out at once.
+the zc.zrs loop (once: a nudge on its way covers the commits that follow
+it); the loop reads the file and writes to the secondaries' sockets, a
+slice at a time, at once. Batching comes from the socket: while a
+secondary's buffer is full the connection waits, and its next send carries
+every transaction committed meanwhile. No commit waits for a timer.
 
-With synchronous commit (``synchronous`` N > 0), every commit goes out at
-once, and ``tpc_finish`` returns (and calls its callback: ZEO's
-invalidations to other clients) only once N zrs2.2 secondaries
-acknowledged the transaction as durable (zc.zrs.synchronous). The
+With synchronous commit (``synchronous`` N > 0), ``tpc_finish`` returns
+(and calls its callback: ZEO's invalidations to other clients) only once
+N zrs2.2 secondaries acknowledged the transaction as durable
+(zc.zrs.synchronous). The
 ``epoch`` goes to zrs2.2 secondaries first: a secondary that knows a
 newer one refuses this primary, and the primary fences itself.
 """
@@ -49,11 +48,6 @@ CLOSE_TIMEOUT = 60
 SLICE_SIZE = 1 << 18
 #: The socket buffer a connection lets fill before it pauses.
 WRITE_HIGH_WATER = 1 << 20
-#: A commit that comes closer than BURST_WINDOW after the previous send is
-#: part of a burst: its sending waits COALESCE seconds to take the
-#: transactions that follow along.
-BURST_WINDOW = 0.005
-COALESCE = 0.005
 
 
 def _seconds(tid):
@@ -254,7 +248,7 @@ class Primary(StorageWrapper):
 class ReplicationServer:
     """What a Primary's connections share, on the zc.zrs loop: the storage,
     how far its file is durable (``end``), the connections, the
-    acknowledgements and epoch, and the pacing of sends.
+    acknowledgements and epoch.
 
     Committing threads only note the new end and nudge the loop
     (``committed``); the loop then has every connection send what is new.
@@ -265,18 +259,14 @@ class ReplicationServer:
         self._filestorage = filestorage
         self.acknowledgements = acknowledgements
         self.epoch = epoch
-        #: Synchronous commit sends every commit at once.
-        self.immediate = bool(acknowledgements.required)
         self.blobs = ZODB.interfaces.IBlobStorage.providedBy(storage)
         self.loop = zrsloop.get_loop()
         self.connections = set()  # streaming ones; changed on the loop
         self.handshaking = set()  # the others; used on the loop only
-        self.last_send = 0.0  # time.monotonic() of the last write
         self.closed = False
         #: ``(end, file)``: see fsinternals.durable_end.
         self.end = fsinternals.durable_end(filestorage)
         self._wake_pending = False  # a nudge is on its way to the loop
-        self._produce_scheduled = False  # the loop will send shortly
         self._listener = None
 
     @property
@@ -308,39 +298,21 @@ class ReplicationServer:
 
     def committed(self):
         """From a committing thread: the durable end may have moved."""
-        # The end is updated before the flags are read, and the loop clears
-        # a flag before it reads the end: no commit goes unnoticed.
+        # The end is updated before the flag is read, and the loop clears
+        # the flag before it reads the end: no commit goes unnoticed.
         if self.closed:
             return
         self.end = fsinternals.durable_end(self._filestorage)
-        if self.connections and not (
-                self._wake_pending
-                or (self._produce_scheduled and not self.immediate)):
+        if self.connections and not self._wake_pending:
             self._wake_pending = True
-            zrsloop.soon(self.loop, self._wake)
-
-    def _wake(self):
-        """On the loop: send now, or shortly during a burst."""
-        self._wake_pending = False
-        if self.immediate:
-            self._produce()
-        elif time.monotonic() - self.last_send < BURST_WINDOW:
-            if not self._produce_scheduled:
-                self._produce_scheduled = True
-                self.loop.call_later(COALESCE, self._produce)
-        else:
-            self._produce()
+            zrsloop.soon(self.loop, self._produce)
 
     def _produce(self):
-        self._produce_scheduled = False
-        before = self.last_send
+        """On the loop: every connection sends what is new (unless its
+        socket is full: then it sends when it drains)."""
+        self._wake_pending = False
         for connection in list(self.connections):
             connection.produce()
-        if self.last_send != before and not self.immediate:
-            # Commits are coming: look again shortly, and meanwhile spare
-            # the committing threads from nudging the loop.
-            self._produce_scheduled = True
-            self.loop.call_later(COALESCE, self._produce)
 
     def status(self):
         """A status dict per streaming connection (see
@@ -570,7 +542,6 @@ class _SecondaryConnection(asyncio.Protocol):
         if self._encoder.buffer:
             self.transport.write(self._encoder.take())
             self.last_tid = self._sent_tid
-            self.server.last_send = time.monotonic()
         if more and not self._paused:
             self._scheduled = self.loop.call_soon(self._produce)
         elif not more and self._finishing:

@@ -224,8 +224,11 @@ class EpochReader:
 class Decoder:
     """Decodes the control messages of one connection.
 
-    One unpickler reads message after message from a buffer refilled for
-    each (creating an unpickler per message costs more than decoding it).
+    The S and C messages, most of a stream, are parsed straight from their
+    bytes when they are pickled exactly as zc.zrs primaries pickle them
+    (``_fast``); anything else goes through one restricted unpickler that
+    reads message after message from a buffer refilled for each (creating
+    an unpickler per message costs more than decoding it).
     """
 
     def __init__(self):
@@ -235,6 +238,9 @@ class Decoder:
     def loads(self, payload):
         """``(kind, args)`` of a T, S, B or C message; InputError for
         anything else."""
+        message = _fast(payload)
+        if message is not None:
+            return message
         buffer = self._buffer
         buffer.seek(0)
         buffer.truncate()
@@ -257,6 +263,54 @@ class Decoder:
             raise InputError(
                 f'unexpected message {kind!r} with {args!r:.200}')
         return kind, args
+
+
+# The protocol-1 pickles of ('S', (oid, tid, '', None)) and ('C',
+# (digest,)) around their bytes, each bytes value being a
+# _codecs.encode(text, 'latin1') call on its latin-1 text (the opcodes are
+# spelled out in the tests).
+_ENCODE = b'(c_codecs\nencode\nq\x01(X'
+_S_HEAD = b'(X\x01\x00\x00\x00Sq\x00' + _ENCODE
+_S_MIDDLE = b'q\x02X\x06\x00\x00\x00latin1q\x03tq\x04Rq\x05h\x01(X'
+_S_TAIL = b'q\x06h\x03tq\x07Rq\x08X\x00\x00\x00\x00q\tNtq\ntq\x0b.'
+_C_HEAD = b'(X\x01\x00\x00\x00Cq\x00' + _ENCODE
+_C_TAIL = b'q\x02X\x06\x00\x00\x00latin1q\x03tq\x04Rq\x05tq\x06tq\x07.'
+_TEXT_LENGTH = struct.Struct('<I')
+
+
+def _fast(payload):
+    """``(kind, args)`` of an S message without a data_txn or of a C
+    message pickled as zc.zrs pickles them (what the unpickler would
+    return), or None: then the unpickler decides."""
+    if payload.startswith(_S_HEAD):
+        oid, pos = _latin1(payload, len(_S_HEAD))
+        if oid is None or not payload.startswith(_S_MIDDLE, pos):
+            return None
+        tid, pos = _latin1(payload, pos + len(_S_MIDDLE))
+        if (tid is None or len(payload) != pos + len(_S_TAIL)
+                or not payload.endswith(_S_TAIL)):
+            return None
+        return 'S', (oid, tid, '', None)
+    if payload.startswith(_C_HEAD):
+        digest, pos = _latin1(payload, len(_C_HEAD))
+        if (digest is None or len(payload) != pos + len(_C_TAIL)
+                or not payload.endswith(_C_TAIL)):
+            return None
+        return 'C', (digest,)
+    return None
+
+
+def _latin1(payload, pos):
+    """The bytes a BINUNICODE at ``pos`` stands for once latin-1 encoded,
+    and the position after it; None if it is not one."""
+    if len(payload) < pos + 4:
+        return None, pos
+    size, = _TEXT_LENGTH.unpack_from(payload, pos)
+    end = pos + 4 + size
+    try:
+        return payload[pos + 4:end].decode('utf-8').encode('latin-1'), end
+    except UnicodeError:
+        return None, pos
 
 
 def _bytes8(value, what):
@@ -325,21 +379,27 @@ class FrameReader:
         self._max_size = max_size
 
     def feed(self, data):
-        """Add bytes; return the list of complete payloads."""
+        """Add bytes; return the list of complete payloads (each copied
+        once, straight from ``data`` when nothing was left over)."""
         buffer = self._buffer
-        buffer += data
+        if buffer:
+            buffer += data
+            data = buffer
         messages = []
         pos = 0
-        end = len(buffer)
-        while end - pos >= 4:
-            size, = _LENGTH.unpack_from(buffer, pos)
-            if self._max_size is not None and size > self._max_size:
-                raise InputError(f'message of {size} bytes is too long')
-            if end - pos - 4 < size:
-                break
-            messages.append(bytes(buffer[pos + 4:pos + 4 + size]))
-            pos += 4 + size
-        if pos:
+        end = len(data)
+        with memoryview(data) as view:
+            while end - pos >= 4:
+                size, = _LENGTH.unpack_from(view, pos)
+                if self._max_size is not None and size > self._max_size:
+                    raise InputError(f'message of {size} bytes is too long')
+                if end - pos - 4 < size:
+                    break
+                messages.append(bytes(view[pos + 4:pos + 4 + size]))
+                pos += 4 + size
+            if data is not buffer:
+                buffer += view[pos:]
+        if pos and data is buffer:
             del buffer[:pos]
         return messages
 

@@ -300,9 +300,9 @@ class _Replicator:
                 call.cancel()
 
     async def _applied(self):
-        """Wait until everything received is processed: the next
-        connection starts from the storage's last transaction."""
-        while self.applier.pending and not self.closed:
+        """Wait until everything received is processed and on disk: the
+        next connection starts from the storage's last transaction."""
+        while not (self.applier.settled or self.closed):
             await asyncio.sleep(0.01)
 
     async def _connect(self, address, start, offer):

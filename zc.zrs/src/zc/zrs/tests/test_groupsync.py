@@ -2,6 +2,7 @@
 every transaction synced once the secondary is idle."""
 import os
 import sys
+import threading
 import unittest.mock
 
 import ZODB.FileStorage
@@ -70,3 +71,34 @@ class GroupSyncTests(TempDirTest):
             self.path('relay.fs')), ('127.0.0.1', 0))
         self.addCleanup(relay.close)
         self.assertFalse(groupsync.GroupSync(relay).deferring)
+
+    def test_the_applier_goes_on_while_its_fsync_runs(self):
+        # Whatever waits for durability runs only after the fsync that
+        # covers it returned; meanwhile transactions go on being applied.
+        storage = ZODB.FileStorage.FileStorage(self.path('plain.fs'))
+        self.addCleanup(storage.close)
+        db = ZODB.DB(storage)
+        self.addCleanup(db.close)
+        release = threading.Event()
+        started = threading.Event()
+        fsync = os.fsync
+
+        def slow_fsync(fd):
+            started.set()
+            release.wait(support.TIMEOUT)
+            fsync(fd)
+
+        with unittest.mock.patch.object(groupsync.os, 'fsync', slow_fsync):
+            sync = groupsync.GroupSync(storage)
+            self.commit(db)
+            self.assertTrue(sync.applied(more_waiting=False))
+            durable = []
+            sync.sync(lambda: durable.append(1))
+            self.assertTrue(started.wait(support.TIMEOUT))
+            self.commit(db)  # not held up by the fsync under way
+            sync.sync(lambda: durable.append(2))
+            self.assertEqual(durable, [])
+            release.set()
+            wait(lambda: durable == [1, 2], timeout=support.TIMEOUT)
+            sync.close()
+        self.assertNotIn('_finish_finish', vars(storage))

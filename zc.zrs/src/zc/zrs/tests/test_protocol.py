@@ -46,6 +46,56 @@ class DecoderTests(unittest.TestCase):
             with self.assertRaises(protocol.InputError):
                 self.decoder.loads(payload)
 
+    def test_record_and_checksum_messages_decode_as_unpickled(self):
+        # Most of a stream: S messages without a data_txn and C messages,
+        # which the decoder parses from their bytes. Every byte value, in
+        # every position, comes back as the unpickler reads it.
+        for value in range(256):
+            oid = bytes([value]) * 4 + bytes([255 - value, 0, 128, value])
+            tid = bytes([value, 200]) * 4
+            for message in (('S', (oid, tid, '', None)),
+                            ('S', (oid, tid, '', tid)),
+                            ('C', (oid + tid,))):
+                payload = protocol.dumps(message)
+                self.assertEqual(self.decoder.loads(payload), message)
+                self.assertEqual(
+                    pickle.loads(payload, encoding='bytes'), message)
+
+    def test_the_layout_of_record_and_checksum_messages(self):
+        # What the decoder expects of them, opcode by opcode (anything else
+        # goes to the unpickler).
+        self.assertEqual(
+            protocol.dumps(('S', (b'\0' * 7 + b'\x01', b'\xff' * 8, '',
+                                  None))),
+            b'(X\x01\x00\x00\x00Sq\x00(c_codecs\nencode\nq\x01'
+            b'(X\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01q\x02'
+            b'X\x06\x00\x00\x00latin1q\x03tq\x04Rq\x05'
+            b'h\x01(X\x10\x00\x00\x00' + '\xff'.encode() * 8 + b'q\x06'
+            b'h\x03tq\x07Rq\x08X\x00\x00\x00\x00q\tNtq\ntq\x0b.')
+        self.assertEqual(
+            protocol.dumps(('C', (b'd' * 16,))),
+            b'(X\x01\x00\x00\x00Cq\x00(c_codecs\nencode\nq\x01'
+            b'(X\x10\x00\x00\x00' + b'd' * 16 + b'q\x02'
+            b'X\x06\x00\x00\x00latin1q\x03tq\x04Rq\x05tq\x06tq\x07.')
+
+    def test_altered_record_messages_are_unpickled_or_refused(self):
+        tid = b'\x04\r7u?&\x0f3'
+        payload = protocol.dumps(('S', (b'\0' * 8, tid, '', None)))
+        for i in range(len(payload)):
+            for altered in (payload[:i] + payload[i + 1:],
+                            payload[:i] + b'\x00' + payload[i + 1:],
+                            payload[:i] + b'X' + payload[i:]):
+                try:
+                    expected = pickle.loads(altered, encoding='bytes')
+                except Exception:
+                    expected = None
+                try:
+                    got = self.decoder.loads(altered)
+                except protocol.InputError:
+                    got = None
+                if got is not None:
+                    self.assertEqual(got, expected)
+
     def test_transaction_header_normalizes_python2_strings(self):
         header = protocol.transaction_header(
             ('\x04\r7u?&\x0f3', b' ', 'user', 'note', {b'key': 1}))
@@ -64,6 +114,17 @@ class FrameReaderTests(unittest.TestCase):
         for i in range(len(stream)):
             got += reader.feed(stream[i:i + 1])
         self.assertEqual(got, [b'one', b'', b'three'])
+
+    def test_messages_in_chunks_of_any_size(self):
+        payloads = [b'x' * n for n in (0, 1, 5, 70000, 3, 200000, 0, 9)]
+        stream = b''.join(protocol.frame(p) for p in payloads)
+        for size in (1, 3, 4, 7, 4096, 65536, 100003, len(stream)):
+            reader = protocol.FrameReader()
+            got = []
+            for i in range(0, len(stream), size):
+                got += reader.feed(stream[i:i + size])
+            self.assertEqual(got, payloads, size)
+            self.assertTrue(all(type(p) is bytes for p in got))
 
     def test_too_long_is_refused_from_the_length(self):
         reader = protocol.FrameReader(max_size=8)
