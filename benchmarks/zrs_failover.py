@@ -1,0 +1,288 @@
+"""zc.zrs high availability under load: how fast writes resume when the
+primary is killed, whether any acknowledged commit is lost, and what
+synchronous replication costs.
+
+Two databases run as ``zc-stack`` clusters of three nodes each (real
+``zkrunzeo`` processes under zdaemon, 2 s ZooKeeper sessions), sharing
+the ZooKeeper the first one starts: one with ``synchronous 1`` and one
+asynchronous. Writers are processes of their own committing through
+zc.zkzeo (``zc.stack.cluster.load``), each recording every commit the
+database acknowledged.
+
+- Commit latency and throughput, synchronous against asynchronous, in
+  alternating rounds (so a busy machine slows both alike): one writer for
+  the latency (p50, p99 of each commit), ``--writers`` for the
+  throughput.
+- Failover, on the synchronous database: ``--kills`` times, with the
+  writers running, SIGKILL whichever node is primary; the time from the
+  kill until a writer's commit started after it succeeds (writes resume),
+  and until every writer's did; then wait for the killed node to come
+  back (zdaemon restarts it) and rejoin as a secondary before the next
+  kill. At the end, every commit a writer saw acknowledged must be on the
+  last primary, and the three replicas must be byte-identical.
+
+Goals: failover p99 < 5 s with a 2 s ZooKeeper session timeout;
+synchronous commit costs < 1 ms p50 over asynchronous on loopback; 0
+acknowledged commits lost.
+
+    bin/py benchmarks/zrs_failover.py [--kills N] [--writers N]
+        [--rounds N] [--duration S]
+"""
+import argparse
+import filecmp
+import os
+import shutil
+import signal
+import statistics
+import tempfile
+import time
+
+from zope.testing.wait import wait
+
+import zc.zk
+from zc.stack.cluster import database, load
+from zc.stack.cluster.cluster import Cluster
+from zc.stack.cluster.config import Settings
+from zc.stack.cluster.registry import Layout
+
+NODES = 3
+#: Seconds to wait for a whole cluster (every node serving) again.
+SETTLE_TIMEOUT = 60
+#: Seconds to wait for writes to resume after a kill.
+RESUME_TIMEOUT = 60
+POLL = 0.02
+GOAL_FAILOVER_P99 = 5.0
+GOAL_SYNC_COST_MS = 1.0
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+class Database:
+    """A cluster of ``NODES`` database nodes in base directory ``base``."""
+
+    def __init__(self, base, name, synchronous, zookeeper=None):
+        self.name = name
+        self.directory = os.path.join(base, name)
+        self.cluster = Cluster(self.directory)
+        roles = ['primary', 'secondary']
+        if zookeeper is None:
+            roles.insert(0, 'zookeeper')
+        self.settings = Settings(
+            zookeeper=zookeeper, path=f'/bench-{name}',
+            secondaries=NODES - 1, synchronous=synchronous)
+        self.state = self.cluster.up(self.settings, roles)
+        self.zookeeper = self.state['zookeeper']
+        self.layout = Layout(self.settings.path, self.settings.database)
+        self.zk = zc.zk.ZooKeeper(self.zookeeper)
+        self.writers = []
+
+    def nodes(self):
+        return database.nodes(self.zk, self.layout)
+
+    def whole(self):
+        """Every node serves: one primary, the others its secondaries."""
+        nodes = self.nodes()
+        return (len(nodes) == NODES
+                and [n.role for n in nodes].count('primary') == 1
+                and all(n.role in database.SERVING for n in nodes))
+
+    def settle(self):
+        wait(self.whole, timeout=SETTLE_TIMEOUT, wait=POLL)
+
+    def start_writers(self, count, round_name):
+        self.writers = [
+            load.Writer(self.zookeeper, self.layout.primary, f'w{i}',
+                        os.path.join(self.directory,
+                                     f'{round_name}-w{i}.log'))
+            for i in range(count)]
+        # Running once each has committed.
+        wait(lambda: all(w.commits() for w in self.writers),
+             timeout=RESUME_TIMEOUT, wait=POLL)
+
+    def stop_writers(self):
+        for writer in self.writers:
+            writer.stop()
+        writers, self.writers = self.writers, []
+        return writers
+
+    def close(self):
+        self.stop_writers()
+        self.zk.close()
+        self.cluster.down()
+
+
+def measure_round(db, writers, duration):
+    """Commits per second, and each commit's latency (seconds), of
+    ``writers`` writers over ``duration`` seconds (commits that ended in
+    the window from the moment all were committing)."""
+    db.start_writers(writers, f'round{time.monotonic_ns()}')
+    start = time.monotonic()
+    time.sleep(duration)
+    end = time.monotonic()
+    commits = [c for w in db.stop_writers() for c in w.commits()
+               if start <= c.end <= end]
+    return len(commits) / (end - start), [c.end - c.start for c in commits]
+
+
+def commit_costs(dbs, options):
+    """Latency and throughput of each database, rounds alternating."""
+    results = {db.name: dict(latency=[], throughput=[]) for db in dbs}
+    for number in range(options.rounds):
+        for db in dbs:
+            _, latencies = measure_round(db, 1, options.duration)
+            throughput, _ = measure_round(db, options.writers,
+                                          options.duration)
+            results[db.name]['latency'] += latencies
+            results[db.name]['throughput'].append(throughput)
+            print(f'round {number + 1} {db.name:<12}'
+                  f' latency p50 {statistics.median(latencies) * 1000:6.2f}'
+                  f' ms, {throughput:7.0f} commits/s'
+                  f' ({options.writers} writers)', flush=True)
+    return results
+
+
+def primary_process(db):
+    """The pid of the node serving as primary."""
+    primary = database.primary(db.nodes())
+    return primary and primary.pid
+
+
+def failovers(db, options):
+    """Kill the primary ``options.kills`` times under load; return the
+    kill times and the writers."""
+    db.settle()
+    db.start_writers(options.writers, 'kills')
+    kills = []
+    for number in range(options.kills):
+        db.settle()
+        pid = primary_process(db)
+        killed = time.monotonic()
+        os.kill(pid, signal.SIGKILL)
+        kills.append(killed)
+
+        def resumed():
+            return any(c.start > killed for w in db.writers
+                       for c in w.commits())
+        wait(resumed, timeout=RESUME_TIMEOUT, wait=POLL)
+        resume = time.monotonic() - killed
+        db.settle()   # the killed node is back, as a secondary
+        print(f'kill {number + 1:2}: writes resumed after ~{resume:.2f} s,'
+              f' cluster whole again after {time.monotonic() - killed:.2f}'
+              ' s', flush=True)
+    return kills, db.stop_writers()
+
+
+def resume_times(kills, writers):
+    """For each kill: seconds until the first commit started after it
+    succeeded, and until every writer had such a commit."""
+    first, every = [], []
+    per_writer = [w.commits() for w in writers]
+    for killed in kills:
+        ends = [min((c.end for c in commits if c.start > killed),
+                    default=None) for commits in per_writer]
+        ends = [end for end in ends if end is not None]
+        first.append(min(ends) - killed)
+        every.append(max(ends) - killed if len(ends) == len(writers)
+                     else float('inf'))
+    return first, every
+
+
+def lost_commits(db, writers):
+    import zc.zkzeo
+    client = zc.zkzeo.DB(db.zookeeper, db.layout.primary)
+    try:
+        return sum(len(seqs) for seqs in load.missing(client,
+                                                      writers).values())
+    finally:
+        client.close()
+
+
+def replicas_identical(db):
+    """Once every node has the primary's last transaction, whether their
+    data files hold the same bytes."""
+    paths = [os.path.join(db.directory, f'zeo-{n}', 'Data.fs')
+             for n in range(1, NODES + 1)]
+
+    def same():
+        return all(filecmp.cmp(paths[0], p, shallow=False)
+                   for p in paths[1:])
+    try:
+        wait(same, timeout=SETTLE_TIMEOUT, wait=0.2)
+    except wait.TimeOutWaitingFor:
+        return False
+    return True
+
+
+def report(costs, first, every, lost, identical, options):
+    sync, asynchronous = costs['synchronous'], costs['asynchronous']
+    sync_p50 = statistics.median(sync['latency']) * 1000
+    async_p50 = statistics.median(asynchronous['latency']) * 1000
+    p50, p99 = statistics.median(first), percentile(first, 0.99)
+    rows = [
+        ('failover: kill -> a commit succeeds, p50', f'{p50:.2f} s', ''),
+        ('failover: kill -> a commit succeeds, p99', f'{p99:.2f} s',
+         f'< {GOAL_FAILOVER_P99:g} s: '
+         + ('met' if p99 < GOAL_FAILOVER_P99 else 'NOT MET')),
+        ('failover: kill -> every writer commits, p50',
+         f'{statistics.median(every):.2f} s', ''),
+        ('failover: kill -> every writer commits, p99',
+         f'{percentile(every, 0.99):.2f} s', ''),
+        ('acknowledged commits lost (synchronous)', f'{lost}',
+         '0: ' + ('met' if lost == 0 else 'NOT MET')),
+        ('replicas byte-identical at the end', 'yes' if identical else 'NO',
+         ''),
+        ('commit latency p50, asynchronous', f'{async_p50:.2f} ms', ''),
+        ('commit latency p50, synchronous', f'{sync_p50:.2f} ms', ''),
+        ('synchronous cost, p50', f'{sync_p50 - async_p50:+.2f} ms',
+         f'< {GOAL_SYNC_COST_MS:g} ms: ' + (
+             'met' if sync_p50 - async_p50 < GOAL_SYNC_COST_MS
+             else 'NOT MET')),
+        ('commit latency p99, asynchronous / synchronous',
+         f"{percentile(asynchronous['latency'], 0.99) * 1000:.2f} /"
+         f" {percentile(sync['latency'], 0.99) * 1000:.2f} ms", ''),
+        (f'throughput, {options.writers} writers, asynchronous',
+         f"{statistics.median(asynchronous['throughput']):,.0f} commits/s",
+         ''),
+        (f'throughput, {options.writers} writers, synchronous',
+         f"{statistics.median(sync['throughput']):,.0f} commits/s",
+         'ratio {:.2f}'.format(statistics.median(sync['throughput'])
+                               / statistics.median(
+                                   asynchronous['throughput']))),
+    ]
+    width = max(len(row[0]) for row in rows)
+    print(f'\n{options.kills} kills, {len(first)} failovers measured,'
+          f' {options.writers} writers, {NODES} nodes')
+    for what, figure, goal in rows:
+        print(f'{what:<{width}}  {figure:>18}  {goal}'.rstrip())
+
+
+def main(args=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--kills', type=int, default=20)
+    parser.add_argument('--writers', type=int, default=4)
+    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--duration', type=float, default=3.0,
+                        help='seconds of each latency/throughput round')
+    options = parser.parse_args(args)
+    base = tempfile.mkdtemp(prefix='zrs-failover-')
+    dbs = []
+    try:
+        dbs.append(Database(base, 'synchronous', 1))
+        dbs.append(Database(base, 'asynchronous', 0, dbs[0].zookeeper))
+        costs = commit_costs(dbs, options)
+        kills, writers = failovers(dbs[0], options)
+        first, every = resume_times(kills, writers)
+        lost = lost_commits(dbs[0], writers)
+        identical = replicas_identical(dbs[0])
+        report(costs, first, every, lost, identical, options)
+    finally:
+        for db in reversed(dbs):
+            db.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()
