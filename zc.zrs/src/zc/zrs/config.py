@@ -39,11 +39,14 @@ class ZRS(ZODB.config.BaseConfig):
 
     def __init__(self, config):
         super().__init__(config)
+        _check_failover_keys(config)
         _check_zookeeper_keys(config)
 
     def open(self):
         config = self.config
         to, from_ = config.replicate_to, config.replicate_from
+        if config.failover:
+            return self._open_node()
         if to is None and from_ is None:
             raise ValueError(
                 'zrs section needs replicate-to (a primary), replicate-from '
@@ -92,6 +95,43 @@ class ZRS(ZODB.config.BaseConfig):
             raise
         _register_for_monitoring(storage, self.name)
         return storage
+
+    def _open_node(self):
+        """A high-availability node (zc.zrs.node)."""
+        from zc.zrs.node import Node
+        from zc.zrs.zeoserver import ZEOServer
+        config = self.config
+        server = _opening_zeo_server()
+        to = config.replicate_to.address
+        if server is not None and _overlap(server.options.address, to):
+            server.options.usage(
+                f'{self._section()}: replicate-to {_show(to)} is the '
+                f'address of the ZEO server itself')
+        ssl, hostname = config.replicate_from_ssl or (None, None)
+        try:
+            node = Node(
+                config.base.open, to, config.zookeeper,
+                config.zookeeper_path, name=config.node_name,
+                zookeeper_session_timeout=config.zookeeper_session_timeout,
+                zeo_server=(None if server is None
+                            else ZEOServer(server, self.name or '1')),
+                primary_options=dict(ssl=config.replicate_to_ssl),
+                secondary_options=dict(
+                    reconnect_delay=config.reconnect_delay,
+                    check_checksums=config.check_checksums,
+                    keep_alive_delay=config.keep_alive_delay,
+                    ssl=ssl, ssl_server_hostname=hostname),
+                election_timeout=config.election_timeout)
+        except BaseException as exc:
+            problem = _starting_problem(exc, config)
+            if problem is not None:
+                message = f'{self._section()}: {problem}'
+                if server is not None:
+                    server.options.usage(message)
+                exc.add_note(message)
+            raise
+        _register_for_monitoring(node, self.name)
+        return node
 
     def _section(self):
         return f'zrs storage {self.name!r}' if self.name else 'zrs section'
@@ -148,6 +188,38 @@ def _starting_problem(exc, config):
             return (f'zookeeper {config.zookeeper}: cannot connect to '
                     f'ZooKeeper')
     return None
+
+
+def _check_failover_keys(config):
+    """``failover on`` has what a node needs (checked when the
+    configuration is read)."""
+    if not config.failover:
+        for key in ('node_name',):
+            if getattr(config, key) is not None:
+                raise ValueError(f'{key.replace("_", "-")} needs failover on')
+        return
+    missing = [key for key, value in (
+        ('zookeeper', config.zookeeper),
+        ('zookeeper-path', config.zookeeper_path),
+        ('replicate-to', config.replicate_to)) if value is None]
+    if missing:
+        raise ValueError(f'failover needs {", ".join(missing)} (the '
+                         f'database\'s ZooKeeper path, and where to serve '
+                         f'secondaries while primary)')
+    if config.replicate_from is not None:
+        raise ValueError('failover nodes find their primary in ZooKeeper: '
+                         'no replicate-from')
+    if isinstance(config.replicate_to.address, str):
+        raise ValueError(f'failover needs a TCP replicate-to (registered '
+                         f'in ZooKeeper), not the unix socket '
+                         f'{config.replicate_to.address}')
+    if config.node_name is not None and (
+            not config.node_name or '/' in config.node_name):
+        raise ValueError(f'node-name {config.node_name!r} must be a '
+                         f'non-empty name without /')
+    if not config.election_timeout > 0:
+        raise ValueError(f'election-timeout must be more than 0 seconds, '
+                         f'not {config.election_timeout:g}')
 
 
 def _check_zookeeper_keys(config):

@@ -15,6 +15,9 @@ import tempfile
 
 import ZODB.blob
 import ZODB.FileStorage
+from ZODB.utils import z64
+
+from zc.zrs import filescan
 
 _FileStorage = ZODB.FileStorage.FileStorage
 #: The names FileStorage._finish_finish uses: the steps that
@@ -86,6 +89,41 @@ def locked_data_file(storage):
     committed meanwhile)."""
     with storage._lock:
         yield storage._file
+
+
+def truncate_after(path, tid):
+    """Cut the FileStorage data file ``path`` (not open) right after its
+    transaction ``tid`` (z64: keep none); return the tids removed, oldest
+    first. A FileStorage opened on it afterwards holds exactly the
+    transactions up to ``tid``: its index file goes too (it would describe
+    the removed ones). Blob files of removed transactions stay in the blob
+    directory, unreferenced."""
+    fs = _FileStorage(path, read_only=True)
+    try:
+        end = durable_end(fs)[0]
+    finally:
+        fs.close()
+    data_file = filescan.DataFile(path)
+    try:
+        data_file.limit = end
+        keep = (filescan.FILE_START if tid == z64
+                else data_file.position_after(tid, end))
+        removed = []
+        pos = keep
+        while pos < end:
+            txn = data_file.transaction_at(pos)
+            removed.append(txn.tid)
+            pos = data_file.next_position(txn)
+    finally:
+        data_file.close()
+    if keep < os.path.getsize(path):
+        with open(path, 'r+b') as f:
+            f.truncate(keep)
+            f.flush()
+            os.fsync(f.fileno())
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path + '.index')
+    return removed
 
 
 def problems():

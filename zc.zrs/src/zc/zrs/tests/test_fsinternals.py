@@ -8,6 +8,7 @@ import unittest.mock
 import ZODB.blob
 import ZODB.FileStorage
 import ZODB.MappingStorage
+import ZODB.utils
 
 from zc.zrs import fsinternals
 
@@ -66,3 +67,60 @@ class FSInternalsTests(unittest.TestCase):
             conn.root()['x'] = 2
         self.assertEqual(len(finished), 2)
         db.close()
+
+
+class TruncateTests(unittest.TestCase):
+    """A rejoining node cuts its data file after a tid (the start of the
+    epoch that followed the one it was primary in)."""
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self._tmp.cleanup)
+        self.path = os.path.join(self._tmp.name, 'data.fs')
+        db = ZODB.DB(self.path)
+        for i in range(5):
+            with db.transaction() as conn:
+                conn.root()['x'] = i
+        db.close()
+        fs = ZODB.FileStorage.FileStorage(self.path, read_only=True)
+        self.tids = [t.tid for t in fs.iterator()]
+        fs.close()
+
+    def reopened(self):
+        fs = ZODB.FileStorage.FileStorage(self.path)
+        self.addCleanup(fs.close)
+        return fs
+
+    def test_the_transactions_after_the_tid_go(self):
+        removed = fsinternals.truncate_after(self.path, self.tids[3])
+        self.assertEqual(removed, self.tids[4:])
+        fs = self.reopened()
+        self.assertEqual([t.tid for t in fs.iterator()], self.tids[:4])
+        self.assertEqual(fs.lastTransaction(), self.tids[3])
+        db = ZODB.DB(fs)  # the index was rebuilt: the data is right
+        with db.transaction() as conn:
+            self.assertEqual(conn.root()['x'], 2)
+            conn.root()['x'] = 'after'
+        self.assertGreater(fs.lastTransaction(), self.tids[3])
+
+    def test_a_prefix_of_a_bigger_file(self):
+        with open(self.path, 'rb') as f:
+            before = f.read()
+        fsinternals.truncate_after(self.path, self.tids[1])
+        with open(self.path, 'rb') as f:
+            after = f.read()
+        self.assertTrue(before.startswith(after))
+        self.assertLess(len(after), len(before))
+
+    def test_nothing_to_cut(self):
+        size = os.path.getsize(self.path)
+        self.assertEqual(fsinternals.truncate_after(self.path,
+                                                    self.tids[-1]), [])
+        self.assertEqual(os.path.getsize(self.path), size)
+        self.assertTrue(os.path.exists(self.path + '.index'))
+
+    def test_everything(self):
+        removed = fsinternals.truncate_after(self.path, ZODB.utils.z64)
+        self.assertEqual(removed, self.tids)
+        self.assertEqual(os.path.getsize(self.path), 4)
+        self.assertEqual(len(self.reopened()), 0)

@@ -1,0 +1,182 @@
+"""High-availability nodes in one process against a real ZooKeeper: the
+election, the epochs, promotion, following, rejoin with truncation, the
+switchover API and the status function."""
+import functools
+
+import ZODB
+import ZODB.FileStorage
+import ZODB.utils
+from zope.testing.wait import wait
+
+import zc.zk
+from zc.zk.testing import ZOOKEEPER
+from zc.zrs import election
+from zc.zrs.node import Node
+from zc.zrs.tests import support
+from zc.zrs.tests.test_replication import TempDirTest
+
+PATH = '/databases/main'
+
+
+class NodeTest(TempDirTest):
+    """Nodes named after their data files, in the test's chroot."""
+
+    layer = ZOOKEEPER
+
+    def setUp(self):
+        super().setUp()
+        self.zookeeper = self.layer.connection_string
+        self.nodes = {}
+        self.dbs = {}
+
+    def node(self, name, **kw):
+        kw.setdefault('secondary_options', dict(reconnect_delay=0.1))
+        kw.setdefault('election_timeout', 2)
+        node = Node(functools.partial(ZODB.FileStorage.FileStorage,
+                                      self.path(f'{name}.fs')),
+                    ('127.0.0.1', 0), self.zookeeper, PATH, name=name,
+                    zookeeper_session_timeout=2, **kw)
+        self.nodes[name] = node
+        self.addCleanup(self.close, name)
+        return node
+
+    def close(self, name):
+        node = self.nodes.pop(name, None)
+        db = self.dbs.pop(name, None)
+        if db is not None:
+            db.close()  # closes the node
+        elif node is not None:
+            node.close()
+
+    def wait_role(self, node, role):
+        wait(lambda: node.role == role, timeout=support.TIMEOUT,
+             message=f'{node.name} is {node.role}, not {role}')
+
+    def status(self):
+        return election.status(self.zookeeper, PATH)
+
+    def commit(self, node, count=1, start=0):
+        """Commit through a DB of the node (opened once it is primary)."""
+        if node.name not in self.dbs:
+            self.dbs[node.name] = ZODB.DB(node)
+        db = self.dbs[node.name]
+        for i in range(start, start + count):
+            with db.transaction(f'commit {i}') as conn:
+                conn.root()[i % 5] = i
+
+    def caught_up(self, secondary, primary):
+        wait(lambda: secondary.lastTransaction()
+             == primary.lastTransaction(), timeout=support.TIMEOUT)
+
+
+class ElectionTests(NodeTest):
+
+    def test_first_node_is_primary_and_the_next_follows(self):
+        a = self.node('a')
+        self.wait_role(a, 'primary')
+        self.assertFalse(a.isReadOnly())
+        b = self.node('b')
+        self.wait_role(b, 'secondary')
+        self.assertTrue(b.isReadOnly())
+        self.commit(a, 5)
+        self.caught_up(b, a)
+        status = self.status()
+        self.assertEqual(status['epoch'], 1)
+        self.assertEqual(status['primary'], 'a')
+        self.assertEqual([(n['name'], n['role'], n['epoch'])
+                          for n in status['nodes']],
+                         [('a', 'primary', 1), ('b', 'secondary', 1)])
+        self.assertEqual(status['nodes'][0]['replication'],
+                         '127.0.0.1:%s' % a.address[1])
+        with zc.zk.ZooKeeper(self.zookeeper) as zk:
+            self.assertEqual(zk.get_children(PATH + '/replication'),
+                             ['127.0.0.1:%s' % a.address[1]])
+            entries, _ = election.read_epochs(zk.client, PATH)
+        self.assertEqual(entries[0][0], 1)
+        self.assertEqual(entries[0][2], 'a')
+
+    def test_the_secondary_takes_over_when_the_primary_leaves(self):
+        a = self.node('a')
+        self.wait_role(a, 'primary')
+        b = self.node('b')
+        self.wait_role(b, 'secondary')
+        self.commit(a, 5)
+        self.caught_up(b, a)
+        last = a.lastTransaction()
+        self.close('a')
+        self.wait_role(b, 'primary')
+        self.assertEqual(self.status()['epoch'], 2)
+        self.commit(b, 3, start=5)
+        self.assertGreater(b.lastTransaction(), last)
+        with zc.zk.ZooKeeper(self.zookeeper) as zk:
+            entries, _ = election.read_epochs(zk.client, PATH)
+        self.assertEqual(entries[1], (2, last, 'b'))
+
+    def test_the_most_current_node_wins(self):
+        a = self.node('a')
+        self.wait_role(a, 'primary')
+        self.commit(a, 3)
+        self.close('a')  # a has 3 transactions; b and c none
+        c = self.node('c')
+        self.wait_role(c, 'primary')  # alone: it wins epoch 2
+        self.close('c')
+        a = self.node('a')
+        b = self.node('b')
+        # a's data followed epoch 1 (it was its primary) and has what
+        # epoch 2 lacks: it is cut to epoch 2's start, like b's empty file
+        # they tie, and the smaller name wins.
+        self.wait_role(a, 'primary')
+        self.wait_role(b, 'secondary')
+        self.assertEqual(a.lastTransaction(), ZODB.utils.z64)
+        self.assertEqual(self.status()['epoch'], 3)
+
+
+class RejoinTests(NodeTest):
+
+    def test_an_old_primary_cuts_what_it_alone_had_and_follows(self):
+        a = self.node('a')
+        self.wait_role(a, 'primary')
+        b = self.node('b')
+        self.wait_role(b, 'secondary')
+        self.commit(a, 5)
+        self.caught_up(b, a)
+        self.close('b')
+        self.commit(a, 2, start=5)  # never replicated
+        self.close('a')
+        b = self.node('b')
+        self.wait_role(b, 'primary')  # epoch 2, from what b had
+        self.commit(b, 3, start=10)
+        a = self.node('a')
+        self.wait_role(a, 'secondary')
+        self.caught_up(a, b)
+        self.assertEqual(a.data_epoch, 2)
+        self.close('a')
+        self.close('b')
+        support.assert_replica(self, self.path('b.fs'), self.path('a.fs'))
+        warnings = [m for m in self.logs.messages(30) if 'removed' in m]
+        self.assertEqual(len(warnings), 1, warnings)
+        self.assertIn('removed 2 transactions', warnings[0])
+
+
+class SwitchoverTests(NodeTest):
+
+    def test_planned_switchover(self):
+        a = self.node('a')
+        self.wait_role(a, 'primary')
+        b = self.node('b')
+        self.wait_role(b, 'secondary')
+        self.commit(a, 5)
+        status = election.switchover(self.zookeeper, PATH, to='b')
+        self.assertEqual(status['primary'], 'b')
+        self.assertEqual(status['epoch'], 2)
+        self.wait_role(a, 'secondary')
+        self.commit(b, 2, start=5)
+        self.caught_up(a, b)
+        self.assertEqual(len(list(b.iterator())), 8)  # with the root
+
+    def test_switchover_to_an_unknown_node(self):
+        a = self.node('a')
+        self.wait_role(a, 'primary')
+        with self.assertRaises(ValueError) as caught:
+            election.switchover(self.zookeeper, PATH, to='nobody')
+        self.assertIn("no live node 'nobody'", str(caught.exception))
