@@ -92,11 +92,12 @@ class Database:
     def settle(self):
         wait(self.whole, timeout=SETTLE_TIMEOUT, wait=POLL)
 
-    def start_writers(self, count, round_name):
+    def start_writers(self, count, label):
+        """``count`` writers, each with a tree of its own (a key written
+        again with the same value would make an empty commit)."""
         self.writers = [
-            load.Writer(self.zookeeper, self.layout.primary, f'w{i}',
-                        os.path.join(self.directory,
-                                     f'{round_name}-w{i}.log'))
+            load.Writer(self.zookeeper, self.layout.primary, f'{label}-w{i}',
+                        os.path.join(self.directory, f'{label}-w{i}.log'))
             for i in range(count)]
         # Running once each has committed.
         wait(lambda: all(w.commits() for w in self.writers),
@@ -114,11 +115,11 @@ class Database:
         self.cluster.down()
 
 
-def measure_round(db, writers, duration):
+def measure_round(db, writers, duration, label):
     """Commits per second, and each commit's latency (seconds), of
     ``writers`` writers over ``duration`` seconds (commits that ended in
     the window from the moment all were committing)."""
-    db.start_writers(writers, f'round{time.monotonic_ns()}')
+    db.start_writers(writers, label)
     start = time.monotonic()
     time.sleep(duration)
     end = time.monotonic()
@@ -132,9 +133,11 @@ def commit_costs(dbs, options):
     results = {db.name: dict(latency=[], throughput=[]) for db in dbs}
     for number in range(options.rounds):
         for db in dbs:
-            _, latencies = measure_round(db, 1, options.duration)
+            _, latencies = measure_round(db, 1, options.duration,
+                                         f'latency{number}')
             throughput, _ = measure_round(db, options.writers,
-                                          options.duration)
+                                          options.duration,
+                                          f'throughput{number}')
             results[db.name]['latency'] += latencies
             results[db.name]['throughput'].append(throughput)
             print(f'round {number + 1} {db.name:<12}'
@@ -266,6 +269,8 @@ def main(args=None):
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--duration', type=float, default=3.0,
                         help='seconds of each latency/throughput round')
+    parser.add_argument('--keep', action='store_true',
+                        help="keep the clusters' directories (logs, data)")
     options = parser.parse_args(args)
     base = tempfile.mkdtemp(prefix='zrs-failover-')
     dbs = []
@@ -281,7 +286,10 @@ def main(args=None):
     finally:
         for db in reversed(dbs):
             db.close()
-        shutil.rmtree(base, ignore_errors=True)
+        if options.keep:
+            print(f'kept {base}')
+        else:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == '__main__':

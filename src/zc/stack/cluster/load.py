@@ -80,14 +80,15 @@ class Record:
 class Writer(Record):
     """A writer process called ``name``, committing to the database whose
     primary registers at ``path`` of ZooKeeper ``zookeeper``, logging to
-    ``log``."""
+    ``log``; what it logs goes to ``log + '.err'``."""
 
     def __init__(self, zookeeper, path, name, log):
         super().__init__(name, log)
-        self.process = subprocess.Popen(
-            python_program(__name__, zookeeper, path, name, log),
-            env=dict(os.environ, **python_environment()),
-            stdin=subprocess.DEVNULL)
+        with open(log + '.err', 'a') as errors:
+            self.process = subprocess.Popen(
+                python_program(__name__, zookeeper, path, name, log),
+                env=dict(os.environ, **python_environment()),
+                stdin=subprocess.DEVNULL, stdout=errors, stderr=errors)
 
     def stop(self):
         """Stop after the commit in flight; True if it stopped in

@@ -23,6 +23,7 @@ the election does); app servers find the primary there through zc.zkzeo.
 import posixpath
 
 from kazoo.exceptions import NoNodeError
+from zc.zrs import election
 
 DEFAULT_ROOT = '/zc-stack'
 DEFAULT_DATABASE = 'main'
@@ -42,6 +43,11 @@ class Layout:
         self.replication = posixpath.join(self.database_path, 'replication')
         self.apps = posixpath.join(self.root, 'apps')
         self.front = posixpath.join(self.root, 'front')
+
+    def node(self, name):
+        """Where the election keeps database node ``name`` while its
+        process lives (an ephemeral node of zc.zrs's)."""
+        return posixpath.join(self.database_path, election.NODES, name)
 
     def by_kind(self):
         """``(kind, path)`` for each kind of service that registers, in

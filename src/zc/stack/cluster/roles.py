@@ -22,6 +22,8 @@ SCRIPTS = {
 APPLICATION = 'zc.stack.cluster.appserver:application'
 #: Milliseconds before the registration of a killed process vanishes.
 SESSION_TIMEOUT = 2000
+#: Seconds a secondary waits before connecting again to its primary.
+RECONNECT_DELAY = 1
 
 ZEO_CONF = """\
 # Written by zc-stack up: {name}, a node of the database {database}. The
@@ -34,12 +36,12 @@ ZEO_CONF = """\
 
 <zrs>
   failover on
+  node-name {name}
   replicate-to {host}:0
   zookeeper {connection}
   zookeeper-path {database_path}
   zookeeper-session-timeout {zrs_session_timeout}
-  synchronous {synchronous}
-  synchronous-fallback {synchronous_fallback}
+  reconnect-delay {reconnect_delay}
   <filestorage>
     path {directory}/Data.fs
     blob-dir {directory}/blobs
@@ -108,15 +110,15 @@ def node(settings, base, connection, number):
     layout = Layout(settings.path, settings.database)
     name = f'zeo-{number}'
     service = Service(name, 'database', base, python_program(
-        'zc.stack.cluster.launch', 'zkrunzeo', '-C',
-        os.path.join(base, name, 'zeo.conf')),
+        'zc.stack.cluster.launch', '--after-gone', connection,
+        layout.node(name), 'zkrunzeo',
+        '-C', os.path.join(base, name, 'zeo.conf')),
         environment=python_environment(), registered_at=layout.servers)
     return Planned(service, {'zeo.conf': ZEO_CONF.format(
         name=name, database=settings.database, host=settings.host,
         directory=service.directory, connection=connection,
         database_path=layout.database_path, path=layout.servers,
-        synchronous=settings.synchronous,
-        synchronous_fallback=settings.synchronous_fallback,
+        reconnect_delay=RECONNECT_DELAY,
         session_timeout=SESSION_TIMEOUT,
         zrs_session_timeout=SESSION_TIMEOUT / 1000)})
 
