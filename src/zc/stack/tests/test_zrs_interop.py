@@ -4,8 +4,14 @@ The original runs in a throw-away venv (ZODB 5.5.1, ZEO 5.3.0), as an
 external process driven by zrs_peer.py: an original primary feeds our
 secondary, our primary feeds an original secondary, and the replicas come
 out byte-identical (data files and blob files).
+
+Our secondary offers zrs2.2 first: the original primary closes the
+connection, and our secondary asks again with zrs2.1. Our synchronous
+primary feeds an original secondary too, which never acknowledges: only
+our (zrs2.2) secondaries count for synchronous commit.
 """
 import filecmp
+import logging
 import os
 import pathlib
 import subprocess
@@ -20,7 +26,9 @@ from zope.testing.wait import wait
 import zc.zrs
 import zc.zrs.loop
 from zc.stack import peers
+from zc.zrs.interfaces import NotAcknowledged
 from zc.zrs.tests import support
+from zc.zrs.tests.test_synchronous import store
 
 PEER_SCRIPT = pathlib.Path(__file__).with_name('zrs_peer.py')
 
@@ -96,7 +104,8 @@ def same_tree(a, b):
         for n in names)
 
 
-class InteropTests(unittest.TestCase):
+class OriginalPeerTest(unittest.TestCase):
+    """A temporary directory, captured logs, replicas to compare."""
 
     layer = OriginalZRSLayer
 
@@ -117,6 +126,9 @@ class InteropTests(unittest.TestCase):
         self.assertTrue(same_tree(self.path('p.blobs'),
                                   self.path('s.blobs')))
         self.assertEqual(self.logs.messages(), [])
+
+
+class InteropTests(OriginalPeerTest):
 
     def test_original_primary_feeds_our_secondary(self):
         address = ('127.0.0.1', support.free_port())
@@ -170,3 +182,86 @@ class InteropTests(unittest.TestCase):
         peer.close()
         db.close()
         self.assertIdenticalReplica()
+
+
+class NegotiationTests(OriginalPeerTest):
+    """zrs2.2 meets the original."""
+
+    def our_secondary(self, address, name='s'):
+        secondary = zc.zrs.Secondary(
+            ZODB.FileStorage.FileStorage(self.path(f'{name}.fs'),
+                                         blob_dir=self.path(f'{name}.blobs')),
+            address, reconnect_delay=0.2)
+        self.addCleanup(secondary.close)
+        return secondary
+
+    def test_our_secondary_falls_back_to_zrs21_once(self):
+        address = ('127.0.0.1', support.free_port())
+        peer = Peer('primary', self.path('p.fs'), address,
+                    self.path('p.blobs'))
+        self.addCleanup(peer.kill)
+        self.assertEqual(peer.ask('commit 5 100'), 'done')
+        secondary = self.our_secondary(address)
+        last = peer.last_transaction()
+        wait(lambda: secondary.lastTransaction() == last,
+             timeout=support.TIMEOUT)
+        self.assertEqual(secondary.replication_status()['protocol'],
+                         'zrs2.1')
+        # The original primary restarts: our secondary offers zrs2.2 again,
+        # falls back again, and says so only once.
+        peer.close()
+        wait(lambda: not secondary.replication_status()['connected'],
+             timeout=support.TIMEOUT)
+        peer = Peer('primary', self.path('p.fs'), address,
+                    self.path('p.blobs'))
+        self.addCleanup(peer.kill)
+        self.assertEqual(peer.ask('commit 5 1000'), 'done')
+        last = peer.last_transaction()
+        wait(lambda: secondary.lastTransaction() == last,
+             timeout=support.TIMEOUT)
+        fallbacks = [m for m in self.logs.messages(logging.INFO)
+                     if 'does not speak zrs2.2' in m]
+        self.assertEqual(fallbacks, [
+            'primary 127.0.0.1:%s does not speak zrs2.2: replicating with '
+            'zrs2.1' % address[1]])
+        self.assertEqual(secondary.epoch, 0)  # an original has none
+        peer.close()
+        secondary.close()
+        self.assertIdenticalReplica()
+
+    def test_a_synchronous_primary_feeds_an_original_secondary(self):
+        primary = zc.zrs.Primary(
+            ZODB.FileStorage.FileStorage(self.path('p.fs'),
+                                         blob_dir=self.path('p.blobs')),
+            ('127.0.0.1', 0), synchronous=1, synchronous_timeout=0.5)
+        self.addCleanup(primary.close)
+        peer = Peer('secondary', self.path('s.fs'), primary.address,
+                    self.path('s.blobs'))
+        self.addCleanup(peer.kill)
+        wait(lambda: [s['protocol'] for s in primary.replication_status()]
+             == ['zrs2.1'], timeout=support.TIMEOUT)
+        # The original secondary gets it, but never acknowledges it.
+        with self.assertRaises(NotAcknowledged):
+            store(primary, b'first')
+        self.assertIsNone(primary.acknowledged())
+        wait(lambda: peer.last_transaction() == primary.lastTransaction(),
+             timeout=support.TIMEOUT, wait=0.1)
+        # Ours does: synchronous commit resumes, the original follows.
+        ours = self.our_secondary(primary.address, 'o')
+        wait(lambda: primary.acknowledged() == primary.lastTransaction(),
+             timeout=support.TIMEOUT)
+        db = ZODB.DB(primary)
+        for i in range(10):
+            with db.transaction() as conn:
+                conn.root()[f'k{i % 3}'] = os.urandom(100 * i)
+            self.assertEqual(ours.lastTransaction(),
+                             primary.lastTransaction())
+        last = primary.lastTransaction()
+        wait(lambda: peer.last_transaction() == last,
+             timeout=support.TIMEOUT, wait=0.1)
+        peer.close()
+        ours.close()
+        db.close()
+        self.assertIdenticalReplica()
+        self.assertTrue(support.same_bytes(self.path('p.fs'),
+                                           self.path('o.fs')))

@@ -7,9 +7,13 @@ matched) and applies each one with ``tpc_begin`` / ``restore`` /
 ``tpc_vote`` / ``tpc_finish``. Keeping the decoding and the storage writes
 in one thread keeps the two from fighting over the GIL.
 
+Once what it applied is durable (zc.zrs.groupsync), it acknowledges the
+newest transaction to connections that want acknowledgements (zrs2.2):
+never before, and one acknowledgement for a batch.
+
 The applier sees a connection only through IAppliedConnection (its start
-tid and address, and pausing, resuming and failing it) and the database
-only through the ``invalidate`` callable it is given.
+tid and address, and pausing, resuming, failing and acknowledging it) and
+the database only through the ``invalidate`` callable it is given.
 """
 import logging
 import queue
@@ -36,8 +40,9 @@ class Applier:
 
     ``feed(connection, data)`` (from the loop) queues received bytes, and
     ``feed(connection, None)`` the end of a connection. ``pending`` counts
-    what is queued and not yet processed: a new connection starts only once
-    it is 0, from the storage's last transaction.
+    what is queued and not yet processed (and made durable): a new
+    connection starts only once it is 0, from the storage's last
+    transaction, which it then has on disk.
     """
 
     def __init__(self, storage, invalidate, check_checksums, blobs):
@@ -51,6 +56,7 @@ class Applier:
         self.pending = 0
         self._pending_bytes = 0
         self._streams = {}
+        self._unacknowledged = {}  # connection -> newest tid applied
         self._thread = threading.Thread(
             target=self._run, daemon=True,
             name=f'zc.zrs applier {storage.getName()}')
@@ -96,13 +102,21 @@ class Applier:
                 try:
                     self._process(connection, data)
                 finally:
+                    if sync.applied(more_waiting=not self.queue.empty()):
+                        self._acknowledge()
                     self._processed(connection, data)
-                sync.applied(more_waiting=not self.queue.empty())
             # What is left was received but will be fetched again.
             for stream in self._streams.values():
                 stream.discard()
         finally:
             sync.close()
+
+    def _acknowledge(self):
+        """Everything applied is durable: say so."""
+        unacknowledged, self._unacknowledged = self._unacknowledged, {}
+        for connection, tid in unacknowledged.items():
+            if connection.acknowledges and not connection.failed:
+                connection.acknowledge(tid)
 
     def _processed(self, connection, data):
         with self._lock:
@@ -118,6 +132,7 @@ class Applier:
             if stream is not None:
                 stream.discard()
                 del self._streams[connection]
+            self._unacknowledged.pop(connection, None)
             return
         if self.closed or connection.failed:
             return
@@ -129,6 +144,7 @@ class Applier:
         try:
             for transaction in stream.feed(data):
                 self._apply(transaction)
+                self._unacknowledged[connection] = transaction.tid
         except protocol.InputError as exc:
             self._fail(connection, stream, 'Input data error from primary '
                        f'{connection.address}: {exc}', exc_info=False)

@@ -23,6 +23,15 @@ def zookeeper_connection(value):
     return value.strip()
 
 
+def synchronous_fallback(value):
+    """``fail`` or ``async``."""
+    from zc.zrs.synchronous import FALLBACKS
+    if value not in FALLBACKS:
+        raise ValueError(f'synchronous-fallback must be fail or async, not '
+                         f'{value!r}')
+    return value
+
+
 def server_ssl(section):
     """A server-side ssl.SSLContext requiring trusted client
     certificates."""
@@ -41,6 +50,7 @@ class ZRS(ZODB.config.BaseConfig):
         super().__init__(config)
         _check_failover_keys(config)
         _check_zookeeper_keys(config)
+        _check_synchronous_keys(config)
 
     def open(self):
         config = self.config
@@ -72,6 +82,7 @@ class ZRS(ZODB.config.BaseConfig):
                 from zc.zrs.primary import Primary
                 storage = Primary(
                     storage, to.address, ssl=config.replicate_to_ssl,
+                    **_synchronous(config),
                     **(_zookeeper(config, zookeeper_path=config.zookeeper_path)
                        if config.zookeeper_path else {}))
             if from_ is not None:
@@ -115,7 +126,8 @@ class ZRS(ZODB.config.BaseConfig):
                 zookeeper_session_timeout=config.zookeeper_session_timeout,
                 zeo_server=(None if server is None
                             else ZEOServer(server, self.name or '1')),
-                primary_options=dict(ssl=config.replicate_to_ssl),
+                primary_options=dict(ssl=config.replicate_to_ssl,
+                                     **_synchronous(config)),
                 secondary_options=dict(
                     reconnect_delay=config.reconnect_delay,
                     check_checksums=config.check_checksums,
@@ -259,6 +271,27 @@ def _check_zookeeper_keys(config):
     except ImportError:
         raise ValueError('zookeeper needs zc.zk: install zc.zrs[zk]') \
             from None
+
+
+def _check_synchronous_keys(config):
+    """Synchronous replication is a primary's, with sane values."""
+    from zc.zrs.synchronous import check_settings
+    check_settings(config.synchronous, config.synchronous_timeout,
+                   config.synchronous_fallback)
+    if config.synchronous and config.replicate_to is None:
+        raise ValueError('synchronous (replication) needs replicate-to: '
+                         'it is the setting of a primary')
+    if config.synchronous and config.replicate_from is not None:
+        raise ValueError('synchronous is the setting of a primary; a relay '
+                         '(replicate-to and replicate-from) cannot be '
+                         'synchronous')
+
+
+def _synchronous(config):
+    """Synchronous-replication keyword arguments for Primary."""
+    return dict(synchronous=config.synchronous,
+                synchronous_timeout=config.synchronous_timeout,
+                synchronous_fallback=config.synchronous_fallback)
 
 
 def _zookeeper(config, **more):

@@ -29,7 +29,8 @@ starting at its last tid, and is promoted. The others follow it.
 The elector drives its node through a small interface (see
 zc.zrs.node.Node): ``last_tid()``, ``settled()``, ``data_epoch``,
 ``promote(epoch)``, ``follow(epoch, truncate_after)``, ``step_down()``,
-``fence(reason)``, ``unfence()``, ``replication_address()``,
+``fence(reason)``, ``unfence()``, ``disconnect_clients()``,
+``replication_address()``,
 ``zeo_address()`` and ``role``.
 """
 import json
@@ -240,6 +241,8 @@ class Elector:
         self._session = None
         self._lock = None
         self._fenced_by_suspension = False
+        self._disconnected_since = None
+        self._clients_sent_away = False
         self._published = None
         self._no_primary_since = None
         self._wake = threading.Event()
@@ -257,6 +260,14 @@ class Elector:
                               self._changed)
 
     def start(self):
+        """Take the first step at once (so that a rejoining node cuts
+        its data before it serves anything), then go on in a thread."""
+        self._wake.clear()
+        try:
+            self._step()
+        except KazooException as exc:
+            logger.info('election %s: %s; trying again', self.name,
+                        type(exc).__name__)
         self._thread.start()
 
     def close(self):
@@ -278,6 +289,11 @@ class Elector:
         self._wake.set()
 
     def _on_state(self, state):
+        if state == KazooState.CONNECTED:
+            self._disconnected_since = None
+            self._clients_sent_away = False
+        elif self._disconnected_since is None:
+            self._disconnected_since = time.monotonic()
         if state != KazooState.CONNECTED and self.leader:
             self._fenced_by_suspension = True
             self.node.fence(f'ZooKeeper session {state.lower()}')
@@ -301,7 +317,20 @@ class Elector:
 
     def _step(self):
         if not self.client.connected:
-            return STEADY_POLL
+            since = self._disconnected_since
+            if (self.leader and since is not None and time.monotonic() - since
+                    > self.zk.session_timeout and not self._clients_sent_away):
+                # ZooKeeper may have expired our session by now (unless it
+                # is down itself): another node may be primary already.
+                # Fenced and read-only, we send our clients away (to the
+                # new primary, if their ZooKeeper shows one), but remain
+                # the primary until we learn whether the session is lost.
+                self._clients_sent_away = True
+                logger.warning('node %s: ZooKeeper unreachable for longer '
+                               'than the session timeout: disconnecting '
+                               'ZEO clients', self.name)
+                self.node.disconnect_clients()
+            return ELECTION_POLL if self.leader else STEADY_POLL
         session = self.client.client_id[0]
         if session != self._session:
             if self.leader:
@@ -312,6 +341,10 @@ class Elector:
             self._published = None
         if self.leader:
             return self._lead()
+        if self._lock.is_acquired:
+            # We stepped down while ZooKeeper was unreachable, and it kept
+            # our session: let the others elect (us, maybe) anew.
+            self._lock.release()
         entries, version = read_epochs(self.client, self.path)
         self.epoch = entries[-1][0] if entries else 0
         self._join_epoch(entries)

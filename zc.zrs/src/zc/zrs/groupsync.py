@@ -44,12 +44,15 @@ class GroupSync:
 
     def applied(self, more_waiting):
         """After each replicated transaction: sync unless more are waiting
-        (and the batch is still young)."""
+        (and the batch is still young). Whether everything applied is
+        durable now (what a secondary may acknowledge)."""
         if not self._unsynced:
-            return
+            return True
         if (not more_waiting or self._unsynced >= MAX_TRANSACTIONS
                 or time.monotonic() - self._since >= MAX_DELAY):
             self.sync()
+            return True
+        return False
 
     def sync(self):
         if self._unsynced:

@@ -1,5 +1,20 @@
-"""Interfaces of zc.zrs."""
+"""Interfaces and exceptions of zc.zrs."""
 import zope.interface
+from ZODB.POSException import ReadOnlyError
+from ZODB.POSException import StorageError
+
+
+class NotAcknowledged(StorageError):
+    """A synchronous primary committed a transaction locally, but not
+    enough secondaries acknowledged it in time (or the primary was fenced
+    meanwhile): the client must not count on it. Also raised by
+    ``tpc_begin`` while such a primary waits for its secondaries to be in
+    sync again."""
+
+
+class Fenced(ReadOnlyError):
+    """The primary is fenced (``Primary.fence()``: it may no longer be the
+    primary): it accepts no commits."""
 
 
 class IReplicationStatus(zope.interface.Interface):
@@ -30,6 +45,13 @@ class IAppliedConnection(zope.interface.Interface):
     def resume():
         """Read again (from any thread)."""
 
+    acknowledges = zope.interface.Attribute(
+        'Whether the primary wants acknowledgements (zrs2.2).')
+
     def fail():
         """Drop the connection: its data cannot be applied (from any
         thread; ``failed`` is true at once)."""
+
+    def acknowledge(tid):
+        """Tell the primary that everything up to ``tid`` is durable here
+        (from the applier thread)."""

@@ -20,7 +20,6 @@ import socket
 import threading
 
 import zope.interface
-from ZODB.POSException import ReadOnlyError
 from ZODB.utils import tid_repr
 
 from zc.zrs import election
@@ -41,6 +40,7 @@ DELEGATED = (
     'getName', 'checkCurrentSerialInTransaction', 'supportsUndo',
     'history', 'undoLog', 'undoInfo', 'undo', 'pack', 'iterator',
     'record_iternext', 'getSize', 'deleteObject', 'replication_status',
+    'lastInvalidations',
     'copyTransactionsFrom', '__len__')
 
 
@@ -85,7 +85,6 @@ class Node:
         self._path = path
         self._db = None
         self._follower = None
-        self._fenced = None
         self._switching = threading.RLock()
         base = open_base()
         try:
@@ -98,7 +97,8 @@ class Node:
             self, zope.interface.providedBy(base), IReplicationStatus)
         self._epoch_path = self._data_path + '.epoch'
         self.data_epoch = self._read_epoch()
-        self._role = Secondary(base, **self._secondary_options)
+        self._base = base
+        self._role = self._secondary()
         #: 'starting' (read-only, replicating from nobody yet),
         #: 'secondary' or 'primary'.
         self.role = 'starting'
@@ -128,12 +128,9 @@ class Node:
     # The storage API the node changes
 
     def isReadOnly(self):
-        return self.role != 'primary'
-
-    def tpc_begin(self, *args, **kw):
-        if self._fenced is not None:
-            raise ReadOnlyError(f'fenced: {self._fenced}')
-        return self._role.tpc_begin(*args, **kw)
+        """True unless primary and not fenced: ZEO then refuses writing
+        clients (they go on looking for the primary)."""
+        return self.role != 'primary' or self._role.fenced is not None
 
     def registerDB(self, db):
         self._db = db
@@ -166,26 +163,24 @@ class Node:
         return None if self._zeo is None else self._zeo.address()
 
     def fence(self, reason):
-        """Commits fail from now on (until ``unfence``)."""
-        if self.role == 'primary' and self._fenced is None:
-            logger.warning('node %s fenced: %s', self.name, reason)
-            self._fenced = reason
+        """As primary, accept no commits (and acknowledge none) until
+        ``unfence``."""
+        if self.role == 'primary':
+            self._role.fence(f'node {self.name}: {reason}')
 
     def unfence(self):
-        if self._fenced is not None:
-            logger.info('node %s no longer fenced', self.name)
-        self._fenced = None
+        if self.role == 'primary':
+            self._role.unfence()
 
     def promote(self, epoch):
-        """Become the primary of ``epoch``."""
+        """Become the primary of ``epoch``, over the same FileStorage."""
         with self._switching:
             self._stop_following()
-            self._role.close()
+            self._role.close(close_storage=False)
             self._write_epoch(epoch)
-            primary = Primary(self._open_base(), self._replicate_to,
+            primary = Primary(self._base, self._replicate_to, epoch=epoch,
                               **self._primary_options)
             self._set_role(primary, 'primary')
-            self._fenced = None
         logger.info('node %s is the primary of epoch %s, replicating on '
                     '%s:%s', self.name, epoch, *primary.address)
 
@@ -195,10 +190,9 @@ class Node:
         disconnected (zkzeo clients go to the new primary)."""
         with self._switching:
             self.fence('stepping down')
-            self._role.close()
-            self._set_role(Secondary(self._open_base(),
-                                     **self._secondary_options), 'starting')
-        self._disconnect_clients()
+            self._role.close(close_storage=False)
+            self._set_role(self._secondary(), 'starting')
+        self.disconnect_clients()
 
     def follow(self, epoch, truncate_after=None):
         """Replicate from the primary of ``epoch`` (registered in
@@ -216,9 +210,8 @@ class Node:
                     'node %s: removed %s transactions after %s that epoch '
                     '%s does not have', self.name, len(removed),
                     tid_repr(truncate_after), epoch)
-                self._set_role(Secondary(self._open_base(),
-                                         **self._secondary_options),
-                               'starting')
+                self._base = self._open_base()
+                self._set_role(self._secondary(), 'starting')
             self._write_epoch(epoch)
             self._role.epoch = epoch
             if self._follower is None:
@@ -228,11 +221,17 @@ class Node:
                     self._role.setReplicationAddress)
             self.role = 'secondary'
         if cut:
-            self._disconnect_clients()  # their caches may hold the cut
+            self.disconnect_clients()  # their caches may hold the cut
         logger.info('node %s follows the primary of epoch %s', self.name,
                     epoch)
 
     # Helpers
+
+    def _secondary(self):
+        """A Secondary over the base storage, replicating from nobody
+        yet."""
+        return Secondary(self._base, epoch=self.data_epoch,
+                         **self._secondary_options)
 
     def _set_role(self, storage, role):
         self._role = storage
@@ -245,7 +244,8 @@ class Node:
             self._follower.close()
             self._follower = None
 
-    def _disconnect_clients(self):
+    def disconnect_clients(self):
+        """Close the connections of our ZEO clients (they reconnect)."""
         if self._zeo is not None:
             self._zeo.disconnect_clients()
 

@@ -8,6 +8,13 @@ a burst of commits the loop waits a moment before sending and then keeps
 looking every few milliseconds, while committing threads stop nudging it:
 one read and one send carry several transactions, and the committing
 threads keep the CPU. An isolated commit goes out at once.
+
+With synchronous commit (``synchronous`` N > 0), every commit goes out at
+once, and ``tpc_finish`` returns (and calls its callback: ZEO's
+invalidations to other clients) only once N zrs2.2 secondaries
+acknowledged the transaction as durable (zc.zrs.synchronous). The
+``epoch`` goes to zrs2.2 secondaries first: a secondary that knows a
+newer one refuses this primary, and the primary fences itself.
 """
 import asyncio
 import errno
@@ -27,6 +34,7 @@ from zc.zrs import filescan
 from zc.zrs import fsinternals
 from zc.zrs import loop as zrsloop
 from zc.zrs import protocol
+from zc.zrs import synchronous as zrssync
 from zc.zrs.interfaces import IReplicationStatus
 from zc.zrs.wrapper import StorageWrapper
 from zc.zrs.wrapper import open_storage
@@ -63,19 +71,37 @@ class Primary(StorageWrapper):
     With ``zookeeper`` (a connection string, or a ``zc.zk.ZooKeeper``; extra
     ``zk``), the address actually bound is registered under
     ``zookeeper_path`` for as long as the primary is open, where
-    secondaries find it (see zc.zrs.zk)."""
+    secondaries find it (see zc.zrs.zk).
+
+    With ``synchronous`` N > 0, ``tpc_finish`` returns only once N zrs2.2
+    secondaries have the transaction on disk; if they do not within
+    ``synchronous_timeout`` seconds, ``synchronous_fallback`` ``'fail'``
+    raises NotAcknowledged (and commits are refused until N are in sync
+    again), ``'async'`` goes on asynchronously until they are.
+    ``epoch`` is this primary's fencing token (see zc.zrs.protocol)."""
 
     def __init__(self, storage, addr, reactor=None, ssl=None,
                  zookeeper=None, zookeeper_path=None,
-                 zookeeper_session_timeout=None):
+                 zookeeper_session_timeout=None, synchronous=0,
+                 synchronous_timeout=5.0, synchronous_fallback='fail',
+                 epoch=0):
         if reactor is not None:
             raise TypeError('zc.zrs runs its own asyncio loop; the reactor '
                             'argument is no longer supported')
+        protocol.check_epoch(epoch)
+        zrssync.check_settings(synchronous, synchronous_timeout,
+                               synchronous_fallback)
         storage = open_storage(storage)
         self._filestorage = fsinternals.filestorage(storage)
+        acknowledgements = zrssync.Acknowledgements(
+            synchronous, synchronous_timeout, synchronous_fallback,
+            storage.lastTransaction(), self._announce)
         super().__init__(storage)
+        self._db = None
         self._ssl = ssl
-        self._server = ReplicationServer(storage, self._filestorage)
+        self._server = ReplicationServer(storage, self._filestorage,
+                                         acknowledgements, epoch)
+        self._acknowledgements = acknowledgements
         self.address = self._server.listen(parse_address(addr), ssl)
         logger.info('Primary %s replicating on %s',
                     self._filestorage.getName(), self.address)
@@ -96,14 +122,89 @@ class Primary(StorageWrapper):
             zookeeper, path, self.address, session_timeout,
             storage=self._filestorage.getName(), ssl=self._ssl is not None,
             protocols=[p.decode() for p in protocol.PROTOCOLS
-                       if p == protocol.BLOB_PROTOCOL
+                       if p in protocol.BLOB_PROTOCOLS
                        or not self._server.blobs])
+
+    # Synchronous commit and fencing.
+
+    @property
+    def synchronous(self):
+        """How many secondaries must acknowledge a commit (0: none)."""
+        return self._acknowledgements.required
+
+    @property
+    def epoch(self):
+        """The fencing token sent to zrs2.2 secondaries."""
+        return self._server.epoch
+
+    @epoch.setter
+    def epoch(self, epoch):
+        protocol.check_epoch(epoch)
+        self._server.epoch = epoch
+
+    @property
+    def fenced(self):
+        """Why the primary is fenced, or None."""
+        return self._acknowledgements.fenced
+
+    def fence(self, reason):
+        """Accept no more commits: ``tpc_begin`` raises Fenced, and a
+        commit waiting for acknowledgements raises NotAcknowledged (this
+        primary may no longer be the primary)."""
+        self._acknowledgements.fence(reason)
+
+    def unfence(self):
+        """Accept commits again."""
+        self._acknowledgements.unfence()
+
+    def acknowledged(self):
+        """The newest tid durable on ``synchronous`` secondaries (on all
+        connected zrs2.2 secondaries if 0); None if there are fewer."""
+        return self._acknowledgements.acknowledged()
+
+    def wait_acknowledged(self, tid, timeout):
+        """Whether ``tid`` is acknowledged (see ``acknowledged``) within
+        ``timeout`` seconds."""
+        return self._acknowledgements.wait(tid, timeout)
+
+    def registerDB(self, db):  # noqa: N802 (the storage API's name)
+        """Remember ``db`` (a ZODB DB, or a ZEO server's) to announce late
+        acknowledgements to (see _announce)."""
+        self._db = db
+        register = getattr(self._storage, 'registerDB', None)
+        if register is not None:
+            register(db)
+
+    def _announce(self):
+        """A transaction whose commit failed with NotAcknowledged (so its
+        invalidations never went out) is acknowledged after all: the
+        clients' caches may hold what it changed. Have them drop their
+        caches (ZEO clients reconnect and verify)."""
+        db = self._db
+        logger.warning('a transaction that was not acknowledged in time is '
+                       'now: clients drop their caches')
+        if db is not None:
+            db.invalidateCache()
 
     # The storage API: commits (and packs) move the durable end.
 
-    def tpc_finish(self, *args, **kw):
-        tid = self._storage.tpc_finish(*args, **kw)
+    def tpc_begin(self, *args, **kw):
+        self._acknowledgements.check()
+        return self._storage.tpc_begin(*args, **kw)
+
+    def tpc_finish(self, transaction, f=None):
+        """Commit, then with synchronous commit wait for the
+        acknowledgements before calling ``f(tid)`` (ZEO's invalidations):
+        clients never see a tid that a new primary may lack."""
+        if not self._acknowledgements.required:
+            tid = self._storage.tpc_finish(transaction, f)
+            self._server.committed()
+            return tid
+        tid = self._storage.tpc_finish(transaction)
         self._server.committed()
+        self._acknowledgements.finish(tid)
+        if f is not None:
+            f(tid)
         return tid
 
     def pack(self, *args, **kw):
@@ -117,11 +218,15 @@ class Primary(StorageWrapper):
         of dicts with ``address``, ``protocol``, ``connected`` (time),
         ``last_tid`` (hex of the last transaction sent to it, or None),
         ``lag`` (seconds between the primary's last transaction and that
-        one; 0.0 when it has everything) and ``bytes_behind``."""
+        one; 0.0 when it has everything), ``bytes_behind``, and
+        ``acknowledged`` (hex of the newest transaction it acknowledged as
+        durable; None before zrs2.2). The primary's own ``epoch`` and
+        ``synchronous`` are attributes."""
         return self._server.status()
 
-    def close(self):
-        """Stop listening, close the storage, let connected secondaries
+    def close(self, close_storage=True):
+        """Stop listening, close the storage (unless ``close_storage`` is
+        false: it goes on, say as a secondary's), let connected secondaries
         receive what was committed (at most CLOSE_TIMEOUT seconds), then
         disconnect them."""
         server = self._server
@@ -131,22 +236,28 @@ class Primary(StorageWrapper):
             self._registration.close()  # secondaries stop coming here first
         server.stop_listening()
         server.close()
-        self._storage.close()
+        self._acknowledgements.close()
+        if close_storage:
+            self._storage.close()
         server.finish_connections()
 
 
 class ReplicationServer:
     """What a Primary's connections share, on the zc.zrs loop: the storage,
-    how far its file is durable (``end``), the connections, and the
-    pacing of sends.
+    how far its file is durable (``end``), the connections, the
+    acknowledgements and epoch, and the pacing of sends.
 
     Committing threads only note the new end and nudge the loop
     (``committed``); the loop then has every connection send what is new.
     """
 
-    def __init__(self, storage, filestorage):
+    def __init__(self, storage, filestorage, acknowledgements, epoch):
         self.storage = storage
         self._filestorage = filestorage
+        self.acknowledgements = acknowledgements
+        self.epoch = epoch
+        #: Synchronous commit sends every commit at once.
+        self.immediate = bool(acknowledgements.required)
         self.blobs = ZODB.interfaces.IBlobStorage.providedBy(storage)
         self.loop = zrsloop.get_loop()
         self.connections = set()  # streaming ones; changed on the loop
@@ -193,15 +304,18 @@ class ReplicationServer:
         if self.closed:
             return
         self.end = fsinternals.durable_end(self._filestorage)
-        if self.connections and not (self._wake_pending
-                                     or self._produce_scheduled):
+        if self.connections and not (
+                self._wake_pending
+                or (self._produce_scheduled and not self.immediate)):
             self._wake_pending = True
             zrsloop.soon(self.loop, self._wake)
 
     def _wake(self):
         """On the loop: send now, or shortly during a burst."""
         self._wake_pending = False
-        if time.monotonic() - self.last_send < BURST_WINDOW:
+        if self.immediate:
+            self._produce()
+        elif time.monotonic() - self.last_send < BURST_WINDOW:
             if not self._produce_scheduled:
                 self._produce_scheduled = True
                 self.loop.call_later(COALESCE, self._produce)
@@ -213,7 +327,7 @@ class ReplicationServer:
         before = self.last_send
         for connection in list(self.connections):
             connection.produce()
-        if self.last_send != before:
+        if self.last_send != before and not self.immediate:
             # Commits are coming: look again shortly, and meanwhile spare
             # the committing threads from nudging the loop.
             self._produce_scheduled = True
@@ -231,6 +345,16 @@ class ReplicationServer:
             except RuntimeError:
                 continue
         return [connection.status(last) for connection in connections]
+
+    def stale(self, connection, epoch):
+        """On the loop: ``connection``'s secondary knows a newer epoch than
+        ours: another primary was elected since; stop committing."""
+        logger.error('secondary %s knows epoch %s, newer than this '
+                     "primary's %s: closing its connection and fencing",
+                     connection.peer, epoch, self.epoch)
+        self.acknowledgements.fence(
+            f'secondary {connection.peer} knows epoch {epoch}, newer than '
+            f'{self.epoch}')
 
     def stop_listening(self):
         try:
@@ -276,9 +400,9 @@ class ReplicationServer:
 class _SecondaryConnection(asyncio.Protocol):
     """The primary's end of one secondary's connection, on the loop.
 
-    Reads the handshake, then only keep-alives; streams the transactions
-    after the secondary's start tid, then new ones as they commit, and
-    moves to the new file after a pack."""
+    Reads the opening, then keep-alives and (zrs2.2) acknowledgements;
+    streams the transactions after the secondary's start tid, then new ones
+    as they commit, and moves to the new file after a pack."""
 
     def __init__(self, server):
         self.server = server
@@ -286,7 +410,8 @@ class _SecondaryConnection(asyncio.Protocol):
         self.transport = None
         self.peer = '?'
         self.reader = protocol.FrameReader(protocol.MAX_SECONDARY_MESSAGE)
-        self.protocol_id = None
+        self.opening = protocol.Opening(server.blobs)
+        self.acknowledgement = None  # protocol.Acknowledgement, once open
         self.lost = self.loop.create_future()
         self.connected = time.time()
         self.started = False
@@ -317,33 +442,48 @@ class _SecondaryConnection(asyncio.Protocol):
     def data_received(self, data):
         try:
             for message in self.reader.feed(data):
+                if self.transport.is_closing():
+                    return
                 self._message(message)
         except protocol.InputError as exc:
             logger.error('secondary %s: %s; closing the connection',
                          self.peer, exc)
-            self.transport.abort()
+            if self.opening.epoch is not None and not self.started:
+                # The epoch goes out first: the secondary then knows it
+                # spoke zrs2.2 to a primary that refused it.
+                self.transport.close()
+            else:
+                self.transport.abort()
+
+    @property
+    def protocol_id(self):
+        return self.opening.protocol_id
 
     def _message(self, message):
-        if self.protocol_id is None:
-            if message not in protocol.PROTOCOLS:
-                raise protocol.InputError(
-                    f'unknown protocol {message[:20]!r}')
-            if self.server.blobs and message != protocol.BLOB_PROTOCOL:
-                raise protocol.InputError(
-                    f'{message.decode()} cannot replicate blobs')
-            self.protocol_id = message
-        elif not self.started:
-            if len(message) != 8:
-                raise protocol.InputError(f'bad start tid {message!r}')
-            last = self.server.storage.lastTransaction()
-            if message > last:
-                raise protocol.InputError(
-                    f'TidTooHigh: secondary starts at {tid_repr(message)}, '
-                    f'beyond the last transaction {tid_repr(last)}')
-            self.started = True
-            self._starting = self.loop.create_task(self._start(message))
-        elif message:
-            raise protocol.InputError('unexpected data after the handshake')
+        if self.started:
+            tid = self.acknowledgement.message(message)
+            if tid is not None:
+                self.server.acknowledgements.acknowledge(self, tid)
+            return
+        if not self.opening.message(message):
+            return
+        opening = self.opening
+        if opening.epoch is not None:
+            self.transport.write(protocol.epoch_message(self.server.epoch))
+            if opening.epoch > self.server.epoch:
+                self.server.stale(self, opening.epoch)
+                self.transport.close()
+                return
+        start = opening.start_tid
+        last = self.server.storage.lastTransaction()
+        if start > last:
+            raise protocol.InputError(
+                f'TidTooHigh: secondary starts at {tid_repr(start)}, '
+                f'beyond the last transaction {tid_repr(last)}')
+        self.started = True
+        self.acknowledgement = protocol.Acknowledgement(
+            opening.protocol_id, start, lambda: self.last_tid or start)
+        self._starting = self.loop.create_task(self._start(start))
 
     async def _start(self, start_tid):
         if self.server.closed:
@@ -365,6 +505,9 @@ class _SecondaryConnection(asyncio.Protocol):
             return
         self.server.handshaking.discard(self)
         self.server.connections.add(self)
+        if self.acknowledgement.acknowledges:
+            # It has what it starts from: in sync if that is the last.
+            self.server.acknowledgements.acknowledge(self, start_tid)
         if self._scheduled is None:
             self._produce()
 
@@ -480,10 +623,16 @@ class _SecondaryConnection(asyncio.Protocol):
         last = self.last_tid
         lag = (max(0.0, _seconds(primary_last) - _seconds(last))
                if last not in (None, z64) else None)
+        acknowledgement = self.acknowledgement
+        acknowledged = (acknowledgement.last.hex()
+                        if acknowledgement is not None
+                        and acknowledgement.acknowledges
+                        and acknowledgement.last != z64 else None)
         return dict(address=self.peer, protocol=self.protocol_id.decode(),
                     connected=self.connected,
                     last_tid=last.hex() if last not in (None, z64) else None,
-                    lag=lag, bytes_behind=self.bytes_behind)
+                    lag=lag, bytes_behind=self.bytes_behind,
+                    acknowledged=acknowledged)
 
     def _close_file(self):
         if self._data_file is not None:
@@ -493,6 +642,7 @@ class _SecondaryConnection(asyncio.Protocol):
     def connection_lost(self, exc):
         self.server.connections.discard(self)
         self.server.handshaking.discard(self)
+        self.server.acknowledgements.disconnected(self)
         if self._scheduled is not None:
             self._scheduled.cancel()
         if self._stream is not None:

@@ -1,4 +1,4 @@
-"""The zrs2.0 / zrs2.1 replication wire protocol.
+"""The zrs2.0 / zrs2.1 / zrs2.2 replication wire protocol.
 
 Every message is a 4-byte big-endian length followed by that many payload
 bytes; a zero-length message is a keep-alive. The secondary opens with two
@@ -16,9 +16,23 @@ keep-alives. The primary answers with transactions, each one being:
 The pickles are exactly what the original zc.zrs sends on Python 3, so both
 generations of primaries and secondaries understand each other.
 
+``zrs2.2`` (ours; zrs2.1 plus fencing and acknowledgements) adds a third
+opening message, the highest **epoch** the secondary knows (8 bytes,
+big-endian), and the primary's first message is its own epoch: a
+secondary refuses a primary older than what it knows, a primary that
+meets a newer epoch is stale and fences itself. After the opening, a
+zrs2.2 secondary sends the 8-byte tid of each transaction once it is
+durable on its disk (an **acknowledgement**; one may stand for several),
+which synchronous commit waits for. The epoch message is not part of
+the checksum. The original primary closes the connection on an unknown
+protocol id without a word: a secondary offering zrs2.2 that is closed
+on before the first message falls back to zrs2.1 (``fallback``).
+
 This module is the whole format: framing (``frame``, ``FrameReader``),
-the primary's ``Encoder`` of transactions and the secondary's
-``StreamDecoder`` back into transactions; the rest of zc.zrs moves bytes.
+the opening (``opening``, the primary's ``Opening`` and the secondary's
+``EpochReader``), acknowledgements (``Acknowledgement``), the primary's
+``Encoder`` of transactions and the secondary's ``StreamDecoder`` back
+into transactions; the rest of zc.zrs moves bytes.
 """
 import hashlib
 import io
@@ -29,15 +43,21 @@ import tempfile
 
 from ZODB.utils import tid_repr
 
-PROTOCOLS = (b'zrs2.0', b'zrs2.1')
-#: Protocol that can carry blobs.
+PROTOCOLS = (b'zrs2.0', b'zrs2.1', b'zrs2.2')
+#: The protocol that can carry blobs (and what a zrs2.2 secondary with
+#: blobs falls back to).
 BLOB_PROTOCOL = b'zrs2.1'
+#: The protocol with epochs and acknowledgements.
+SYNC_PROTOCOL = b'zrs2.2'
+#: The protocols that carry blobs.
+BLOB_PROTOCOLS = (BLOB_PROTOCOL, SYNC_PROTOCOL)
 #: Size of the raw messages a blob file is cut into.
 BLOB_BLOCK_SIZE = 1 << 16
 #: Nothing a secondary legitimately sends is longer than a tid.
 MAX_SECONDARY_MESSAGE = 8
 
 _LENGTH = struct.Struct('>I')
+_EPOCH = struct.Struct('>Q')
 KEEP_ALIVE = _LENGTH.pack(0)
 
 
@@ -74,6 +94,131 @@ class _ControlUnpickler(pickle.Unpickler):
         if (module, name) not in _SAFE_GLOBALS:
             raise InputError(f'refusing global {module}.{name} in a message')
         return super().find_class(module, name)
+
+
+def fallback(blobs):
+    """The protocol a secondary offers a primary that does not speak
+    zrs2.2 (what the original secondary offers)."""
+    return BLOB_PROTOCOL if blobs else PROTOCOLS[0]
+
+
+def opening(protocol_id, start_tid, epoch=0):
+    """What a secondary sends first: the protocol id, the tid it has
+    last, and in zrs2.2 the highest epoch it knows."""
+    data = frame(protocol_id) + frame(start_tid)
+    if protocol_id == SYNC_PROTOCOL:
+        data += frame(_EPOCH.pack(epoch))
+    return data
+
+
+def check_epoch(epoch):
+    """ValueError unless ``epoch`` fits the 8 bytes it travels in."""
+    if not (isinstance(epoch, int) and 0 <= epoch < 1 << 64):
+        raise ValueError(f'epoch must be an integer from 0 to 2**64-1, '
+                         f'not {epoch!r}')
+    return epoch
+
+
+def epoch_message(epoch):
+    """The primary's first message in zrs2.2: its epoch."""
+    return frame(_EPOCH.pack(epoch))
+
+
+def _epoch(payload):
+    if len(payload) != _EPOCH.size:
+        raise InputError(f'bad epoch {payload[:20]!r}')
+    return _EPOCH.unpack(payload)[0]
+
+
+class Opening:
+    """The primary's reading of a secondary's opening messages.
+
+    ``message(payload)`` takes them one by one and returns True once the
+    opening is complete: then ``protocol_id``, ``start_tid`` and (zrs2.2)
+    ``epoch`` (None before zrs2.2) are known. InputError for anything the
+    protocol does not allow; ``blobs``: the primary has blobs, which
+    zrs2.0 cannot carry.
+    """
+
+    def __init__(self, blobs):
+        self.blobs = blobs
+        self.protocol_id = None
+        self.start_tid = None
+        self.epoch = None
+
+    def message(self, payload):
+        if self.protocol_id is None:
+            if payload not in PROTOCOLS:
+                raise InputError(f'unknown protocol {payload[:20]!r}')
+            if self.blobs and payload not in BLOB_PROTOCOLS:
+                raise InputError(
+                    f'{payload.decode()} cannot replicate blobs')
+            self.protocol_id = payload
+            return False
+        if self.start_tid is None:
+            if len(payload) != 8:
+                raise InputError(f'bad start tid {payload!r}')
+            self.start_tid = payload
+            return self.protocol_id != SYNC_PROTOCOL
+        self.epoch = _epoch(payload)
+        return True
+
+
+class Acknowledgement:
+    """The primary's reading of what a secondary sends after its opening:
+    keep-alives, and in zrs2.2 acknowledgements.
+
+    ``message(payload)`` returns the tid acknowledged, or None for a
+    keep-alive. An acknowledgement must be newer than the previous one and
+    not newer than the last transaction sent (``sent``, a callable).
+    """
+
+    def __init__(self, protocol_id, start_tid, sent):
+        self.acknowledges = protocol_id == SYNC_PROTOCOL
+        self.last = start_tid
+        self._sent = sent
+
+    def message(self, payload):
+        if not payload:
+            return None
+        if not self.acknowledges:
+            raise InputError('unexpected data after the handshake')
+        if len(payload) != 8:
+            raise InputError(f'bad acknowledgement {payload[:20]!r}')
+        if not self.last < payload <= self._sent():
+            raise InputError(
+                f'acknowledgement of {tid_repr(payload)}, not after '
+                f'{tid_repr(self.last)} and sent')
+        self.last = payload
+        return payload
+
+
+def acknowledgement(tid):
+    """What a zrs2.2 secondary sends once ``tid`` is durable."""
+    return frame(tid)
+
+
+class EpochReader:
+    """The secondary's reading of a zrs2.2 primary's first message.
+
+    ``feed(data)`` returns None until the epoch is complete, then
+    ``(epoch, rest)``: the primary's epoch and the bytes after it (the
+    transactions, for the StreamDecoder)."""
+
+    def __init__(self):
+        self._buffer = b''
+
+    def feed(self, data):
+        self._buffer += data
+        if len(self._buffer) < 4:
+            return None
+        size, = _LENGTH.unpack_from(self._buffer)
+        if size != _EPOCH.size:
+            raise InputError(f'bad epoch message of {size} bytes')
+        if len(self._buffer) < 4 + size:
+            return None
+        epoch = _epoch(self._buffer[4:4 + size])
+        return epoch, self._buffer[4 + size:]
 
 
 class Decoder:

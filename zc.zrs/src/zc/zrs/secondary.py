@@ -5,6 +5,12 @@ bytes it receives to the applier thread (zc.zrs.applier), which applies
 only whole transactions whose checksum matched, in order. Anything wrong
 drops the connection and the partial transaction, and the secondary
 reconnects and resumes from its last committed transaction.
+
+The secondary offers zrs2.2 first (zc.zrs.protocol): it refuses a primary
+whose epoch is older than the newest it knows (``epoch``), and
+acknowledges what it has made durable. A primary that closes the
+connection before saying anything (the original zc.zrs, on an unknown
+protocol id) is asked again at once with zrs2.1.
 """
 import asyncio
 import logging
@@ -46,12 +52,16 @@ class Secondary(StorageWrapper):
 
     ``clock`` times the reconnect delay and the keep-alives (see
     zc.zrs.loop.Clock, the default; tests pass Twisted's task.Clock).
+
+    ``epoch`` is the newest epoch the secondary knows (settable at any
+    time; it also learns newer ones from the primaries it meets): a zrs2.2
+    primary with an older one is refused.
     """
 
     def __init__(self, storage, addr=None, reactor=None, reconnect_delay=60,
                  check_checksums=True, keep_alive_delay=0, ssl=None,
                  ssl_server_hostname=None, zookeeper=None,
-                 zookeeper_session_timeout=None, clock=None):
+                 zookeeper_session_timeout=None, clock=None, epoch=0):
         if reactor is not None:
             raise TypeError('zc.zrs runs its own asyncio loop; the reactor '
                             'argument is no longer supported')
@@ -63,6 +73,7 @@ class Secondary(StorageWrapper):
             check_checksums=check_checksums,
             keep_alive_delay=keep_alive_delay, ssl=ssl,
             server_hostname=ssl_server_hostname, clock=clock)
+        self.epoch = epoch
         self._follower = None
         if zookeeper is not None:
             self._follow(zookeeper, addr, zookeeper_session_timeout)
@@ -87,6 +98,16 @@ class Secondary(StorageWrapper):
         address, and a new one replaces the current connection."""
         self._replicator.set_address(parse_address(addr))
 
+    @property
+    def epoch(self):
+        """The newest epoch known: primaries with older ones are
+        refused."""
+        return self._replicator.epoch
+
+    @epoch.setter
+    def epoch(self, epoch):
+        self._replicator.set_epoch(protocol.check_epoch(epoch))
+
     def registerDB(self, db):
         """``db`` is invalidated after each replicated transaction."""
         self._db = db
@@ -105,16 +126,21 @@ class Secondary(StorageWrapper):
     def replication_status(self):
         """Plain data for monitoring: the primary's ``address`` (text, or
         None), whether it is ``connected``, the ``last_tid`` applied (hex,
-        or None) and how many received pieces of data are ``pending``
-        (waiting to be applied)."""
+        or None), how many received pieces of data are ``pending``
+        (waiting to be applied), the ``protocol`` of the connection (None
+        when not connected) and the ``epoch`` known."""
         replicator = self._replicator
+        connection = replicator.connection
         last = self._storage.lastTransaction()
         return dict(
             address=(None if replicator.address is None
                      else _show(replicator.address)),
-            connected=replicator.connection is not None,
+            connected=connection is not None,
             last_tid=last.hex() if last.strip(b'\0') else None,
-            pending=replicator.pending)
+            pending=replicator.pending,
+            protocol=(connection.protocol_id.decode()
+                      if connection is not None else None),
+            epoch=replicator.epoch)
 
     def _read_only(self, *args, **kw):
         raise ReadOnlyError()
@@ -122,13 +148,15 @@ class Secondary(StorageWrapper):
     new_oid = tpc_begin = store = restore = storeBlob = restoreBlob = \
         undo = deleteObject = checkCurrentSerialInTransaction = _read_only
 
-    def close(self):
+    def close(self, close_storage=True):
         """Stop replicating (after the transaction being applied, if any),
-        then close the storage."""
+        then close the storage (unless ``close_storage`` is false: the
+        storage goes on, say as a primary's)."""
         if self._follower is not None:
             self._follower.close()
         self._replicator.close()
-        self._storage.close()
+        if close_storage:
+            self._storage.close()
 
 
 class _Replicator:
@@ -152,6 +180,8 @@ class _Replicator:
         self.address = None
         self.connection = None
         self.closed = False
+        self.epoch = 0
+        self._fallen_back = set()  # addresses whose fallback was logged
         self._wakeup = None  # asyncio.Event, created on the loop
         self._task = None
 
@@ -172,6 +202,17 @@ class _Replicator:
     def _start(self):
         self._wakeup = asyncio.Event()
         return self.loop.create_task(self._run())
+
+    def set_epoch(self, epoch):
+        """A newer epoch drops the connection to an older primary."""
+        self.epoch = epoch
+        if self._task is not None:
+            zrsloop.soon(self.loop, self._epoch_changed)
+
+    def _epoch_changed(self):
+        connection = self.connection
+        if connection is not None:
+            connection.check_epoch()
 
     def _address_changed(self):
         self._wakeup.set()
@@ -209,20 +250,43 @@ class _Replicator:
                 break
             address = self.address
             start = self.storage.lastTransaction()
-            try:
-                connection = await self._connect(address, start)
-            except (OSError, asyncio.TimeoutError) as exc:
-                logger.warning('could not connect to primary %s: %s',
-                               _show(address), exc or type(exc).__name__)
-            except Exception:
-                logger.exception('connecting to primary %s', _show(address))
-            else:
-                await connection.lost
+            offer = protocol.SYNC_PROTOCOL
+            while True:
+                connection = await self._connection(address, start, offer)
+                if (connection is None or self.closed
+                        or connection.heard_from or connection.failed
+                        or offer != protocol.SYNC_PROTOCOL
+                        or address != self.address):
+                    break
+                # Closed on before a word: a primary that does not know
+                # zrs2.2 (the original). Ask again, as it expects.
+                offer = protocol.fallback(self.blobs)
+                if address not in self._fallen_back:
+                    self._fallen_back.add(address)
+                    logger.info('primary %s does not speak %s: '
+                                'replicating with %s', _show(address),
+                                protocol.SYNC_PROTOCOL.decode(),
+                                offer.decode())
             if self.closed:
                 break
             self._wakeup.clear()
             if address == self.address:
                 await self._delay(self.reconnect_delay)
+
+    async def _connection(self, address, start, offer):
+        """Connect offering protocol ``offer`` and wait until the
+        connection is lost; the connection, or None if none was made."""
+        try:
+            connection = await self._connect(address, start, offer)
+        except (OSError, asyncio.TimeoutError) as exc:
+            logger.warning('could not connect to primary %s: %s',
+                           _show(address), exc or type(exc).__name__)
+        except Exception:
+            logger.exception('connecting to primary %s', _show(address))
+        else:
+            await connection.lost
+            return connection
+        return None
 
     async def _delay(self, seconds):
         """Wait ``seconds`` on the clock, or until woken up (a new
@@ -241,11 +305,11 @@ class _Replicator:
         while self.applier.pending and not self.closed:
             await asyncio.sleep(0.01)
 
-    async def _connect(self, address, start):
+    async def _connect(self, address, start, offer):
         loop = asyncio.get_running_loop()
 
         def factory():
-            return _PrimaryConnection(self, address, start)
+            return _PrimaryConnection(self, address, start, offer)
 
         options = {}
         if self.ssl is not None:
@@ -269,29 +333,36 @@ def _show(address):
 @zope.interface.implementer(IAppliedConnection)
 class _PrimaryConnection(asyncio.Protocol):
     """The secondary's end of the connection, on the loop: sends the
-    handshake and keep-alives, and passes what arrives to the applier."""
+    opening and keep-alives, checks a zrs2.2 primary's epoch, passes what
+    arrives to the applier and the applier's acknowledgements to the
+    primary."""
 
-    def __init__(self, replicator, address, start_tid):
+    def __init__(self, replicator, address, start_tid, protocol_id):
         self.replicator = replicator
         self.applier = replicator.applier
         self.address = _show(address)
         self.start_tid = start_tid
+        self.protocol_id = protocol_id
+        self.acknowledges = protocol_id == protocol.SYNC_PROTOCOL
         self.loop = asyncio.get_running_loop()
         self.lost = self.loop.create_future()
         self.transport = None
         self.failed = False  # set by the applier: ignore the rest
         self.paused = False
+        self.heard_from = False  # the primary sent something
+        self.primary_epoch = None  # zrs2.2: once the primary said it
+        self._epoch_reader = (protocol.EpochReader() if self.acknowledges
+                              else None)
         self._keep_alive = None
 
     def connection_made(self, transport):
         self.transport = transport
         self.replicator.connection = self
-        protocol_id = (protocol.BLOB_PROTOCOL if self.replicator.blobs
-                       else protocol.PROTOCOLS[0])
-        transport.write(protocol.frame(protocol_id)
-                        + protocol.frame(self.start_tid))
-        logger.info('connected to primary %s, starting after %s',
-                    self.address, tid_repr(self.start_tid))
+        transport.write(protocol.opening(self.protocol_id, self.start_tid,
+                                         self.replicator.epoch))
+        logger.info('connected to primary %s (%s), starting after %s',
+                    self.address, self.protocol_id.decode(),
+                    tid_repr(self.start_tid))
         self._schedule_keep_alive()
 
     def _schedule_keep_alive(self):
@@ -307,8 +378,50 @@ class _PrimaryConnection(asyncio.Protocol):
             self._schedule_keep_alive()
 
     def data_received(self, data):
-        if not self.failed:
+        self.heard_from = True
+        if self._epoch_reader is not None:
+            data = self._read_epoch(data)
+        if data and not self.failed:
             self.applier.feed(self, data)
+
+    def _read_epoch(self, data):
+        """The primary's epoch first: refuse a stale primary; the bytes
+        after the epoch."""
+        try:
+            read = self._epoch_reader.feed(data)
+        except protocol.InputError as exc:
+            logger.critical('Input data error from primary %s: %s',
+                            self.address, exc)
+            self.fail()
+            return None
+        if read is None:
+            return None
+        self._epoch_reader = None
+        self.primary_epoch, data = read
+        if not self.check_epoch():
+            return None
+        if self.primary_epoch > self.replicator.epoch:
+            self.replicator.epoch = self.primary_epoch
+        return data
+
+    def check_epoch(self):
+        """On the loop: refuse the primary if a newer epoch is known."""
+        epoch, known = self.primary_epoch, self.replicator.epoch
+        if epoch is None or epoch >= known or self.failed:
+            return not self.failed
+        logger.error('primary %s has epoch %s, older than epoch %s: a '
+                     'stale primary; refusing it', self.address, epoch, known)
+        self.fail()
+        return False
+
+    def acknowledge(self, tid):
+        """From the applier thread: everything up to ``tid`` is
+        durable."""
+        zrsloop.soon(self.loop, self._acknowledge, tid)
+
+    def _acknowledge(self, tid):
+        if not self.transport.is_closing():
+            self.transport.write(protocol.acknowledgement(tid))
 
     # Flow control: the applier asks to pause when much is waiting.
 
@@ -339,7 +452,9 @@ class _PrimaryConnection(asyncio.Protocol):
         self.applier.feed(self, None)  # drops a partial transaction
         if self.replicator.connection is self:
             self.replicator.connection = None
-        if not self.replicator.closed and not self.failed:
+        # Closed on before a word when offering zrs2.2: _run falls back.
+        fallback = self.acknowledges and not self.heard_from
+        if not (self.replicator.closed or self.failed or fallback):
             logger.warning('lost connection to primary %s%s', self.address,
                            f': {exc}' if exc else '')
         self.lost.set_result(None)

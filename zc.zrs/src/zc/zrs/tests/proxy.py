@@ -1,4 +1,6 @@
-"""A TCP proxy on loopback that can cut or corrupt the primary's stream."""
+"""A TCP proxy on loopback that can cut or corrupt the primary's stream,
+or partition what it carries (every connection cut, new ones refused)
+until healed."""
 import socket
 import threading
 
@@ -9,7 +11,7 @@ class Proxy:
     """Forwards connections to ``upstream``. On the first connection,
     ``fault(data)`` sees what the primary sends and returns ``(data, cut)``:
     the bytes to pass on, and whether to cut the connection after them.
-    Later connections pass untouched."""
+    Later connections pass untouched. ``fault`` may be None."""
 
     def __init__(self, upstream, fault):
         self.upstream = upstream
@@ -22,6 +24,7 @@ class Proxy:
         self._listener.settimeout(0.2)
         self.address = self._listener.getsockname()
         self._closed = False
+        self.partitioned = False
         self._sockets = []
         self._threads = [threading.Thread(target=self._accept, daemon=True)]
         self._threads[0].start()
@@ -34,8 +37,15 @@ class Proxy:
                 continue
             except OSError:
                 break
+            if self.partitioned:
+                downstream.close()
+                continue
             self.connections += 1
-            upstream = socket.create_connection(self.upstream, TIMEOUT)
+            try:
+                upstream = socket.create_connection(self.upstream, TIMEOUT)
+            except OSError:  # the upstream server is down
+                downstream.close()
+                continue
             self._sockets += [downstream, upstream]
             fault = self.fault if self.connections == 1 else None
             for args in ((downstream, upstream, None),
@@ -68,17 +78,28 @@ class Proxy:
             except OSError:
                 pass
 
+    def partition(self):
+        """Cut every connection, and refuse new ones until ``heal()``."""
+        self.partitioned = True
+        self._cut()
+
+    def heal(self):
+        self.partitioned = False
+
     def close(self):
         self._closed = True
         self._listener.close()
-        for sock in self._sockets:
+        self._cut()
+        for thread in self._threads:
+            thread.join(TIMEOUT)
+
+    def _cut(self):
+        for sock in list(self._sockets):
             try:  # wakes a pump blocked in recv (close alone does not)
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             sock.close()
-        for thread in self._threads:
-            thread.join(TIMEOUT)
 
 
 def cut_after(marker):

@@ -3,7 +3,9 @@ election, the epochs, promotion, following, rejoin with truncation, the
 switchover API and the status function."""
 import functools
 
+import ZConfig
 import ZODB
+import ZODB.config
 import ZODB.FileStorage
 import ZODB.utils
 from zope.testing.wait import wait
@@ -180,3 +182,60 @@ class SwitchoverTests(NodeTest):
         with self.assertRaises(ValueError) as caught:
             election.switchover(self.zookeeper, PATH, to='nobody')
         self.assertIn("no live node 'nobody'", str(caught.exception))
+
+
+class ConfigurationTests(NodeTest):
+
+    def config(self, body, path='node.fs'):
+        return f'''
+            %import zc.zrs
+            <zrs>
+              {body}
+              <filestorage>
+                path {self.path(path)}
+              </filestorage>
+            </zrs>'''
+
+    def test_a_node_from_configuration(self):
+        node = ZODB.config.storageFromString(self.config(f'''
+            failover on
+            node-name first
+            replicate-to 127.0.0.1:0
+            zookeeper {self.zookeeper}
+            zookeeper-path {PATH}
+            zookeeper-session-timeout 2
+            election-timeout 1'''))
+        self.addCleanup(node.close)
+        self.assertIsInstance(node, Node)
+        self.assertEqual(node.name, 'first')
+        self.wait_role(node, 'primary')
+        self.assertEqual(self.status()['primary'], 'first')
+
+    def assertRefused(self, body, *words):
+        with self.assertRaises(ZConfig.ConfigurationError) as caught:
+            ZODB.config.storageFromString(self.config(body, 'refused.fs'))
+        message = str(caught.exception)
+        self.assertNotIn('\n', message)
+        for word in words:
+            self.assertIn(word, message)
+
+    def test_inconsistent_failover_keys(self):
+        zk = f'zookeeper {self.zookeeper}'
+        self.assertRefused('failover on\nreplicate-to 127.0.0.1:0',
+                           'failover needs zookeeper, zookeeper-path')
+        self.assertRefused(f'failover on\n{zk}\nzookeeper-path /x',
+                           'failover needs replicate-to')
+        self.assertRefused(f'failover on\n{zk}\nzookeeper-path /x\n'
+                           f'replicate-to 127.0.0.1:0\nreplicate-from /y',
+                           'no replicate-from')
+        self.assertRefused(f'failover on\n{zk}\nzookeeper-path /x\n'
+                           f'replicate-to {self.path("sock")}',
+                           'TCP replicate-to')
+        self.assertRefused(f'failover on\n{zk}\nzookeeper-path /x\n'
+                           f'replicate-to 127.0.0.1:0\nnode-name a/b',
+                           'node-name', 'without /')
+        self.assertRefused(f'failover on\n{zk}\nzookeeper-path /x\n'
+                           f'replicate-to 127.0.0.1:0\nelection-timeout 0',
+                           'election-timeout must be more than 0')
+        self.assertRefused('replicate-to 127.0.0.1:0\nnode-name a',
+                           'node-name needs failover on')

@@ -340,13 +340,15 @@ class FailureTests(TempDirTest):
         primary, db = self.primary_db()
         secondary = self.secondary(None)
         self.assertEqual(secondary.replication_status(), dict(
-            address=None, connected=False, last_tid=None, pending=0))
+            address=None, connected=False, last_tid=None, pending=0,
+            protocol=None, epoch=0))
         secondary.setReplicationAddress(primary.address)
         self.caught_up(secondary, primary)
         status = secondary.replication_status()
         self.assertEqual(status, dict(
             address='%s:%s' % primary.address, connected=True,
-            last_tid=primary.lastTransaction().hex(), pending=0))
+            last_tid=primary.lastTransaction().hex(), pending=0,
+            protocol='zrs2.2', epoch=0))
 
 
 class TopologyTests(TempDirTest):

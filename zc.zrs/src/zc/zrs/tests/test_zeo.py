@@ -212,7 +212,7 @@ class ZEOTests(unittest.TestCase):
                              'monitor.sock'), 'replication')
             for role in ('primary', 'secondary'))
         self.assertRegex(primary, r'^1 primary secondary=127\.0\.0\.1:\d+'
-                                  r' protocol=zrs2\.1 last=\S+ lag=\S+'
+                                  r' protocol=zrs2\.2 last=\S+ lag=\S+'
                                   r' behind=\d+\n$')
         self.assertRegex(secondary, r'^1 secondary primary=127\.0\.0\.1:\d+'
                                     r' connected=yes last=\S+ pending=\d+\n$')

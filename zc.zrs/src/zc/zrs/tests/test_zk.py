@@ -65,7 +65,8 @@ class RegistrationTests(ZooKeeperTest):
         self.assertEqual(self.registered(), [f'127.0.0.1:{port}'])
         properties = self.zk.get_properties(f'{PATH}/127.0.0.1:{port}')
         self.assertEqual(properties['pid'], os.getpid())
-        self.assertEqual(properties['protocols'], ['zrs2.0', 'zrs2.1'])
+        self.assertEqual(properties['protocols'],
+                         ['zrs2.0', 'zrs2.1', 'zrs2.2'])
         self.assertEqual(properties['ssl'], False)
         self.assertTrue(properties['storage'].endswith('primary.fs'))
         self.assertTrue(self.zk.is_ephemeral(f'{PATH}/127.0.0.1:{port}'))

@@ -1,0 +1,152 @@
+"""Fault tests of high availability: real ZEO server processes as nodes
+(runzeo, from configuration files), zkzeo clients writing to whichever
+is primary, a ZooKeeper server of the layer's own (restarted by one
+test), synchronous replication: no commit a client saw succeed is ever
+lost, writes resume by themselves, and replicas end byte-identical."""
+import os
+import shutil
+import tempfile
+import time
+import unittest
+
+from zc.zk.testing import RestartableZooKeeperLayer
+from zc.zrs.tests import hacluster
+from zc.zrs.tests import proxy
+from zc.zrs.tests import support
+
+ZOOKEEPER = RestartableZooKeeperLayer('FailoverZooKeeper', __name__)
+SYNCHRONOUS = 'synchronous 1\nsynchronous-timeout 2'
+
+
+class FailoverTests(unittest.TestCase):
+
+    layer = ZOOKEEPER
+
+    def setUp(self):
+        hacluster.quiet_kazoo()
+        self.directory = tempfile.mkdtemp(prefix='zc.zrs-failover-')
+        if os.environ.get('ZC_ZRS_KEEP_TEST_DIRECTORY'):
+            print('\n', self.directory)
+        else:
+            self.addCleanup(shutil.rmtree, self.directory)
+        self.cluster = self.make_cluster()
+
+    def make_cluster(self, zookeeper=None):
+        cluster = hacluster.Cluster(
+            self.directory, self.layer.hosts,
+            '/' + self.id().rsplit('.', 1)[-1], SYNCHRONOUS)
+        self.addCleanup(cluster.close)
+        return cluster
+
+    def start(self, first, *others, zookeeper=None):
+        """``first`` becomes primary; the others follow it."""
+        cluster = self.cluster
+        cluster.add(first, zookeeper)
+        cluster.wait_roles({first: 'primary'})
+        for name in others:
+            cluster.add(name)
+        cluster.wait_roles(dict({first: 'primary'},
+                                **{n: 'secondary' for n in others}))
+
+    def writers(self, count):
+        writers = hacluster.Writers(self.cluster, count)
+        self.addCleanup(writers.stop)
+        writers.start()
+        return writers
+
+    def finish(self, writers):
+        """Stop writing; every commit seen to succeed is there, and every
+        node holds the same bytes."""
+        writers.stop()
+        self.cluster.in_sync()
+        self.assertEqual(writers.missing(), [])
+        primary = self.cluster.status()['primary']
+        self.cluster.close()
+        nodes = self.cluster.nodes
+        for name, node in nodes.items():
+            if name != primary:
+                support.assert_replica(self, nodes[primary].data_path,
+                                       node.data_path)
+        self.assertEqual(self.cluster.errors(), {})
+
+    def test_sigkill_the_primary_during_a_write_storm(self):
+        self.start('a', 'b', 'c')
+        writers = self.writers(3)
+        writers.wait_commits(60)
+        epoch = self.cluster.status()['epoch']
+        self.cluster.nodes['a'].kill()
+        killed = time.monotonic()
+        new = self.cluster.wait_new_primary(epoch)
+        self.assertIn(new, ('b', 'c'))
+        writers.wait_commits(30)  # by themselves
+        self.assertLess(time.monotonic() - killed, 30)
+        self.cluster.nodes['a'].start()  # it rejoins as a secondary
+        self.cluster.wait_roles(
+            {'a': 'secondary', 'b': 'secondary', 'c': 'secondary',
+             new: 'primary'})
+        writers.wait_commits(30)
+        self.finish(writers)
+
+    def test_a_partition_cuts_the_primary_off(self):
+        # The primary reaches ZooKeeper through a proxy; the partition cuts
+        # it off (its secondaries then refuse it: they know the new epoch).
+        middle = proxy.Proxy(('127.0.0.1', self.layer.server.port), None)
+        self.addCleanup(middle.close)
+        self.start('a', 'b', 'c',
+                   zookeeper='127.0.0.1:%s' % middle.address[1])
+        writers = self.writers(3)
+        writers.wait_commits(60)
+        epoch = self.cluster.status()['epoch']
+        middle.partition()
+        new = self.cluster.wait_new_primary(epoch)
+        self.assertIn(new, ('b', 'c'))
+        writers.wait_commits(30)  # on the new primary
+        middle.heal()
+        self.cluster.wait_roles(
+            {'a': 'secondary', 'b': 'secondary', 'c': 'secondary',
+             new: 'primary'})
+        self.assertEqual(self.cluster.status()['epoch'], epoch + 1)
+        writers.wait_commits(30)
+        self.finish(writers)
+        with open(os.path.join(self.cluster.nodes['a'].directory,
+                               'zeo.log')) as f:
+            log = f.read()
+        self.assertIn('fenced', log)
+        self.assertIn('steps down', log)
+
+    def test_kill_the_only_in_sync_secondary(self):
+        self.start('a', 'b')
+        writers = self.writers(2)
+        writers.wait_commits(40)
+        epoch = self.cluster.status()['epoch']
+        self.cluster.nodes['b'].kill()
+        # Commits fail (not acknowledged) within synchronous-timeout...
+        failures = sum(writers.failures)
+        wait_for = time.monotonic() + support.TIMEOUT
+        while (sum(writers.failures) == failures
+               and time.monotonic() < wait_for):
+            time.sleep(0.05)
+        time.sleep(0.5)
+        stalled = writers.count()
+        time.sleep(1)
+        self.assertEqual(writers.count(), stalled)
+        # ... and the primary stays the primary.
+        self.assertEqual(self.cluster.status()['primary'], 'a')
+        self.cluster.nodes['b'].start()
+        writers.wait_commits(30)  # once b is back in sync
+        self.assertEqual(self.cluster.status()['epoch'], epoch)
+        self.finish(writers)
+
+    def test_restart_zookeeper_without_failover(self):
+        self.start('a', 'b')
+        writers = self.writers(2)
+        writers.wait_commits(40)
+        epoch = self.cluster.status()['epoch']
+        server = self.layer.server
+        server.stop()
+        server.start()
+        writers.wait_commits(40)
+        self.assertEqual(self.cluster.status()['epoch'], epoch)
+        self.assertEqual(self.cluster.roles(),
+                         {'a': 'primary', 'b': 'secondary'})
+        self.finish(writers)
