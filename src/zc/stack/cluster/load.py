@@ -37,6 +37,8 @@ ROOT_KEY = 'zc.stack.load'
 RETRY_PAUSE = 0.01
 #: Seconds a commit waits for a primary before it fails.
 WAIT_TIMEOUT = 30.0
+#: Times a writer tries to open the database.
+OPEN_ATTEMPTS = 10
 #: Seconds a writer may take to stop.
 STOP_TIMEOUT = 30.0
 
@@ -170,6 +172,21 @@ def write(db, name, log, stopping, clock=time.monotonic):
     connection.close()
 
 
+def open_db(zookeeper, path, attempts=OPEN_ATTEMPTS):
+    """A ``ZODB.DB`` on the primary registered at ``path``. Clients that
+    open an empty database at once all try to create its root, and all
+    but one fail with a conflict: they try again."""
+    import zc.zkzeo
+    from ZODB.POSException import ConflictError
+    for attempt in range(attempts):
+        try:
+            return zc.zkzeo.DB(zookeeper, path, wait_timeout=WAIT_TIMEOUT)
+        except ConflictError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(RETRY_PAUSE)
+
+
 def main(args=None):
     parser = argparse.ArgumentParser(
         prog=f'python -m {__name__}',
@@ -184,9 +201,7 @@ def main(args=None):
     options = parser.parse_args(args)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     stopping = _Stopping()
-    import zc.zkzeo
-    db = zc.zkzeo.DB(options.zookeeper, options.path,
-                     wait_timeout=WAIT_TIMEOUT)
+    db = open_db(options.zookeeper, options.path)
     try:
         write(db, options.name, options.log, stopping)
     finally:

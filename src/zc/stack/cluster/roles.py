@@ -24,6 +24,9 @@ APPLICATION = 'zc.stack.cluster.appserver:application'
 SESSION_TIMEOUT = 2000
 #: Seconds a secondary waits before connecting again to its primary.
 RECONNECT_DELAY = 1
+#: Seconds a synchronous commit waits for its acknowledgements before
+#: failing, or going on asynchronously (synchronous-fallback).
+SYNCHRONOUS_TIMEOUT = 2
 
 ZEO_CONF = """\
 # Written by zc-stack up: {name}, a node of the database {database}. The
@@ -42,6 +45,9 @@ ZEO_CONF = """\
   zookeeper-path {database_path}
   zookeeper-session-timeout {zrs_session_timeout}
   reconnect-delay {reconnect_delay}
+  synchronous {synchronous}
+  synchronous-timeout {synchronous_timeout}
+  synchronous-fallback {synchronous_fallback}
   <filestorage>
     path {directory}/Data.fs
     blob-dir {directory}/blobs
@@ -119,6 +125,9 @@ def node(settings, base, connection, number):
         directory=service.directory, connection=connection,
         database_path=layout.database_path, path=layout.servers,
         reconnect_delay=RECONNECT_DELAY,
+        synchronous=settings.synchronous,
+        synchronous_timeout=SYNCHRONOUS_TIMEOUT,
+        synchronous_fallback=settings.synchronous_fallback,
         session_timeout=SESSION_TIMEOUT,
         zrs_session_timeout=SESSION_TIMEOUT / 1000)})
 

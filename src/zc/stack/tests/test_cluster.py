@@ -371,7 +371,12 @@ class FaultTests(OnTheCluster):
                    for n in range(WRITERS)]
         for writer in writers:
             self.addCleanup(writer.stop)
-        wait(lambda: all(w.commits() for w in writers), timeout=30)
+        try:
+            wait(lambda: all(w.commits() for w in writers), timeout=30)
+        except wait.TimeOutWaitingFor:
+            self.fail('the writers did not commit within 30 s: '
+                      + ' '.join(open(w.log + '.err').read()
+                                 for w in writers))
         return writers
 
     def lost(self, writers):
