@@ -15,11 +15,12 @@ _ANY_HOST = ('', '0.0.0.0', '::')
 
 
 class ZEOServer:
-    """``runzeo``: the ``ZEO.runzeo.ZEOServer`` opening ``storage``."""
+    """``runzeo``: the ``ZEO.runzeo.ZEOServer`` opening the node's storage,
+    which it serves as ``storage_id``."""
 
-    def __init__(self, runzeo, storage):
+    def __init__(self, runzeo, storage_id):
         self._runzeo = runzeo
-        self._storage = storage
+        self._storage_id = storage_id
 
     def _server(self):
         return getattr(self._runzeo, 'server', None)
@@ -44,16 +45,13 @@ class ZEOServer:
         acceptor = getattr(server, 'acceptor', None)
         if acceptor is None:
             return
-        ids = [sid for sid, storage in server.storages.items()
-               if storage is self._storage]
         done = concurrent.futures.Future()
 
         def disconnect():
             try:
-                for sid in ids:
-                    for zeo_storage in list(
-                            server.zeo_storages_by_storage_id.get(sid, ())):
-                        zeo_storage.connection.close()
+                for zeo_storage in list(server.zeo_storages_by_storage_id.get(
+                        self._storage_id, ())):
+                    zeo_storage.connection.close()
             finally:
                 done.set_result(None)
         loop = acceptor.event_loop

@@ -1,7 +1,10 @@
 """The README, executed."""
 import doctest
+import functools
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -12,8 +15,21 @@ from zc.zk.testing import ZOOKEEPER
 from zc.zrs.tests import support
 
 
+def runzeo(test, config):
+    """A ZEO server from ``config`` in a child process (stopped, if still
+    running, after the test)."""
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'ZEO.runzeo', '-C', config],
+        env=support.python_env(), stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    test.globs['_processes'].append(process)
+    return process
+
+
 def setUp(test):
     zope.component.testing.setUp()
+    test.globs['_processes'] = []
+    test.globs['runzeo'] = functools.partial(runzeo, test)
     test.globs['_old_cwd'] = os.getcwd()
     test.globs['_tmp'] = tempfile.TemporaryDirectory()
     os.chdir(test.globs['_tmp'].name)
@@ -21,6 +37,10 @@ def setUp(test):
 
 
 def tearDown(test):
+    for process in test.globs['_processes']:
+        if process.poll() is None:
+            process.kill()
+            process.wait(support.TIMEOUT)
     zope.component.testing.tearDown()
     os.chdir(test.globs['_old_cwd'])
     test.globs['_tmp'].cleanup()
