@@ -85,8 +85,8 @@ def _parser():
                     ' transaction, and steps down; no commit is lost).'
                     ' Print the new primary and its epoch.')
     failover.add_argument('--to', metavar='NODE',
-                          help='the node to promote (zeo-2...; default:'
-                               ' any secondary in sync)')
+                          help='the node to promote (zeo-2...; default: the'
+                               ' most up-to-date secondary)')
     commands.add_parser(
         'smoke', help='check the cluster end to end',
         description='Add a guestbook entry through the front door, check'

@@ -359,8 +359,9 @@ class Cluster:
                       front)
 
     def failover(self, to=None):
-        """Hand the database's primary role over to node ``to`` (any in
-        sync when None); return the new primary (``database.Node``)."""
+        """Hand the database's primary role over to node ``to`` (the most
+        up-to-date secondary when None); return the new primary
+        (``database.Node``)."""
         state = self._require_state()
         with self._connect(state) as zk:
             try:

@@ -47,7 +47,7 @@ def primary(found):
 
 
 def failover(zk, layout, to=None, timeout=FAILOVER_TIMEOUT):
-    """Hand the primary's role over to node ``to`` (any in-sync
+    """Hand the primary's role over to node ``to`` (the most up-to-date
     secondary when None) with no acknowledged commit lost; return the new
     primary ``Node``."""
     found = nodes(zk, layout)
