@@ -9,10 +9,10 @@ asynchronous. Writers are processes of their own committing through
 zc.zkzeo (``zc.stack.cluster.load``), each recording every commit the
 database acknowledged.
 
-- Commit latency and throughput, synchronous against asynchronous, in
-  alternating rounds (so a busy machine slows both alike): one writer for
-  the latency (p50, p99 of each commit), ``--writers`` for the
-  throughput.
+- Commit latency and throughput, synchronous against asynchronous: one
+  writer on each database at the same time for the latency (p50, p99 of
+  each commit; both see the same busy machine), then ``--writers`` on
+  each in turn for the throughput, over ``--rounds`` rounds.
 - Failover, on the synchronous database: ``--kills`` times, with the
   writers running, SIGKILL whichever node is primary; the time from the
   kill until a writer's commit started after it succeeds (writes resume),
@@ -115,35 +115,47 @@ class Database:
         self.cluster.down()
 
 
-def measure_round(db, writers, duration, label):
-    """Commits per second, and each commit's latency (seconds), of
-    ``writers`` writers over ``duration`` seconds (commits that ended in
-    the window from the moment all were committing)."""
-    db.start_writers(writers, label)
+def measure_round(dbs, writers, duration, label):
+    """For each of ``dbs`` at once: commits per second, and each
+    commit's latency (seconds), of ``writers`` writers over ``duration``
+    seconds (commits that ended in the window from the moment all were
+    committing)."""
+    for db in dbs:
+        db.start_writers(writers, label)
     start = time.monotonic()
     time.sleep(duration)
     end = time.monotonic()
-    commits = [c for w in db.stop_writers() for c in w.commits()
-               if start <= c.end <= end]
-    return len(commits) / (end - start), [c.end - c.start for c in commits]
+    results = []
+    for db in dbs:
+        commits = [c for w in db.stop_writers() for c in w.commits()
+                   if start <= c.end <= end]
+        results.append((len(commits) / (end - start),
+                        [c.end - c.start for c in commits]))
+    return results
 
 
 def commit_costs(dbs, options):
-    """Latency and throughput of each database, rounds alternating."""
+    """Latency and throughput of each database: the latency of one
+    writer on each database at the same time (both see the same machine),
+    the throughput of ``options.writers`` on one database at a time
+    (alternating: they would compete for the processors)."""
     results = {db.name: dict(latency=[], throughput=[]) for db in dbs}
     for number in range(options.rounds):
+        latencies = measure_round(dbs, 1, options.duration,
+                                  f'latency{number}')
+        for db, (_, measured) in zip(dbs, latencies):
+            results[db.name]['latency'] += measured
         for db in dbs:
-            _, latencies = measure_round(db, 1, options.duration,
-                                         f'latency{number}')
-            throughput, _ = measure_round(db, options.writers,
-                                          options.duration,
-                                          f'throughput{number}')
-            results[db.name]['latency'] += latencies
+            [(throughput, _)] = measure_round([db], options.writers,
+                                              options.duration,
+                                              f'throughput{number}')
             results[db.name]['throughput'].append(throughput)
-            print(f'round {number + 1} {db.name:<12}'
-                  f' latency p50 {statistics.median(latencies) * 1000:6.2f}'
-                  f' ms, {throughput:7.0f} commits/s'
-                  f' ({options.writers} writers)', flush=True)
+        print(f'round {number + 1}: latency p50 ' + ', '.join(
+            f'{db.name} {statistics.median(measured) * 1000:.2f} ms'
+            for db, (_, measured) in zip(dbs, latencies))
+            + f'; {options.writers} writers ' + ', '.join(
+            f"{db.name} {results[db.name]['throughput'][-1]:.0f} commits/s"
+            for db in dbs), flush=True)
     return results
 
 
@@ -266,7 +278,7 @@ def main(args=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--kills', type=int, default=20)
     parser.add_argument('--writers', type=int, default=4)
-    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument('--duration', type=float, default=3.0,
                         help='seconds of each latency/throughput round')
     parser.add_argument('--keep', action='store_true',
