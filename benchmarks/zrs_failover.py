@@ -18,15 +18,20 @@ database acknowledged.
   kill until a writer's commit started after it succeeds (writes resume),
   and until every writer's did; then wait for the killed node to come
   back (zdaemon restarts it) and rejoin as a secondary before the next
-  kill. At the end, every commit a writer saw acknowledged must be on the
-  last primary, and the three replicas must be byte-identical.
+  kill.
+- Planned switchovers (``zc-stack failover``), ``--switchovers`` times
+  with the writers running: how long writes paused (the longest time no
+  commit completed, from the switchover's start until a commit after
+  it).
+- At the end, every commit a writer saw acknowledged must be on the last
+  primary, and the three replicas must be byte-identical.
 
 Goals: failover p99 < 5 s with a 2 s ZooKeeper session timeout;
 synchronous commit costs < 1 ms p50 over asynchronous on loopback; 0
-acknowledged commits lost.
+acknowledged commits lost; a switchover pauses writes < 1 s.
 
     bin/py benchmarks/zrs_failover.py [--kills N] [--writers N]
-        [--rounds N] [--duration S]
+        [--switchovers N] [--rounds N] [--duration S]
 """
 import argparse
 import filecmp
@@ -53,6 +58,7 @@ RESUME_TIMEOUT = 60
 POLL = 0.02
 GOAL_FAILOVER_P99 = 5.0
 GOAL_SYNC_COST_MS = 1.0
+GOAL_PAUSE = 1.0
 
 
 def percentile(values, fraction):
@@ -190,6 +196,39 @@ def failovers(db, options):
     return kills, db.stop_writers()
 
 
+def switchovers(db, options):
+    """``options.switchovers`` planned switchovers (``zc-stack
+    failover``) under load; return each one's ``(start, end)`` and the
+    writers."""
+    db.settle()
+    db.start_writers(options.writers, 'switchovers')
+    windows = []
+    for number in range(options.switchovers):
+        db.settle()
+        start = time.monotonic()
+        new = db.cluster.failover()
+        end = time.monotonic()
+        windows.append((start, end))
+        wait(lambda: any(c.start > end for w in db.writers
+                         for c in w.commits()),
+             timeout=RESUME_TIMEOUT, wait=POLL)
+        print(f'switchover {number + 1:2}: {new.name} primary of epoch'
+              f' {new.epoch} after {end - start:.2f} s', flush=True)
+    return windows, db.stop_writers()
+
+
+def pauses(windows, writers):
+    """For each switchover: the longest time no writer's commit
+    completed, from its start until the first commit after it."""
+    ends = sorted(c.end for w in writers for c in w.commits())
+    found = []
+    for start, end in windows:
+        after = next(e for e in ends if e > end)
+        inside = [start] + [e for e in ends if start < e <= after]
+        found.append(max(b - a for a, b in zip(inside, inside[1:])))
+    return found
+
+
 def resume_times(kills, writers):
     """For each kill: seconds until the first commit started after it
     succeeded, and until every writer had such a commit."""
@@ -231,7 +270,7 @@ def replicas_identical(db):
     return True
 
 
-def report(costs, first, every, lost, identical, options):
+def report(costs, first, every, paused, lost, identical, options):
     sync, asynchronous = costs['synchronous'], costs['asynchronous']
     sync_p50 = statistics.median(sync['latency']) * 1000
     async_p50 = statistics.median(asynchronous['latency']) * 1000
@@ -245,6 +284,12 @@ def report(costs, first, every, lost, identical, options):
          f'{statistics.median(every):.2f} s', ''),
         ('failover: kill -> every writer commits, p99',
          f'{percentile(every, 0.99):.2f} s', ''),
+        ('switchover: writes paused, p50',
+         f'{statistics.median(paused):.2f} s', ''),
+        ('switchover: writes paused, p99',
+         f'{percentile(paused, 0.99):.2f} s',
+         f'< {GOAL_PAUSE:g} s: '
+         + ('met' if percentile(paused, 0.99) < GOAL_PAUSE else 'NOT MET')),
         ('acknowledged commits lost (synchronous)', f'{lost}',
          '0: ' + ('met' if lost == 0 else 'NOT MET')),
         ('replicas byte-identical at the end', 'yes' if identical else 'NO',
@@ -268,7 +313,7 @@ def report(costs, first, every, lost, identical, options):
                                    asynchronous['throughput']))),
     ]
     width = max(len(row[0]) for row in rows)
-    print(f'\n{options.kills} kills, {len(first)} failovers measured,'
+    print(f'\n{options.kills} kills, {len(paused)} switchovers,'
           f' {options.writers} writers, {NODES} nodes')
     for what, figure, goal in rows:
         print(f'{what:<{width}}  {figure:>18}  {goal}'.rstrip())
@@ -277,6 +322,7 @@ def report(costs, first, every, lost, identical, options):
 def main(args=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--kills', type=int, default=20)
+    parser.add_argument('--switchovers', type=int, default=10)
     parser.add_argument('--writers', type=int, default=4)
     parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument('--duration', type=float, default=3.0,
@@ -290,11 +336,13 @@ def main(args=None):
         dbs.append(Database(base, 'synchronous', 1))
         dbs.append(Database(base, 'asynchronous', 0, dbs[0].zookeeper))
         costs = commit_costs(dbs, options)
-        kills, writers = failovers(dbs[0], options)
-        first, every = resume_times(kills, writers)
-        lost = lost_commits(dbs[0], writers)
+        kills, killing = failovers(dbs[0], options)
+        first, every = resume_times(kills, killing)
+        windows, switching = switchovers(dbs[0], options)
+        paused = pauses(windows, switching)
+        lost = lost_commits(dbs[0], killing + switching)
         identical = replicas_identical(dbs[0])
-        report(costs, first, every, lost, identical, options)
+        report(costs, first, every, paused, lost, identical, options)
     finally:
         for db in reversed(dbs):
             db.close()

@@ -35,12 +35,13 @@ def entry_point(name):
     return next(iter(found), None)
 
 
-def wait_gone(connection, path, timeout=GONE_TIMEOUT):
+def wait_gone(connection, path, timeout=GONE_TIMEOUT,
+              connect_timeout=CONNECT_TIMEOUT):
     """Wait until ``path`` does not exist in ZooKeeper ``connection``;
     None once it is gone, else why we stopped waiting."""
     import zc.zk
     try:
-        zk = zc.zk.ZooKeeper(connection, connect_timeout=CONNECT_TIMEOUT)
+        zk = zc.zk.ZooKeeper(connection, connect_timeout=connect_timeout)
     except zc.zk.FailedConnect:
         return f'cannot connect to ZooKeeper at {connection}'
     try:

@@ -107,6 +107,36 @@ class OnTheCluster(unittest.TestCase):
         except wait.TimeOutWaitingFor:
             self.fail(f'smoke fails after {after}: {outcome[1]}')
 
+    def start_writers(self):
+        """``WRITERS`` writer processes, once each has committed."""
+        directory = os.path.join(self.base.directory, 'writers')
+        os.makedirs(directory, exist_ok=True)
+        names = [f'w{n}-{time.monotonic_ns()}' for n in range(WRITERS)]
+        writers = [load.Writer(self.document['zookeeper'], PRIMARY_PATH,
+                               name, os.path.join(directory, f'{name}.log'))
+                   for name in names]
+        for writer in writers:
+            self.addCleanup(writer.stop)
+        try:
+            wait(lambda: all(w.commits() for w in writers), timeout=30)
+        except wait.TimeOutWaitingFor:
+            self.fail('the writers did not commit within 30 s: '
+                      + ' '.join(open(w.log + '.err').read()
+                                 for w in writers))
+        return writers
+
+    def lost(self, writers):
+        """The acknowledged commits of ``writers`` (stopped now) that the
+        database does not hold."""
+        for writer in writers:
+            self.assertTrue(writer.stop(), writer.name)
+        import zc.zkzeo
+        db = zc.zkzeo.DB(self.document['zookeeper'], PRIMARY_PATH)
+        try:
+            return load.missing(db, writers)
+        finally:
+            db.close()
+
 
 class ClusterTests(OnTheCluster):
 
@@ -361,35 +391,6 @@ class FaultTests(OnTheCluster):
         self.smoke_passes(f"the primary {old['name']}")
         CLUSTER.document = self.base.status()
 
-    def start_writers(self):
-        """``WRITERS`` writer processes, once each has committed."""
-        directory = os.path.join(self.base.directory, 'writers')
-        os.makedirs(directory, exist_ok=True)
-        writers = [load.Writer(self.document['zookeeper'], PRIMARY_PATH,
-                               f'w{n}-{time.monotonic_ns()}',
-                               os.path.join(directory, f'w{n}.log'))
-                   for n in range(WRITERS)]
-        for writer in writers:
-            self.addCleanup(writer.stop)
-        try:
-            wait(lambda: all(w.commits() for w in writers), timeout=30)
-        except wait.TimeOutWaitingFor:
-            self.fail('the writers did not commit within 30 s: '
-                      + ' '.join(open(w.log + '.err').read()
-                                 for w in writers))
-        return writers
-
-    def lost(self, writers):
-        """The acknowledged commits of ``writers`` (stopped now) that the
-        database does not hold."""
-        for writer in writers:
-            self.assertTrue(writer.stop(), writer.name)
-        import zc.zkzeo
-        db = zc.zkzeo.DB(self.document['zookeeper'], PRIMARY_PATH)
-        try:
-            return load.missing(db, writers)
-        finally:
-            db.close()
 
 class SwitchoverTests(OnTheCluster):
     """``zc-stack failover``: planned switchovers on the shared cluster
@@ -398,9 +399,14 @@ class SwitchoverTests(OnTheCluster):
     layer = FaultLayer
 
     def test_failover_hands_the_primary_over_and_back(self):
+        """A planned switchover while writers commit, and back: writes go
+        on, to the new primary, and no commit they saw succeed is lost.
+        (How long writes pause: benchmarks/zrs_failover.py.)"""
         old = self.node('primary', self.base.status())
+        writers = self.start_writers()
         status, out, err = self.base('failover')
         self.assertEqual((status, err), (0, ''))
+        switched = time.monotonic()
         document = self.base.status()
         new = self.node('primary', document)
         self.assertNotEqual(new['name'], old['name'])
@@ -417,6 +423,9 @@ class SwitchoverTests(OnTheCluster):
         self.assertEqual((status, err), (0, ''))
         self.assertEqual(out, f"{old['name']} is the primary now (epoch"
                               f" {new['epoch'] + 1})\n")
+        self.assertTrue(any(c.start > switched for w in writers
+                            for c in w.commits()))
+        self.assertEqual(self.lost(writers), {})
         CLUSTER.document = self.base.status()
 
     def test_failover_refusals(self):
@@ -448,7 +457,6 @@ class SwitchoverTests(OnTheCluster):
         self.assertEqual(self.node('secondary', self.base.status())['name'],
                          secondary['name'])
         CLUSTER.document = self.base.status()
-
 
 
 class DownLayer(FaultLayer):
