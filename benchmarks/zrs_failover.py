@@ -46,7 +46,7 @@ from zope.testing.wait import wait
 
 import zc.zk
 from zc.stack.cluster import database, load
-from zc.stack.cluster.cluster import Cluster
+from zc.stack.cluster.cluster import Cluster, ClusterError
 from zc.stack.cluster.config import Settings
 from zc.stack.cluster.registry import Layout
 
@@ -198,15 +198,19 @@ def failovers(db, options):
 
 def switchovers(db, options):
     """``options.switchovers`` planned switchovers (``zc-stack
-    failover``) under load; return each one's ``(start, end)`` and the
-    writers."""
+    failover``) under load; return each one's ``(start, end)``, the
+    writers, and why the switchovers stopped early (or None)."""
     db.settle()
     db.start_writers(options.writers, 'switchovers')
     windows = []
     for number in range(options.switchovers):
         db.settle()
         start = time.monotonic()
-        new = db.cluster.failover()
+        try:
+            new = db.cluster.failover()
+        except ClusterError as error:
+            print(f'switchover {number + 1:2}: FAILED: {error}', flush=True)
+            return windows, db.stop_writers(), str(error)
         end = time.monotonic()
         windows.append((start, end))
         wait(lambda: any(c.start > end for w in db.writers
@@ -214,7 +218,7 @@ def switchovers(db, options):
              timeout=RESUME_TIMEOUT, wait=POLL)
         print(f'switchover {number + 1:2}: {new.name} primary of epoch'
               f' {new.epoch} after {end - start:.2f} s', flush=True)
-    return windows, db.stop_writers()
+    return windows, db.stop_writers(), None
 
 
 def pauses(windows, writers):
@@ -270,7 +274,8 @@ def replicas_identical(db):
     return True
 
 
-def report(costs, first, every, paused, lost, identical, options):
+def report(costs, first, every, paused, failed, lost, identical,
+           options):
     sync, asynchronous = costs['synchronous'], costs['asynchronous']
     sync_p50 = statistics.median(sync['latency']) * 1000
     async_p50 = statistics.median(asynchronous['latency']) * 1000
@@ -284,12 +289,15 @@ def report(costs, first, every, paused, lost, identical, options):
          f'{statistics.median(every):.2f} s', ''),
         ('failover: kill -> every writer commits, p99',
          f'{percentile(every, 0.99):.2f} s', ''),
+        ('switchovers done', f'{len(paused)} of {options.switchovers}',
+         f'then: {failed}' if failed else ''),
         ('switchover: writes paused, p50',
-         f'{statistics.median(paused):.2f} s', ''),
+         f'{statistics.median(paused):.2f} s' if paused else '-', ''),
         ('switchover: writes paused, p99',
-         f'{percentile(paused, 0.99):.2f} s',
-         f'< {GOAL_PAUSE:g} s: '
-         + ('met' if percentile(paused, 0.99) < GOAL_PAUSE else 'NOT MET')),
+         f'{percentile(paused, 0.99):.2f} s' if paused else '-',
+         f'< {GOAL_PAUSE:g} s: ' + (
+             'met' if paused and percentile(paused, 0.99) < GOAL_PAUSE
+             else 'NOT MET')),
         ('acknowledged commits lost (synchronous)', f'{lost}',
          '0: ' + ('met' if lost == 0 else 'NOT MET')),
         ('replicas byte-identical at the end', 'yes' if identical else 'NO',
@@ -338,11 +346,12 @@ def main(args=None):
         costs = commit_costs(dbs, options)
         kills, killing = failovers(dbs[0], options)
         first, every = resume_times(kills, killing)
-        windows, switching = switchovers(dbs[0], options)
+        windows, switching, failed = switchovers(dbs[0], options)
         paused = pauses(windows, switching)
         lost = lost_commits(dbs[0], killing + switching)
         identical = replicas_identical(dbs[0])
-        report(costs, first, every, paused, lost, identical, options)
+        report(costs, first, every, paused, failed, lost, identical,
+               options)
     finally:
         for db in reversed(dbs):
             db.close()
