@@ -212,10 +212,17 @@ def switchovers(db, options):
             print(f'switchover {number + 1:2}: FAILED: {error}', flush=True)
             return windows, db.stop_writers(), str(error)
         end = time.monotonic()
+        try:
+            wait(lambda: any(c.start > end for w in db.writers
+                             for c in w.commits()),
+                 timeout=RESUME_TIMEOUT, wait=POLL)
+        except wait.TimeOutWaitingFor:
+            problem = (f'writes did not resume within {RESUME_TIMEOUT} s of'
+                       f' switchover {number + 1} (to {new.name})')
+            print(f'switchover {number + 1:2}: FAILED: {problem}',
+                  flush=True)
+            return windows, db.stop_writers(), problem
         windows.append((start, end))
-        wait(lambda: any(c.start > end for w in db.writers
-                         for c in w.commits()),
-             timeout=RESUME_TIMEOUT, wait=POLL)
         print(f'switchover {number + 1:2}: {new.name} primary of epoch'
               f' {new.epoch} after {end - start:.2f} s', flush=True)
     return windows, db.stop_writers(), None
