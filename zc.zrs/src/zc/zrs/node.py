@@ -26,6 +26,7 @@ from zc.zrs import election
 from zc.zrs import fsinternals
 from zc.zrs import zk as zrszk
 from zc.zrs.interfaces import IReplicationStatus
+from zc.zrs.interfaces import NotAcknowledged
 from zc.zrs.primary import Primary
 from zc.zrs.secondary import Secondary
 
@@ -35,8 +36,7 @@ logger = logging.getLogger(__name__)
 DELEGATED = (
     'load', 'loadBefore', 'loadSerial', 'prefetch', 'store', 'restore',
     'storeBlob', 'restoreBlob', 'loadBlob', 'openCommittedBlobFile',
-    'temporaryDirectory', 'new_oid', 'tpc_vote', 'tpc_finish',
-    'tpc_abort', 'tpc_transaction', 'lastTransaction', 'getTid', 'sortKey',
+    'temporaryDirectory', 'new_oid', 'tpc_vote', 'tpc_abort', 'tpc_transaction', 'lastTransaction', 'getTid', 'sortKey',
     'getName', 'checkCurrentSerialInTransaction', 'supportsUndo',
     'history', 'undoLog', 'undoInfo', 'undo', 'pack', 'iterator',
     'record_iternext', 'getSize', 'deleteObject', 'replication_status',
@@ -98,22 +98,23 @@ class Node:
         self._epoch_path = self._data_path + '.epoch'
         self.data_epoch = self._read_epoch()
         self._base = base
-        self._role = self._secondary()
         #: 'starting' (read-only, replicating from nobody yet),
         #: 'secondary' or 'primary'.
-        self.role = 'starting'
+        self.role = None
+        self._set_role(self._secondary(), 'starting')
         self.name = name or default_name(self._data_path)
-        self.zk, self._owned = zrszk.session(zookeeper,
-                                             zookeeper_session_timeout)
+        self.zk = None
         try:
+            self.zk, self._owned = zrszk.session(zookeeper,
+                                                 zookeeper_session_timeout)
             self._elector = election.Elector(self.zk, path, self.name, self,
                                              election_timeout)
+            self._elector.start()
         except BaseException:
             self._role.close()
-            if self._owned:
+            if self.zk is not None and self._owned:
                 self.zk.close()
             raise
-        self._elector.start()
         logger.info('node %s of %s started (data in epoch %s)', self.name,
                     path, self.data_epoch)
 
@@ -132,7 +133,17 @@ class Node:
         clients (they go on looking for the primary)."""
         return self.role != 'primary' or self._role.fenced is not None
 
+    def tpc_finish(self, transaction, f=None):
+        try:
+            return self._role.tpc_finish(transaction, f)
+        except NotAcknowledged:
+            if self._zeo is not None:
+                self._zeo.abort_failed_commit(transaction)
+            raise
+
     def registerDB(self, db):
+        if self._zeo is not None:
+            db = self._zeo.database(db)
         self._db = db
         self._role.registerDB(db)
 
@@ -190,9 +201,10 @@ class Node:
         disconnected (zkzeo clients go to the new primary)."""
         with self._switching:
             self.fence('stepping down')
+            # While still primary: their transactions are aborted.
+            self.disconnect_clients()
             self._role.close(close_storage=False)
             self._set_role(self._secondary(), 'starting')
-        self.disconnect_clients()
 
     def follow(self, epoch, truncate_after=None):
         """Replicate from the primary of ``epoch`` (registered in
@@ -235,6 +247,8 @@ class Node:
 
     def _set_role(self, storage, role):
         self._role = storage
+        # What zc.zrs.monitor looks under for the replicating layers.
+        self._storage = storage
         self.role = role
         if self._db is not None:
             storage.registerDB(self._db)

@@ -2,7 +2,9 @@
 address it bound (known only once runzeo has created its server, after
 opening the storages) and disconnecting its clients when the node stops
 being the primary (zkzeo clients then follow the new primary's
-registration instead of writing to a secondary)."""
+registration instead of writing to a secondary), aborting what ZEO would
+leave half-done: their transactions, and one whose ``tpc_finish`` failed
+(not acknowledged)."""
 import concurrent.futures
 import logging
 import socket
@@ -39,27 +41,90 @@ class ZEOServer:
         return host, port
 
     def disconnect_clients(self):
-        """Close the connections of the clients of our storage (they
-        reconnect, and find it read-only)."""
+        """Abort the transactions of the clients of our storage and close
+        their connections (they reconnect, and find it read-only). From
+        any thread but the ZEO server's."""
         server = self._server()
         acceptor = getattr(server, 'acceptor', None)
-        if acceptor is None:
+        if acceptor is None or acceptor.event_loop.is_closed():
             return
         done = concurrent.futures.Future()
 
         def disconnect():
             try:
-                for zeo_storage in list(server.zeo_storages_by_storage_id.get(
-                        self._storage_id, ())):
+                for zeo_storage in self._zeo_storages(server):
+                    _abort(zeo_storage)
                     zeo_storage.connection.close()
             finally:
                 done.set_result(None)
-        loop = acceptor.event_loop
-        if loop.is_closed():
-            return
-        loop.call_soon_threadsafe(disconnect)
+        acceptor.event_loop.call_soon_threadsafe(disconnect)
         try:
             done.result(CALL_TIMEOUT)
         except concurrent.futures.TimeoutError:
             logger.error('could not disconnect the ZEO clients within %s '
                          'seconds', CALL_TIMEOUT)
+
+    def abort_failed_commit(self, transaction):
+        """Abort ``transaction`` in the ZEO server once its failed
+        ``tpc_finish`` (NotAcknowledged) has been answered: a ZEO client
+        sends no ``tpc_abort`` after a failed ``tpc_finish``, and ZEO
+        would keep its commit lock, so every other client's vote would
+        wait for ever. Called from the ZEO server's thread."""
+        server = self._server()
+        acceptor = getattr(server, 'acceptor', None)
+        if acceptor is None:
+            return
+
+        def abort():
+            for zeo_storage in self._zeo_storages(server):
+                if zeo_storage.transaction is transaction:
+                    _abort(zeo_storage)
+        acceptor.event_loop.call_soon_threadsafe(abort)
+
+    def abort_transactions(self):
+        """Abort every client's transaction (before ZEO closes their
+        connections itself). Schedules it from any thread."""
+        server = self._server()
+        acceptor = getattr(server, 'acceptor', None)
+        if acceptor is None:
+            return
+
+        def abort():
+            for zeo_storage in self._zeo_storages(server):
+                _abort(zeo_storage)
+        acceptor.event_loop.call_soon_threadsafe(abort)
+
+    def database(self, db):
+        """What the node gives its roles for the ZEO server's ``db``."""
+        return _AbortingDB(db, self)
+
+    def _zeo_storages(self, server):
+        return list(server.zeo_storages_by_storage_id.get(self._storage_id,
+                                                          ()))
+
+
+def _abort(zeo_storage):
+    """Abort a client's transaction in the ZEO server: ZEO does it when a
+    client goes away, but not when the server closes the connection (or
+    after a failed ``tpc_finish``), and the commit lock would stay taken."""
+    transaction = zeo_storage.transaction
+    if transaction is not None:
+        zeo_storage.tpc_abort(transaction.id)
+
+
+class _AbortingDB:
+    """The ZEO server's database as a node's storages see it. Having the
+    clients drop their caches (``invalidateCache``: ZEO closes their
+    connections) first aborts their transactions, which ZEO would leave
+    holding the commit lock."""
+
+    def __init__(self, db, server):
+        self._db = db
+        self._server = server
+
+    def invalidateCache(self):  # noqa: N802 (the storage API's name)
+        self._server.abort_transactions()
+        self._db.invalidateCache()
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)

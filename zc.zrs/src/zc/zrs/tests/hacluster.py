@@ -1,6 +1,7 @@
 """High-availability nodes as real ZEO server processes (``runzeo -C``
 from a configuration file each), the clients that write to whichever is
 primary (zkzeo, on ``<path>/primary``), and checks on the outcome."""
+import faulthandler
 import logging
 import os
 import re
@@ -187,7 +188,9 @@ class Cluster:
         for node in self.nodes.values():
             if node.running:
                 node.stop()
-        self.zk.close()
+        if not self.zk.closed:
+            self.zk.delete_recursive(self.path, force=True)
+            self.zk.close()
 
     def errors(self):
         return {name: node.errors() for name, node in self.nodes.items()
@@ -239,8 +242,13 @@ class Writers:
     def wait_commits(self, more, timeout=support.TIMEOUT):
         """Wait until ``more`` commits succeed (from now on)."""
         target = self.count() + more
-        wait(lambda: self.count() >= target, timeout=timeout,
-             message=f'commits stuck at {self.count()}')
+        try:
+            wait(lambda: self.count() >= target, timeout=timeout,
+                 message=f'commits stuck at {self.count()}')
+        except wait.TimeOutWaitingFor:
+            # Where the writers are stuck says why.
+            faulthandler.dump_traceback(sys.stderr, all_threads=True)
+            raise
 
     def stop(self):
         self._stop.set()

@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import time
 import unittest
+import uuid
 
 from zc.zk.testing import RestartableZooKeeperLayer
 from zc.zrs.tests import hacluster
@@ -31,10 +32,11 @@ class FailoverTests(unittest.TestCase):
             self.addCleanup(shutil.rmtree, self.directory)
         self.cluster = self.make_cluster()
 
-    def make_cluster(self, zookeeper=None):
+    def make_cluster(self):
         cluster = hacluster.Cluster(
             self.directory, self.layer.hosts,
-            '/' + self.id().rsplit('.', 1)[-1], SYNCHRONOUS)
+            f'/{self.id().rsplit(".", 1)[-1]}-{uuid.uuid4().hex}',
+            SYNCHRONOUS)
         self.addCleanup(cluster.close)
         return cluster
 

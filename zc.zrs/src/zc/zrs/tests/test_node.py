@@ -2,17 +2,20 @@
 election, the epochs, promotion, following, rejoin with truncation, the
 switchover API and the status function."""
 import functools
+import io
 
 import ZConfig
 import ZODB
 import ZODB.config
 import ZODB.FileStorage
 import ZODB.utils
+import zope.component.testing
 from zope.testing.wait import wait
 
 import zc.zk
 from zc.zk.testing import ZOOKEEPER
 from zc.zrs import election
+from zc.zrs import monitor
 from zc.zrs.node import Node
 from zc.zrs.tests import support
 from zc.zrs.tests.test_replication import TempDirTest
@@ -239,3 +242,29 @@ class ConfigurationTests(NodeTest):
                            'election-timeout must be more than 0')
         self.assertRefused('replicate-to 127.0.0.1:0\nnode-name a',
                            'node-name needs failover on')
+
+
+class MonitoringTests(NodeTest):
+
+    def setUp(self):
+        super().setUp()
+        zope.component.testing.setUp()
+        self.addCleanup(zope.component.testing.tearDown)
+
+    def replication(self):
+        out = io.StringIO()
+        monitor.replication(out)
+        return out.getvalue()
+
+    def test_the_replication_command_shows_the_current_role(self):
+        a = self.node('a')
+        self.wait_role(a, 'primary')
+        monitor.register(a, 'main')
+        self.assertEqual(self.replication(), 'main primary secondaries=0\n')
+        b = self.node('b')
+        monitor.register(b, 'copy')
+        self.wait_role(b, 'secondary')
+        wait(lambda: 'main primary secondary=' in self.replication(),
+             timeout=support.TIMEOUT)
+        self.assertIn('copy secondary primary=127.0.0.1:%s connected=yes'
+                      % a.address[1], self.replication())
