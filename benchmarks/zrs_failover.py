@@ -173,7 +173,8 @@ def primary_process(db):
 
 def failovers(db, options):
     """Kill the primary ``options.kills`` times under load; return the
-    kill times and the writers."""
+    times of the kills after which writes resumed, the writers, and why
+    the kills stopped early (or None)."""
     db.settle()
     db.start_writers(options.writers, 'kills')
     kills = []
@@ -182,18 +183,24 @@ def failovers(db, options):
         pid = primary_process(db)
         killed = time.monotonic()
         os.kill(pid, signal.SIGKILL)
-        kills.append(killed)
 
         def resumed():
             return any(c.start > killed for w in db.writers
                        for c in w.commits())
-        wait(resumed, timeout=RESUME_TIMEOUT, wait=POLL)
+        try:
+            wait(resumed, timeout=RESUME_TIMEOUT, wait=POLL)
+        except wait.TimeOutWaitingFor:
+            problem = (f'writes did not resume within {RESUME_TIMEOUT} s of'
+                       f' kill {number + 1}')
+            print(f'kill {number + 1:2}: FAILED: {problem}', flush=True)
+            return kills, db.stop_writers(), problem
+        kills.append(killed)
         resume = time.monotonic() - killed
         db.settle()   # the killed node is back, as a secondary
         print(f'kill {number + 1:2}: writes resumed after ~{resume:.2f} s,'
               f' cluster whole again after {time.monotonic() - killed:.2f}'
               ' s', flush=True)
-    return kills, db.stop_writers()
+    return kills, db.stop_writers(), None
 
 
 def switchovers(db, options):
@@ -281,21 +288,24 @@ def replicas_identical(db):
     return True
 
 
-def report(costs, first, every, paused, failed, lost, identical,
-           options):
+def report(costs, first, every, stalled, paused, failed, lost,
+           identical, options):
     sync, asynchronous = costs['synchronous'], costs['asynchronous']
     sync_p50 = statistics.median(sync['latency']) * 1000
     async_p50 = statistics.median(asynchronous['latency']) * 1000
-    p50, p99 = statistics.median(first), percentile(first, 0.99)
+    p50, p99 = ((statistics.median(first), percentile(first, 0.99))
+                if first else (float('inf'), float('inf')))
     rows = [
+        ('kills done', f'{len(first)} of {options.kills}',
+         f'then: {stalled}' if stalled else ''),
         ('failover: kill -> a commit succeeds, p50', f'{p50:.2f} s', ''),
         ('failover: kill -> a commit succeeds, p99', f'{p99:.2f} s',
          f'< {GOAL_FAILOVER_P99:g} s: '
          + ('met' if p99 < GOAL_FAILOVER_P99 else 'NOT MET')),
         ('failover: kill -> every writer commits, p50',
-         f'{statistics.median(every):.2f} s', ''),
+         f'{statistics.median(every):.2f} s' if every else '-', ''),
         ('failover: kill -> every writer commits, p99',
-         f'{percentile(every, 0.99):.2f} s', ''),
+         f'{percentile(every, 0.99):.2f} s' if every else '-', ''),
         ('switchovers done', f'{len(paused)} of {options.switchovers}',
          f'then: {failed}' if failed else ''),
         ('switchover: writes paused, p50',
@@ -351,14 +361,14 @@ def main(args=None):
         dbs.append(Database(base, 'synchronous', 1))
         dbs.append(Database(base, 'asynchronous', 0, dbs[0].zookeeper))
         costs = commit_costs(dbs, options)
-        kills, killing = failovers(dbs[0], options)
+        kills, killing, stalled = failovers(dbs[0], options)
         first, every = resume_times(kills, killing)
         windows, switching, failed = switchovers(dbs[0], options)
         paused = pauses(windows, switching)
         lost = lost_commits(dbs[0], killing + switching)
         identical = replicas_identical(dbs[0])
-        report(costs, first, every, paused, failed, lost, identical,
-               options)
+        report(costs, first, every, stalled, paused, failed, lost,
+               identical, options)
     finally:
         for db in reversed(dbs):
             db.close()
