@@ -5,7 +5,8 @@ Primaries in this process (commits through the storage API, one small
 record each, as a ZEO server makes them), each with its secondary (a
 FileStorage) in a child process: one primary with ``synchronous 1``, one
 without. Their commits alternate one by one, so both see the same
-(shared, busy) machine. Beside them, interleaved the same way: a bare
+(shared, busy) machine; after each step, untimed, the secondary finishes
+(so the asynchronous one's fsync does not land in the next step). Beside them, interleaved the same way: a bare
 ``write`` + ``fsync`` of a small record on the secondaries' file system,
 and an 8-byte round trip to another process over loopback TCP; both are
 part of what an acknowledgement costs, whatever the protocol.
@@ -64,6 +65,11 @@ class Committer:
     def __call__(self):
         self.serial = commit(self.primary, self.oid, self.serial)
 
+    def settle(self):
+        """Untimed: let the secondary finish (an asynchronous one would
+        otherwise fsync during the next step)."""
+        assert self.primary.wait_acknowledged(self.serial, TIMEOUT)
+
     def close(self):
         self.secondary.stdin.write('quit\n')
         self.secondary.stdin.close()
@@ -84,6 +90,9 @@ class Fsync:
         self.file.flush()
         os.fsync(self.file.fileno())
 
+    def settle(self):
+        pass
+
     def close(self):
         self.file.close()
 
@@ -103,6 +112,9 @@ class RoundTrip:
         received = 0
         while received < 8:
             received += len(self.socket.recv(8))
+
+    def settle(self):
+        pass
 
     def close(self):
         self.socket.close()
@@ -158,6 +170,7 @@ def main():
                     step()
                     if i >= 50:  # warmed up
                         figures[name].append(time.perf_counter() - started)
+                    step.settle()
         finally:
             for step in steps.values():
                 step.close()

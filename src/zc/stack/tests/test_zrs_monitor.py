@@ -44,7 +44,7 @@ class MonitorTests(TempDirTest):
              timeout=support.TIMEOUT)
         main, replica = self.ask('replication').splitlines()
         self.assertRegex(main, rf'^main primary secondary=127\.0\.0\.1:\d+'
-                               rf' protocol=zrs2\.0 last={TID} lag=0\.000'
+                               rf' protocol=zrs2\.2 last={TID} lag=0\.000'
                                r' behind=0$')
         self.assertEqual(
             replica, f'replica secondary primary=127.0.0.1:'

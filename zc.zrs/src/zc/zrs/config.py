@@ -71,11 +71,8 @@ class ZRS(ZODB.config.BaseConfig):
         if from_ is None and config.replicate_from_ssl is not None:
             raise ValueError('replicate-from-ssl without replicate-from')
         server = _opening_zeo_server()
-        if (server is not None and to is not None
-                and _overlap(server.options.address, to.address)):
-            server.options.usage(
-                f'{self._section()}: replicate-to {_show(to.address)} is the '
-                f'address of the ZEO server itself')
+        if to is not None:
+            self._refuse_zeo_address(server, to.address)
         storage = config.base.open()
         try:
             if to is not None:
@@ -97,12 +94,7 @@ class ZRS(ZODB.config.BaseConfig):
                     **_zookeeper(config))
         except BaseException as exc:
             storage.close()
-            problem = _starting_problem(exc, config)
-            if problem is not None:
-                message = f'{self._section()}: {problem}'
-                if server is not None:
-                    server.options.usage(message)
-                exc.add_note(message)
+            self._explain(exc, server)
             raise
         _register_for_monitoring(storage, self.name)
         return storage
@@ -114,10 +106,7 @@ class ZRS(ZODB.config.BaseConfig):
         config = self.config
         server = _opening_zeo_server()
         to = config.replicate_to.address
-        if server is not None and _overlap(server.options.address, to):
-            server.options.usage(
-                f'{self._section()}: replicate-to {_show(to)} is the '
-                f'address of the ZEO server itself')
+        self._refuse_zeo_address(server, to)
         ssl, hostname = config.replicate_from_ssl or (None, None)
         try:
             node = Node(
@@ -135,15 +124,29 @@ class ZRS(ZODB.config.BaseConfig):
                     ssl=ssl, ssl_server_hostname=hostname),
                 election_timeout=config.election_timeout)
         except BaseException as exc:
-            problem = _starting_problem(exc, config)
-            if problem is not None:
-                message = f'{self._section()}: {problem}'
-                if server is not None:
-                    server.options.usage(message)
-                exc.add_note(message)
+            self._explain(exc, server)
             raise
         _register_for_monitoring(node, self.name)
         return node
+
+    def _refuse_zeo_address(self, server, to):
+        """Under runzeo (``server``), replicating on the ZEO server's own
+        address is a usage error (one line, exit status 2)."""
+        if server is not None and _overlap(server.options.address, to):
+            server.options.usage(
+                f'{self._section()}: replicate-to {_show(to)} is the '
+                f'address of the ZEO server itself')
+
+    def _explain(self, exc, server):
+        """Say which key made starting replication fail: a note on
+        ``exc``, and under runzeo (``server``) one line and exit status
+        2."""
+        problem = _starting_problem(exc, self.config)
+        if problem is not None:
+            message = f'{self._section()}: {problem}'
+            if server is not None:
+                server.options.usage(message)
+            exc.add_note(message)
 
     def _section(self):
         return f'zrs storage {self.name!r}' if self.name else 'zrs section'

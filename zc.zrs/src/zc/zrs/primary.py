@@ -133,6 +133,14 @@ class Primary(StorageWrapper):
         return self._acknowledgements.required
 
     @property
+    def synchronous_timeout(self):
+        return self._acknowledgements.timeout
+
+    @property
+    def synchronous_fallback(self):
+        return self._acknowledgements.fallback
+
+    @property
     def epoch(self):
         """The fencing token sent to zrs2.2 secondaries."""
         return self._server.epoch
@@ -157,15 +165,16 @@ class Primary(StorageWrapper):
         """Accept commits again."""
         self._acknowledgements.unfence()
 
-    def acknowledged(self):
-        """The newest tid durable on ``synchronous`` secondaries (on all
-        connected zrs2.2 secondaries if 0); None if there are fewer."""
-        return self._acknowledgements.acknowledged()
+    def acknowledged(self, count=None):
+        """The newest tid durable on ``count`` zrs2.2 secondaries (default:
+        ``synchronous``, or all connected ones if that is 0); None if fewer
+        are connected."""
+        return self._acknowledgements.acknowledged(count)
 
-    def wait_acknowledged(self, tid, timeout):
+    def wait_acknowledged(self, tid, timeout, count=None):
         """Whether ``tid`` is acknowledged (see ``acknowledged``) within
         ``timeout`` seconds."""
-        return self._acknowledgements.wait(tid, timeout)
+        return self._acknowledgements.wait(tid, timeout, count)
 
     def registerDB(self, db):  # noqa: N802 (the storage API's name)
         """Remember ``db`` (a ZODB DB, or a ZEO server's) to announce late

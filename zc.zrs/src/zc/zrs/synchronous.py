@@ -94,36 +94,38 @@ class Acknowledgements:
     def disconnected(self, secondary):
         with self._condition:
             self._acknowledged_by.pop(secondary, None)
+            self._condition.notify_all()  # "all connected" may be there
 
     # From any thread.
 
-    def acknowledged(self):
-        """The newest tid that ``required`` secondaries (all connected ones
-        if 0) have durably; None if there are fewer, or none."""
+    def acknowledged(self, count=None):
+        """The newest tid that ``count`` secondaries have durably (default:
+        ``required``, or all connected ones if 0); None if fewer are
+        connected, or none."""
         with self._condition:
-            return self._acknowledged()
+            return self._acknowledged(count)
 
-    def _acknowledged(self):
+    def _acknowledged(self, count=None):
         tids = sorted(self._acknowledged_by.values(), reverse=True)
-        needed = self.required or len(tids)
+        needed = count or self.required or len(tids)
         if not tids or len(tids) < needed:
             return None
         return tids[needed - 1]
 
-    def wait(self, tid, timeout):
+    def wait(self, tid, timeout, count=None):
         """Whether ``tid`` is acknowledged (see ``acknowledged``) within
         ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         with self._condition:
-            while not self._has(tid):
+            while not self._has(tid, count):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
                 self._condition.wait(remaining)
             return True
 
-    def _has(self, tid):
-        newest = self._acknowledged()
+    def _has(self, tid, count=None):
+        newest = self._acknowledged(count)
         return newest is not None and newest >= tid
 
     def fence(self, reason):
@@ -166,6 +168,8 @@ class Acknowledgements:
                 self._committed = tid
             if not self.required:
                 return
+            if self.fenced is not None:
+                raise self._fenced_error(tid)
             if self._behind and self.fallback == 'async':
                 return  # degraded: until in sync again
             deadline = time.monotonic() + self.timeout
@@ -177,10 +181,7 @@ class Acknowledgements:
             else:
                 if self.fenced is None:
                     return
-                self._unannounced = tid
-                raise NotAcknowledged(
-                    f'{tid_repr(tid)} committed here but not acknowledged: '
-                    f'the primary is fenced: {self.fenced}')
+                raise self._fenced_error(tid)
             self._behind = True
             if self.fallback == 'async':
                 logger.warning(
@@ -197,3 +198,11 @@ class Acknowledgements:
             raise NotAcknowledged(
                 f'{tid_repr(tid)} committed here but {needed} did not '
                 f'acknowledge it within {self.timeout:g} seconds')
+
+    def _fenced_error(self, tid):
+        """What a commit raises when the primary is fenced before it is
+        acknowledged."""
+        self._unannounced = tid
+        return NotAcknowledged(
+            f'{tid_repr(tid)} committed here but not acknowledged: the '
+            f'primary is fenced: {self.fenced}')

@@ -27,6 +27,17 @@ class ZEOServer:
     def _server(self):
         return getattr(self._runzeo, 'server', None)
 
+    def _call_soon(self, function):
+        """Have the ZEO server's thread run ``function(storage_server)``;
+        False (and nothing runs) before the server exists or once it
+        stopped."""
+        server = self._server()
+        acceptor = getattr(server, 'acceptor', None)
+        if acceptor is None or acceptor.event_loop.is_closed():
+            return False
+        acceptor.event_loop.call_soon_threadsafe(function, server)
+        return True
+
     def address(self):
         """``(host, port)`` the server listens on, or None before it
         does (a blank host is this machine's name)."""
@@ -44,20 +55,17 @@ class ZEOServer:
         """Abort the transactions of the clients of our storage and close
         their connections (they reconnect, and find it read-only). From
         any thread but the ZEO server's."""
-        server = self._server()
-        acceptor = getattr(server, 'acceptor', None)
-        if acceptor is None or acceptor.event_loop.is_closed():
-            return
         done = concurrent.futures.Future()
 
-        def disconnect():
+        def disconnect(server):
             try:
                 for zeo_storage in self._zeo_storages(server):
                     _abort(zeo_storage)
                     zeo_storage.connection.close()
             finally:
                 done.set_result(None)
-        acceptor.event_loop.call_soon_threadsafe(disconnect)
+        if not self._call_soon(disconnect):
+            return
         try:
             done.result(CALL_TIMEOUT)
         except concurrent.futures.TimeoutError:
@@ -70,29 +78,19 @@ class ZEOServer:
         sends no ``tpc_abort`` after a failed ``tpc_finish``, and ZEO
         would keep its commit lock, so every other client's vote would
         wait for ever. Called from the ZEO server's thread."""
-        server = self._server()
-        acceptor = getattr(server, 'acceptor', None)
-        if acceptor is None:
-            return
-
-        def abort():
+        def abort(server):
             for zeo_storage in self._zeo_storages(server):
                 if zeo_storage.transaction is transaction:
                     _abort(zeo_storage)
-        acceptor.event_loop.call_soon_threadsafe(abort)
+        self._call_soon(abort)
 
     def abort_transactions(self):
         """Abort every client's transaction (before ZEO closes their
         connections itself). Schedules it from any thread."""
-        server = self._server()
-        acceptor = getattr(server, 'acceptor', None)
-        if acceptor is None:
-            return
-
-        def abort():
+        def abort(server):
             for zeo_storage in self._zeo_storages(server):
                 _abort(zeo_storage)
-        acceptor.event_loop.call_soon_threadsafe(abort)
+        self._call_soon(abort)
 
     def database(self, db):
         """What the node gives its roles for the ZEO server's ``db``."""

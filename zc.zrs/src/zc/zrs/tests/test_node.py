@@ -57,6 +57,14 @@ class NodeTest(TempDirTest):
         wait(lambda: node.role == role, timeout=support.TIMEOUT,
              message=f'{node.name} is {node.role}, not {role}')
 
+    def pair(self):
+        """Node a, primary, and node b, its secondary."""
+        a = self.node('a')
+        self.wait_role(a, 'primary')
+        b = self.node('b')
+        self.wait_role(b, 'secondary')
+        return a, b
+
     def status(self):
         return election.status(self.zookeeper, PATH)
 
@@ -77,11 +85,8 @@ class NodeTest(TempDirTest):
 class ElectionTests(NodeTest):
 
     def test_first_node_is_primary_and_the_next_follows(self):
-        a = self.node('a')
-        self.wait_role(a, 'primary')
+        a, b = self.pair()
         self.assertFalse(a.isReadOnly())
-        b = self.node('b')
-        self.wait_role(b, 'secondary')
         self.assertTrue(b.isReadOnly())
         self.commit(a, 5)
         self.caught_up(b, a)
@@ -101,10 +106,7 @@ class ElectionTests(NodeTest):
         self.assertEqual(entries[0][2], 'a')
 
     def test_the_secondary_takes_over_when_the_primary_leaves(self):
-        a = self.node('a')
-        self.wait_role(a, 'primary')
-        b = self.node('b')
-        self.wait_role(b, 'secondary')
+        a, b = self.pair()
         self.commit(a, 5)
         self.caught_up(b, a)
         last = a.lastTransaction()
@@ -139,10 +141,7 @@ class ElectionTests(NodeTest):
 class RejoinTests(NodeTest):
 
     def test_an_old_primary_cuts_what_it_alone_had_and_follows(self):
-        a = self.node('a')
-        self.wait_role(a, 'primary')
-        b = self.node('b')
-        self.wait_role(b, 'secondary')
+        a, b = self.pair()
         self.commit(a, 5)
         self.caught_up(b, a)
         self.close('b')
@@ -166,10 +165,7 @@ class RejoinTests(NodeTest):
 class SwitchoverTests(NodeTest):
 
     def test_planned_switchover(self):
-        a = self.node('a')
-        self.wait_role(a, 'primary')
-        b = self.node('b')
-        self.wait_role(b, 'secondary')
+        a, b = self.pair()
         self.commit(a, 5)
         status = election.switchover(self.zookeeper, PATH, to='b')
         self.assertEqual(status['primary'], 'b')

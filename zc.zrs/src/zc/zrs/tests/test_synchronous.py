@@ -23,6 +23,7 @@ from zope.testing.wait import wait
 import zc.zrs
 from zc.zrs import protocol
 from zc.zrs.interfaces import Fenced
+from zc.zrs.synchronous import Acknowledgements
 from zc.zrs.interfaces import NotAcknowledged
 from zc.zrs.tests import support
 from zc.zrs.tests.test_replication import RawSecondary
@@ -102,6 +103,63 @@ class ProtocolTests(unittest.TestCase):
     def test_fallback(self):
         self.assertEqual(protocol.fallback(blobs=True), b'zrs2.1')
         self.assertEqual(protocol.fallback(blobs=False), b'zrs2.0')
+
+
+def tid(n):
+    return n.to_bytes(8, 'big')
+
+
+class AcknowledgementsTests(unittest.TestCase):
+    """zc.zrs.synchronous on its own: secondaries are mere keys here."""
+
+    def test_the_nth_newest_counts(self):
+        acks = Acknowledgements(required=2, timeout=0.05)
+        acks.acknowledge('a', tid(5))
+        self.assertIsNone(acks.acknowledged())  # only one
+        acks.acknowledge('b', tid(3))
+        acks.acknowledge('c', tid(4))
+        self.assertEqual(acks.acknowledged(), tid(4))
+        self.assertEqual(acks.acknowledged(count=1), tid(5))
+        self.assertEqual(acks.acknowledged(count=3), tid(3))
+        acks.finish(tid(4))
+        acks.disconnected('c')
+        self.assertEqual(acks.acknowledged(), tid(3))
+        self.assertRaises(NotAcknowledged, acks.finish, tid(5))
+
+    def test_fenced_while_degraded(self):
+        announced = []
+        acks = Acknowledgements(required=1, timeout=0.01, fallback='async',
+                                announce=lambda: announced.append(True))
+        acks.finish(tid(1))  # degrades
+        acks.finish(tid(2))  # does not wait
+        acks.fence('stepping down')
+        self.assertRaises(Fenced, acks.check)
+        with self.assertRaisesRegex(NotAcknowledged, 'stepping down'):
+            acks.finish(tid(3))  # begun before the fence
+        acks.acknowledge('a', tid(3))
+        self.assertEqual(announced, [True])
+
+    def test_waiting_for_all_connected(self):
+        acks = Acknowledgements()
+        acks.acknowledge('a', tid(5))
+        acks.acknowledge('b', tid(1))
+        self.assertEqual(acks.acknowledged(), tid(1))
+        waited = []
+        waiter = threading.Thread(
+            target=lambda: waited.append(acks.wait(tid(5), support.TIMEOUT)))
+        waiter.start()
+        acks.disconnected('b')  # the one behind goes: all have it now
+        waiter.join(support.TIMEOUT)
+        self.assertEqual(waited, [True])
+
+    def test_asynchronous_commits_never_wait(self):
+        acks = Acknowledgements()
+        acks.finish(tid(1))
+        acks.fence('x')
+        acks.finish(tid(2))  # begun before the fence: nothing to wait for
+        self.assertRaises(Fenced, acks.check)
+        acks.unfence()
+        acks.check()
 
 
 class SynchronousTest(TempDirTest):
@@ -327,6 +385,14 @@ class SynchronousTests(SynchronousTest):
         self.assertTrue(primary.wait_acknowledged(tid, support.TIMEOUT))
         self.assertEqual(primary.acknowledged(), tid)
         self.assertEqual(secondary.lastTransaction(), tid)
+        # How many: all connected by default (asynchronous), or a count.
+        self.assertEqual(primary.acknowledged(count=1), tid)
+        self.assertIsNone(primary.acknowledged(count=2))
+        other = self.secondary(primary.address, 'other.fs')
+        self.assertFalse(primary.wait_acknowledged(tid, 0.01, count=3))
+        self.assertTrue(primary.wait_acknowledged(tid, support.TIMEOUT,
+                                                  count=2))
+        self.assertEqual(other.lastTransaction(), tid)
 
     def test_bad_acknowledgements_close_the_connection(self):
         primary, db = self.primary_db(epoch=4)
@@ -597,8 +663,8 @@ class ConfigurationTests(TempDirTest):
                             'synchronous-timeout 0.5\n'
                             'synchronous-fallback async')
         self.assertEqual(primary.synchronous, 1)
-        self.assertEqual(primary._acknowledgements.timeout, 0.5)
-        self.assertEqual(primary._acknowledgements.fallback, 'async')
+        self.assertEqual(primary.synchronous_timeout, 0.5)
+        self.assertEqual(primary.synchronous_fallback, 'async')
         primary = self.open('replicate-to 127.0.0.1:0', 'async.fs')
         self.assertEqual(primary.synchronous, 0)
 
