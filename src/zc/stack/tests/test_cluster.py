@@ -420,12 +420,6 @@ class SwitchoverTests(OnTheCluster):
                               f" {new['epoch'] + 1})\n")
         CLUSTER.document = self.base.status()
 
-    @unittest.skip(
-        'zc.zrs (hanode 1caf09f): a switchover while writers commit fails'
-        ' now and then ("did not catch up"; the old primary stays primary),'
-        ' and a successful one can cut transactions from the old primary'
-        ' ("removed 3 transactions ... that epoch 3 does not have"): enable'
-        ' once zc.zrs switches over cleanly under load')
     def test_failover_under_load(self):
         """A planned switchover while writers commit, and back: writes go
         on, to the new primary, no commit they saw succeed is lost, and
