@@ -1,8 +1,10 @@
 """``zc-stack``: run the whole stack on this machine.
 
     zc-stack up [--config FILE] [--only ROLE[,ROLE]] [--zookeeper HOSTS]
-                [--secondaries N] [--apps N] [--front-port PORT]
+                [--secondaries N] [--synchronous N] [--apps N]
+                [--front-port PORT]
     zc-stack status [--json]
+    zc-stack failover [--to NODE]
     zc-stack smoke
     zc-stack logs NAME [-n LINES]
     zc-stack down
@@ -31,9 +33,9 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog='zc-stack',
         description='Run a replicated, ZooKeeper-discovered ZODB web stack'
-                    ' (ZooKeeper, a ZEO primary, read-only secondaries, web'
-                    ' app servers and an HAProxy front door), each process'
-                    ' under zdaemon.')
+                    ' (ZooKeeper, ZEO nodes that elect their primary and'
+                    ' replicate from it, web app servers and an HAProxy'
+                    ' front door), each process under zdaemon.')
     parser.add_argument('--base', default=DEFAULT_BASE, metavar='DIR',
                         help="where the cluster's state, configuration and"
                              ' logs live (default %(default)s)')
@@ -45,8 +47,8 @@ def _parser():
                     ' running yet, and return once every service is ready.')
     up.add_argument('--config', metavar='FILE',
                     help='a cluster configuration file (ZConfig: zookeeper,'
-                         ' path, database, host, secondaries, apps,'
-                         ' front-port)')
+                         ' path, database, host, secondaries, synchronous,'
+                         ' synchronous-fallback, apps, front-port)')
     up.add_argument('--only', metavar='ROLE[,ROLE]',
                     help='start only these roles, for one machine of'
                          f' several (roles: {", ".join(ROLES)})')
@@ -54,7 +56,13 @@ def _parser():
                     help='use this existing ZooKeeper ensemble instead of'
                          ' starting one')
     up.add_argument('--secondaries', type=int, metavar='N',
-                    help='read-only secondaries (default 1)')
+                    help='read-only secondaries (default 1): the database'
+                         ' runs as N + 1 nodes, zeo-1 to zeo-N+1, which'
+                         ' elect their primary')
+    up.add_argument('--synchronous', type=int, metavar='N',
+                    help='secondaries that must have a transaction on disk'
+                         ' before its commit succeeds (default 1, or 0'
+                         ' without secondaries; 0: asynchronous)')
     up.add_argument('--apps', type=int, metavar='N',
                     help='web app servers (default 2)')
     up.add_argument('--front-port', type=int, metavar='PORT',
@@ -64,10 +72,21 @@ def _parser():
                          ' %(default)s)')
     status = commands.add_parser(
         'status', help='show every service',
-        description='Show every service: name, role, state, pid, address,'
-                    ' monitor and replication lag.')
+        description='Show every service: name, role (a database node\'s as'
+                    ' elected), epoch (database nodes), state, pid,'
+                    ' address, monitor and replication lag.')
     status.add_argument('--json', action='store_true',
                         help='print a JSON document instead of a table')
+    failover = commands.add_parser(
+        'failover', help="hand the primary's role to another node",
+        description="Hand the database primary's role over to another node"
+                    ' (a planned switchover: the primary stops taking'
+                    ' commits, waits until the new one has every'
+                    ' transaction, and steps down; no commit is lost).'
+                    ' Print the new primary and its epoch.')
+    failover.add_argument('--to', metavar='NODE',
+                          help='the node to promote (zeo-2...; default: the'
+                               ' most up-to-date secondary)')
     commands.add_parser(
         'smoke', help='check the cluster end to end',
         description='Add a guestbook entry through the front door, check'
@@ -93,7 +112,8 @@ def _parser():
 def settings_from(options):
     """The settings: the config file's, overridden by options."""
     settings = load(options.config) if options.config else Settings()
-    for name in ('zookeeper', 'secondaries', 'apps', 'front_port'):
+    for name in ('zookeeper', 'secondaries', 'synchronous', 'apps',
+                 'front_port'):
         value = getattr(options, name)
         if value is not None:
             setattr(settings, name, value)
@@ -121,6 +141,12 @@ def status(cluster, options, out):
     return 0
 
 
+def failover(cluster, options, out):
+    node = cluster.failover(options.to)
+    print(f'{node.name} is the primary now (epoch {node.epoch})', file=out)
+    return 0
+
+
 def smoke(cluster, options, out):
     from zc.stack.cluster.smoke import run
     return 0 if run(cluster, out) else 1
@@ -145,7 +171,8 @@ def down(cluster, options, out):
     return 0
 
 
-COMMANDS = dict(up=up, status=status, smoke=smoke, logs=logs, down=down)
+COMMANDS = dict(up=up, status=status, failover=failover, smoke=smoke,
+                logs=logs, down=down)
 
 
 def main(args=None, out=None):

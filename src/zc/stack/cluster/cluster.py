@@ -20,6 +20,7 @@ import zc.zk
 from zc.zk.testing.server import SERVING_MODES, free_port, mode
 
 from zc.stack import debian
+from zc.stack.cluster import database
 from zc.stack.cluster import roles as role_plans
 from zc.stack.cluster.config import Settings
 from zc.stack.cluster.haproxy import HAProxyError, Runtime
@@ -229,7 +230,8 @@ class Cluster:
                 if address:
                     del waiting[name]
                     self._say(f'{name:<12} ready   {address}'
-                              f'  (pid {pids[name]})')
+                              f'  (pid {pids[name]})'
+                              + _node_role(service, pids[name], zk, layout))
             if waiting and self.clock() > deadline:
                 names = ', '.join(sorted(waiting))
                 raise ClusterError(
@@ -250,6 +252,10 @@ class Cluster:
         if service.registered_at is None:
             return service.address
         address = by_pid(zk, service.registered_at).get(pid)
+        if address and service.role == 'database':
+            # Ready once elected, or following the one elected.
+            if _node(pid, zk, layout) is None:
+                return None
         if address and service.name == 'front-watch':
             # Ready once HAProxy sends requests to every app registered.
             wanted = {a for a, _ in registrations(zk, layout.apps)}
@@ -352,6 +358,17 @@ class Cluster:
         return report(services, statuses, registered, state['zookeeper'],
                       front)
 
+    def failover(self, to=None):
+        """Hand the database's primary role over to node ``to`` (the most
+        up-to-date secondary when None); return the new primary
+        (``database.Node``)."""
+        state = self._require_state()
+        with self._connect(state) as zk:
+            try:
+                return database.failover(zk, _layout(state), to)
+            except database.FailoverError as error:
+                raise ClusterError(str(error)) from None
+
     def logs(self, name):
         """The log files of the service called ``name``."""
         state = self._require_state()
@@ -368,6 +385,19 @@ def _each(services, call):
     with concurrent.futures.ThreadPoolExecutor(max(len(services), 1)) \
             as pool:
         return list(pool.map(call, services))
+
+
+def _node(pid, zk, layout):
+    """The database node of process ``pid`` once it serves, else None."""
+    return next((node for node in database.nodes(zk, layout)
+                 if node.pid == pid and node.role in database.SERVING),
+                None)
+
+
+def _node_role(service, pid, zk, layout):
+    """``  primary, epoch 1`` for a database node, else nothing."""
+    node = service.role == 'database' and _node(pid, zk, layout)
+    return f'  {node.role}, epoch {node.epoch}' if node else ''
 
 
 def _layout(state):

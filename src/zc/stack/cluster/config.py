@@ -9,9 +9,17 @@ the cluster's path in it, the database and how many of each role run::
     path /zc-stack
     database main
     secondaries 1
+    synchronous 1
+    synchronous-fallback async
     apps 2
     front-port 8080
     host 127.0.0.1
+
+The database runs as ``secondaries + 1`` high-availability nodes that
+elect their primary among themselves: the ``primary`` role starts the
+first node, ``zeo-1``, and the ``secondary`` role the others, ``zeo-2``
+and on (which of them serves as primary is the election's business, not
+the role's).
 """
 import dataclasses
 import io
@@ -20,6 +28,7 @@ import re
 import ZConfig
 
 ROLES = ('zookeeper', 'primary', 'secondary', 'app', 'front')
+FALLBACKS = ('async', 'fail')
 
 SCHEMA = """\
 <schema>
@@ -40,7 +49,23 @@ SCHEMA = """\
     <description>The address this machine's services listen on.</description>
   </key>
   <key name="secondaries" datatype="integer" default="1">
-    <description>How many read-only ZEO secondaries run.</description>
+    <description>
+      How many read-only ZEO secondaries run beside the primary: the
+      database runs as secondaries + 1 nodes, which elect the primary.
+    </description>
+  </key>
+  <key name="synchronous" datatype="integer">
+    <description>
+      How many secondaries must have a transaction on disk before its
+      commit succeeds (0: asynchronous replication; default 1, or 0
+      without secondaries).
+    </description>
+  </key>
+  <key name="synchronous-fallback" default="async">
+    <description>
+      When fewer secondaries than synchronous are in sync: "async" commits
+      anyway (and logs it), "fail" refuses commits until they are back.
+    </description>
   </key>
   <key name="apps" datatype="integer" default="2">
     <description>How many web app servers run.</description>
@@ -67,6 +92,8 @@ class Settings:
     database: str = 'main'
     host: str = '127.0.0.1'
     secondaries: int = 1
+    synchronous: int = None
+    synchronous_fallback: str = 'async'
     apps: int = 2
     front_port: int = 8080
 
@@ -84,6 +111,16 @@ class Settings:
                               ' use letters, digits, ".", "-" and "_"')
         if self.secondaries < 0:
             raise ConfigError('secondaries must be 0 or more')
+        if self.synchronous is None:
+            self.synchronous = min(1, self.secondaries)
+        if not 0 <= self.synchronous <= self.secondaries:
+            raise ConfigError(f'synchronous must be between 0 and'
+                              f' secondaries ({self.secondaries}), not'
+                              f' {self.synchronous}')
+        if self.synchronous_fallback not in FALLBACKS:
+            raise ConfigError(f'synchronous-fallback must be'
+                              f' {" or ".join(FALLBACKS)}, not'
+                              f' {self.synchronous_fallback!r}')
         if self.apps < 1:
             raise ConfigError('apps must be 1 or more')
         if not 0 < self.front_port < 65536:

@@ -8,15 +8,22 @@ address). The tree of a cluster rooted at ``/zc-stack``, database
 ``main``::
 
     /zc-stack
-      /databases/main/primary       ZEO primary (zkrunzeo)
-      /databases/main/replication   its zc.zrs replication address
-      /databases/main/secondaries   read-only ZEO secondaries
+      /databases/main               the database's high-availability path:
+                                    zc.zrs's election lives below it
+        /servers                    every node's ZEO server (zkrunzeo)
+        /primary                    the elected primary's ZEO address
+        /replication                its zc.zrs replication address
+        /nodes, /epochs, /leader    zc.zrs's nodes, epochs and election
       /apps                         web app servers (zkzopeserver)
       /front                        the front door (HAProxy's address)
+
+zc.zrs registers ``primary`` and ``replication`` (only the node that won
+the election does); app servers find the primary there through zc.zkzeo.
 """
 import posixpath
 
 from kazoo.exceptions import NoNodeError
+from zc.zrs import election
 
 DEFAULT_ROOT = '/zc-stack'
 DEFAULT_DATABASE = 'main'
@@ -29,22 +36,29 @@ class Layout:
     def __init__(self, root=DEFAULT_ROOT, database=DEFAULT_DATABASE):
         self.root = root.rstrip('/') or '/'
         self.database = database
-        database_path = posixpath.join(self.root, 'databases', database)
-        self.primary = posixpath.join(database_path, 'primary')
-        self.replication = posixpath.join(database_path, 'replication')
-        self.secondaries = posixpath.join(database_path, 'secondaries')
+        self.database_path = posixpath.join(self.root, 'databases',
+                                            database)
+        self.servers = posixpath.join(self.database_path, 'servers')
+        self.primary = posixpath.join(self.database_path, 'primary')
+        self.replication = posixpath.join(self.database_path, 'replication')
         self.apps = posixpath.join(self.root, 'apps')
         self.front = posixpath.join(self.root, 'front')
 
-    def by_role(self):
-        """``(role, path)`` for each role that registers, in start order
-        (the replication address is the primary's too)."""
-        return [('primary', self.primary), ('secondary', self.secondaries),
-                ('app', self.apps), ('front', self.front)]
+    def node(self, name):
+        """Where the election keeps database node ``name`` while its
+        process lives (an ephemeral node of zc.zrs's)."""
+        return posixpath.join(self.database_path, election.NODES, name)
+
+    def by_kind(self):
+        """``(kind, path)`` for each kind of service that registers, in
+        start order: database nodes (whose role, primary or secondary,
+        the election decides), apps and the front door."""
+        return [('database', self.servers), ('app', self.apps),
+                ('front', self.front)]
 
     def paths(self):
-        return [self.primary, self.replication, self.secondaries,
-                self.apps, self.front]
+        return [self.servers, self.primary, self.replication, self.apps,
+                self.front]
 
     def create(self, zk):
         """Make sure every registration path exists."""

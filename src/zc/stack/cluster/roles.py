@@ -24,20 +24,30 @@ APPLICATION = 'zc.stack.cluster.appserver:application'
 SESSION_TIMEOUT = 2000
 #: Seconds a secondary waits before connecting again to its primary.
 RECONNECT_DELAY = 1
+#: Seconds a synchronous commit waits for its acknowledgements before
+#: failing, or going on asynchronously (synchronous-fallback).
+SYNCHRONOUS_TIMEOUT = 2
 
 ZEO_CONF = """\
-# Written by zc-stack up: a {role} ZEO server, registered in ZooKeeper.
+# Written by zc-stack up: {name}, a node of the database {database}. The
+# nodes elect their primary in ZooKeeper; the others replicate from it.
 %import zc.zrs
 
 <zeo>
   address {host}:0
-  read-only {read_only}
 </zeo>
 
 <zrs>
-  {replication}
+  failover on
+  node-name {name}
+  replicate-to {host}:0
   zookeeper {connection}
+  zookeeper-path {database_path}
   zookeeper-session-timeout {zrs_session_timeout}
+  reconnect-delay {reconnect_delay}
+  synchronous {synchronous}
+  synchronous-timeout {synchronous_timeout}
+  synchronous-fallback {synchronous_fallback}
   <filestorage>
     path {directory}/Data.fs
     blob-dir {directory}/blobs
@@ -95,41 +105,43 @@ def front(settings, base, connection):
             Planned(watch)]
 
 
-def database(settings, base, connection, role, name, registered_at,
-             replication):
-    """A ZEO server of the database: ``zkrunzeo`` with a ``<zrs>``
-    storage, ``replication`` being its zc.zrs keys (``replicate-to`` for
-    the primary, ``replicate-from`` for secondaries); zc.zrs finds the
-    primary's replication address in ZooKeeper."""
-    service = Service(name, role, base, python_program(
-        'zc.stack.cluster.launch', 'zkrunzeo', '-C',
-        os.path.join(base, name, 'zeo.conf')),
-        environment=python_environment(), registered_at=registered_at)
+def node(settings, base, connection, number):
+    """Node ``zeo-NUMBER`` of the database: ``zkrunzeo`` with a ``<zrs>``
+    storage taking part in the election (every node has the same
+    configuration but its own directory). The winner serves as primary
+    and registers its ZEO address where app servers look for it; the
+    others replicate from it, read-only. Every node's ZEO server also
+    registers under ``servers`` (with its pid and monitor), whatever its
+    role."""
+    layout = Layout(settings.path, settings.database)
+    name = f'zeo-{number}'
+    service = Service(name, 'database', base, python_program(
+        'zc.stack.cluster.launch', '--after-gone', connection,
+        layout.node(name), 'zkrunzeo',
+        '-C', os.path.join(base, name, 'zeo.conf')),
+        environment=python_environment(), registered_at=layout.servers)
     return Planned(service, {'zeo.conf': ZEO_CONF.format(
-        role=role, host=settings.host, directory=service.directory,
-        read_only='false' if role == 'primary' else 'true',
-        replication=replication, connection=connection, path=registered_at,
+        name=name, database=settings.database, host=settings.host,
+        directory=service.directory, connection=connection,
+        database_path=layout.database_path, path=layout.servers,
+        reconnect_delay=RECONNECT_DELAY,
+        synchronous=settings.synchronous,
+        synchronous_timeout=SYNCHRONOUS_TIMEOUT,
+        synchronous_fallback=settings.synchronous_fallback,
         session_timeout=SESSION_TIMEOUT,
         zrs_session_timeout=SESSION_TIMEOUT / 1000)})
 
 
-def primary(settings, base, connection):
-    """The primary, registering its replication address."""
-    layout = Layout(settings.path, settings.database)
-    return database(settings, base, connection, 'primary', 'primary',
-                    layout.primary,
-                    f'replicate-to {settings.host}:0\n'
-                    f'  zookeeper-path {layout.replication}')
-
-
-def secondary(settings, base, connection, number):
-    """A read-only secondary, replicating from the primary registered in
-    ZooKeeper (and following it when it moves)."""
-    layout = Layout(settings.path, settings.database)
-    return database(settings, base, connection, 'secondary',
-                    f'secondary-{number}', layout.secondaries,
-                    f'replicate-from {layout.replication}\n'
-                    f'  reconnect-delay {RECONNECT_DELAY}')
+def node_numbers(settings, roles):
+    """The numbers of the database nodes this machine runs: the
+    ``primary`` role runs the first, ``secondary`` the others (the
+    election, not the role, decides which one is primary)."""
+    numbers = []
+    if 'primary' in roles:
+        numbers.append(1)
+    if 'secondary' in roles:
+        numbers += range(2, settings.secondaries + 2)
+    return numbers
 
 
 def app(settings, base, connection, number):
@@ -154,11 +166,8 @@ def plan(settings, base, connection, roles, zookeeper_port=None):
     planned = []
     if 'zookeeper' in roles and settings.zookeeper is None:
         planned.append(zookeeper(base, zookeeper_port))
-    if 'primary' in roles:
-        planned.append(primary(settings, base, connection))
-    if 'secondary' in roles:
-        planned += [secondary(settings, base, connection, n)
-                    for n in range(1, settings.secondaries + 1)]
+    planned += [node(settings, base, connection, n)
+                for n in node_numbers(settings, roles)]
     if 'app' in roles:
         planned += [app(settings, base, connection, n)
                     for n in range(1, settings.apps + 1)]

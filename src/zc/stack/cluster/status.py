@@ -1,19 +1,22 @@
 """What runs: the services as ZooKeeper and zdaemon see them.
 
 ``registered_services`` reads every registration of a cluster (the demo
-application's ``/status`` page shows it); ``report`` joins it with the
-zdaemon status of this machine's services (``zc-stack status``), and
-``table`` prints the result.
+application's ``/status`` page shows it), with the role and epoch of each
+database node as its election says; ``report`` joins it with the zdaemon
+status of this machine's services (``zc-stack status``), and ``table``
+prints the result.
 """
 from zc.zrs.ruok import last_transaction_times
 
+from zc.stack.cluster import database
 from zc.stack.cluster.registry import registrations
 
 #: Seconds to wait for a ZEO server's ``ruok`` answer.
 RUOK_TIMEOUT = 2.0
-COLUMNS = ('name', 'role', 'state', 'pid', 'address', 'monitor',
+COLUMNS = ('name', 'role', 'epoch', 'state', 'pid', 'address', 'monitor',
            'lag_seconds')
-HEADINGS = ('NAME', 'ROLE', 'STATE', 'PID', 'ADDRESS', 'MONITOR', 'LAG')
+HEADINGS = ('NAME', 'ROLE', 'EPOCH', 'STATE', 'PID', 'ADDRESS', 'MONITOR',
+            'LAG')
 
 
 def replication_lag(primary, secondary):
@@ -33,15 +36,25 @@ def replication_lag(primary, secondary):
 
 
 def registered_services(zk, layout):
-    """Every service registered in the cluster: ``[{'role', 'address',
-    'pid', 'monitor', 'lag_seconds'}]``, lag for secondaries only."""
+    """Every service registered in the cluster: ``[{'kind', 'name',
+    'role', 'epoch', 'address', 'pid', 'monitor', 'lag_seconds'}]``.
+
+    ``kind`` is ``database``, ``app`` or ``front``; a database node's
+    ``role`` and ``epoch`` are the election's (its ``name`` too; None for
+    other services), its role ``database`` while it has none yet. Lag
+    for secondaries only.
+    """
+    nodes = {node.pid: node for node in database.nodes(zk, layout)}
     services = []
-    for role, path in layout.by_role():
+    for kind, path in layout.by_kind():
         for address, properties in registrations(zk, path):
-            services.append(dict(role=role, address=address,
-                                 pid=properties.get('pid'),
-                                 monitor=properties.get('monitor'),
-                                 lag_seconds=None))
+            pid = properties.get('pid')
+            node = nodes.get(pid) if kind == 'database' else None
+            services.append(dict(
+                kind=kind, name=node and node.name,
+                role=node.role if node else kind,
+                epoch=node and node.epoch, address=address, pid=pid,
+                monitor=properties.get('monitor'), lag_seconds=None))
     primary = next((s['address'] for s in services
                     if s['role'] == 'primary'), None)
     for service in services:
@@ -68,12 +81,13 @@ def local_service(service, status, registered):
     row['state'] = 'running'
     if service.registered_at is not None:
         mine = next((r for r in registered if r['pid'] == pid
-                     and r['role'] == service.role), None)
+                     and r['kind'] == service.role), None)
         if mine is None:
             row['state'] = 'starting'
         else:
             registered.remove(mine)
-            row.update(address=mine['address'], monitor=mine['monitor'],
+            row.update(role=mine['role'], epoch=mine['epoch'],
+                       address=mine['address'], monitor=mine['monitor'],
                        lag_seconds=mine['lag_seconds'])
     return row
 
@@ -85,7 +99,8 @@ def report(services, statuses, registered, zookeeper, front):
     rows = [local_service(service, status, registered)
             for service, status in zip(services, statuses)]
     for remote in registered:
-        rows.append(dict(remote, name=f"{remote['role']}@{remote['address']}",
+        name = remote['name'] or remote['role']
+        rows.append(dict(remote, name=f"{name}@{remote['address']}",
                          state='remote'))
     return dict(zookeeper=zookeeper, front=front,
                 services=[{key: row.get(key) for key in COLUMNS}

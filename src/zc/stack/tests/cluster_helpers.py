@@ -5,6 +5,8 @@ import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 
 import zc.zk
@@ -65,3 +67,14 @@ class Base:
 
     def remove(self):
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def stop_service(base, name):
+    """Stop service ``name`` of the cluster in ``base`` (and its zdaemon
+    manager) as an operator would: ``zdaemon -C ... stop``."""
+    done = subprocess.run(
+        [sys.executable, '-m', 'zdaemon', '-C',
+         os.path.join(base, name, 'zdaemon.conf'), 'stop'],
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
+        capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr

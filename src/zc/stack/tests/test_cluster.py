@@ -1,28 +1,30 @@
 """``zc-stack`` end to end: one cluster, brought up once for every test of
-the layer (``CLUSTER``), then faults (``FaultLayer``), then ``down``
-(``DownLayer``).
-
-The cluster is the whole stack when zc.zkzeo and zc.zkzopeserver are
-installed, else (until they are) ZooKeeper and the front door only."""
+the layer (``CLUSTER``), then faults and switchovers (``FaultLayer``),
+then ``down`` (``DownLayer``)."""
 import io
 import os
 import signal
+import time
 import unittest
 import urllib.request
 
 import zc.zk
 from zope.testing.wait import wait
 
-from zc.stack.cluster import haproxy
+from zc.stack.cluster import haproxy, load
 from zc.stack.cluster.cluster import Cluster, ClusterError
 from zc.stack.cluster.config import Settings
 from zc.stack.tests.cluster_helpers import (Base, alive, listening,
-                                            node_exists)
+                                            node_exists, stop_service)
 from zc.stack.tests.test_cluster_balancer import http_server
 
 ROLES = 'zookeeper,primary,secondary,app,front'
-NAMES = ['zookeeper', 'primary', 'secondary-1', 'app-1', 'app-2', 'front',
+NAMES = ['zookeeper', 'zeo-1', 'zeo-2', 'app-1', 'app-2', 'front',
          'front-watch']
+NODES = ['zeo-1', 'zeo-2']
+PRIMARY_PATH = '/zc-stack/databases/main/primary'
+#: Writer processes loading the database while its primary is killed.
+WRITERS = 3
 
 
 class ClusterLayer:
@@ -65,6 +67,76 @@ class OnTheCluster(unittest.TestCase):
         self.document = CLUSTER.document
         self.services = {s['name']: s for s in self.document['services']}
 
+    def node(self, role, document=None):
+        """The database node serving as ``role`` (its status row)."""
+        document = document or self.document
+        [node] = [s for s in document['services']
+                  if s['name'] in NODES and s['role'] == role]
+        return node
+
+    def service(self, name):
+        return {s['name']: s for s in self.base.status()['services']}[name]
+
+    def back(self, name, old_pid, others):
+        """Wait until every service runs again, ``name`` with a new pid,
+        and registrations of killed processes are gone; return ``name``'s
+        status."""
+        expected = [(n, 'running') for n in NAMES] + others
+        seen = []
+
+        def settled():
+            document = self.base.status()
+            seen[:] = [(s['name'], s['state'], s['pid'])
+                       for s in document['services']]
+            return ([(n, state) for n, state, _ in seen] == expected
+                    and self.service(name)['pid'] != old_pid)
+        try:
+            wait(settled, timeout=45, wait=0.2)
+        except wait.TimeOutWaitingFor:
+            self.fail(f'not back after killing {name}: {seen}')
+        return self.service(name)
+
+    def smoke_passes(self, after):
+        outcome = []
+
+        def passes():
+            outcome[:] = self.base('smoke')
+            return outcome[0] == 0
+        try:
+            wait(passes, timeout=30, wait=0.2)
+        except wait.TimeOutWaitingFor:
+            self.fail(f'smoke fails after {after}: {outcome[1]}')
+
+    def start_writers(self):
+        """``WRITERS`` writer processes, once each has committed."""
+        directory = os.path.join(self.base.directory, 'writers')
+        os.makedirs(directory, exist_ok=True)
+        names = [f'w{n}-{time.monotonic_ns()}' for n in range(WRITERS)]
+        writers = [load.Writer(self.document['zookeeper'], PRIMARY_PATH,
+                               name, os.path.join(directory, f'{name}.log'))
+                   for name in names]
+        for writer in writers:
+            self.addCleanup(writer.stop)
+        try:
+            wait(lambda: all(w.commits() for w in writers), timeout=30)
+        except wait.TimeOutWaitingFor:
+            self.fail('the writers did not commit within 30 s: '
+                      + ' '.join(open(w.log + '.err').read()
+                                 for w in writers))
+        return writers
+
+    def lost(self, writers):
+        """The acknowledged commits of ``writers`` (stopped now) that the
+        database does not hold."""
+        for writer in writers:
+            self.assertTrue(writer.stop(), writer.name)
+        import zc.zkzeo
+        db = zc.zkzeo.DB(self.document['zookeeper'], PRIMARY_PATH)
+        try:
+            return load.missing(db, writers)
+        finally:
+            db.close()
+
 
 class ClusterTests(OnTheCluster):
 
@@ -105,11 +177,23 @@ class ClusterTests(OnTheCluster):
                          NAMES)
         for service in self.document['services']:
             self.assertEqual(set(service), {
-                'name', 'role', 'state', 'pid', 'address', 'monitor',
-                'lag_seconds'})
+                'name', 'role', 'epoch', 'state', 'pid', 'address',
+                'monitor', 'lag_seconds'})
             self.assertEqual(service['state'], 'running')
             self.assertTrue(alive(service['pid']), service)
             self.assertTrue(listening(service['address']), service)
+            if service['name'] not in NODES:
+                self.assertIsNone(service['epoch'], service)
+        # The database's nodes elected one primary; the other follows it
+        # in the same epoch.
+        primary, secondary = self.node('primary'), self.node('secondary')
+        self.assertGreaterEqual(primary['epoch'], 1)
+        self.assertEqual(secondary['epoch'], primary['epoch'])
+        self.assertIsNone(primary['lag_seconds'])
+        self.assertIsNotNone(secondary['lag_seconds'])
+        with zc.zk.ZooKeeper(self.document['zookeeper']) as zk:
+            self.assertEqual(zk.get_children(PRIMARY_PATH),
+                             [primary['address']])
         self.assertEqual(self.services['zookeeper']['address'],
                          self.document['zookeeper'])
         self.assertEqual(self.services['front']['role'], 'front')
@@ -123,11 +207,17 @@ class ClusterTests(OnTheCluster):
         self.assertEqual(lines[1].split(), ['front:',
                                             self.document['front']])
         self.assertEqual(lines[3].split(), [
-            'NAME', 'ROLE', 'STATE', 'PID', 'ADDRESS', 'MONITOR', 'LAG'])
+            'NAME', 'ROLE', 'EPOCH', 'STATE', 'PID', 'ADDRESS', 'MONITOR',
+            'LAG'])
+        rows = [line.split() for line in lines[4:]]
         watch = self.services['front-watch']
-        self.assertIn(['front-watch', 'front', 'running', str(watch['pid']),
-                       watch['address'], watch['monitor'], '-'],
-                      [line.split() for line in lines[4:]])
+        self.assertIn(['front-watch', 'front', '-', 'running',
+                       str(watch['pid']), watch['address'], watch['monitor'],
+                       '-'], rows)
+        primary = self.node('primary')
+        self.assertIn([primary['name'], 'primary', str(primary['epoch']),
+                       'running', str(primary['pid']), primary['address'],
+                       primary['monitor'], '-'], rows)
 
     def test_front_door_follows_app_registrations(self):
         app = http_server('hand-made app')
@@ -162,7 +252,8 @@ class ClusterTests(OnTheCluster):
         self.assertEqual(status, 0, out)
         self.assertEqual(out.splitlines(), [
             f"ok      front door {self.document['front']}: add and list"
-            ' an entry', 'ok      secondary-1: entry replicated'] + [
+            ' an entry',
+            f"ok      {self.node('secondary')['name']}: entry replicated"] + [
             f"ok      {s['name']}: monitor {s['monitor']} answers"
             for s in self.document['services'] if s['monitor']] + [
             'smoke test passed'])
@@ -255,51 +346,127 @@ class FaultTests(OnTheCluster):
 
     def test_killed_processes_come_back(self):
         """SIGKILL each kind of process in turn: zdaemon restarts it, its
-        registration returns (apps and secondaries on new ports), HAProxy
-        follows, and the cluster works again with no command given."""
-        for name in ['zookeeper', 'primary', 'secondary-1', 'app-1', 'front',
+        registration returns (apps and database nodes on new ports),
+        HAProxy follows, and the cluster works again with no command
+        given. (The primary node: see the next test.)"""
+        for kind in ['zookeeper', 'secondary', 'app-1', 'front',
                      'front-watch']:
-            old = self.service(name)
+            if kind == 'secondary':
+                old = self.node('secondary', self.base.status())
+            else:
+                old = self.service(kind)
+            name = old['name']
             os.kill(old['pid'], signal.SIGKILL)
             new = self.back(name, old['pid'], [])
-            if name in ('secondary-1', 'app-1'):
+            if name in ('app-1', *NODES):
                 self.assertNotEqual(new['address'], old['address'])
             self.smoke_passes(name)
         CLUSTER.document = self.base.status()
 
-    def service(self, name):
-        return {s['name']: s for s in self.base.status()['services']}[name]
-
-    def back(self, name, old_pid, others):
-        """Wait until every service runs again, ``name`` with a new pid,
-        and registrations of killed processes are gone; return ``name``'s
-        status."""
-        expected = [(n, 'running') for n in NAMES] + others
-        seen = []
-
-        def settled():
-            document = self.base.status()
-            seen[:] = [(s['name'], s['state'], s['pid'])
-                       for s in document['services']]
-            return ([(n, state) for n, state, _ in seen] == expected
-                    and self.service(name)['pid'] != old_pid)
+    def test_killed_primary_fails_over_under_load(self):
+        """SIGKILL the primary node while writers commit: the secondary
+        takes over in a new epoch, writes resume by themselves, no commit
+        a writer saw succeed is lost, the killed node comes back as a
+        secondary, and the cluster passes its smoke test with no command
+        given."""
+        before = self.base.status()
+        old = self.node('primary', before)
+        writers = self.start_writers()
+        os.kill(old['pid'], signal.SIGKILL)
+        killed = time.monotonic()
         try:
-            wait(settled, timeout=45, wait=0.2)
+            wait(lambda: any(c.start > killed for w in writers
+                             for c in w.commits()), timeout=30, wait=0.1)
         except wait.TimeOutWaitingFor:
-            self.fail(f'not back after killing {name}: {seen}')
-        return self.service(name)
+            self.fail('writes did not resume within 30 s of the kill')
+        rejoined = self.back(old['name'], old['pid'], [])
+        after = self.base.status()
+        new = self.node('primary', after)
+        self.assertNotEqual(new['name'], old['name'])
+        self.assertGreater(new['epoch'], old['epoch'])
+        self.assertEqual((rejoined['role'], rejoined['epoch']),
+                         ('secondary', new['epoch']))
+        self.assertNotEqual(rejoined['address'], old['address'])
+        self.assertEqual(self.lost(writers), {})
+        self.smoke_passes(f"the primary {old['name']}")
+        CLUSTER.document = self.base.status()
 
-    def smoke_passes(self, killed):
-        outcome = []
 
-        def passes():
-            outcome[:] = self.base('smoke')
-            return outcome[0] == 0
-        try:
-            wait(passes, timeout=30, wait=0.2)
-        except wait.TimeOutWaitingFor:
-            self.fail(f'smoke fails after killing {killed}: {outcome[1]}')
+class SwitchoverTests(OnTheCluster):
+    """``zc-stack failover``: planned switchovers on the shared cluster
+    (after the fault tests, before ``down``)."""
 
+    layer = FaultLayer
+
+    def test_failover_hands_the_primary_over_and_back(self):
+        old = self.node('primary', self.base.status())
+        status, out, err = self.base('failover')
+        self.assertEqual((status, err), (0, ''))
+        document = self.base.status()
+        new = self.node('primary', document)
+        self.assertNotEqual(new['name'], old['name'])
+        self.assertGreater(new['epoch'], old['epoch'])
+        self.assertEqual(out, f"{new['name']} is the primary now (epoch"
+                              f" {new['epoch']})\n")
+        # The old primary follows, in the new epoch, in the same process.
+        self.assertEqual(self.node('secondary', document),
+                         dict(old, role='secondary', epoch=new['epoch'],
+                              lag_seconds=self.node(
+                                  'secondary', document)['lag_seconds']))
+        self.smoke_passes('a switchover')
+        status, out, err = self.base('failover', '--to', old['name'])
+        self.assertEqual((status, err), (0, ''))
+        self.assertEqual(out, f"{old['name']} is the primary now (epoch"
+                              f" {new['epoch'] + 1})\n")
+        CLUSTER.document = self.base.status()
+
+    def test_failover_under_load(self):
+        """A planned switchover while writers commit, and back: writes go
+        on, to the new primary, no commit they saw succeed is lost, and
+        the old primary follows the new one. (How long writes pause:
+        benchmarks/zrs_failover.py.)"""
+        old = self.node('primary', self.base.status())
+        writers = self.start_writers()
+        for target in (None, old['name']):
+            status, out, err = self.base(
+                'failover', *(['--to', target] if target else []))
+            self.assertEqual((status, err), (0, ''))
+            switched = time.monotonic()
+            wait(lambda: any(c.start > switched for w in writers
+                             for c in w.commits()), timeout=30)
+            self.smoke_passes(f'a switchover ({out.strip()})')
+        self.assertEqual(self.lost(writers), {})
+        CLUSTER.document = self.base.status()
+
+    def test_failover_refusals(self):
+        primary = self.node('primary', self.base.status())
+        for args, error in [
+                (['--to', 'zeo-9'], "no node 'zeo-9' runs in the database"
+                 ' main: choose among zeo-1, zeo-2'),
+                (['--to', primary['name']], f"{primary['name']} is the"
+                 f" primary already (epoch {primary['epoch']})")]:
+            status, out, err = self.base('failover', *args)
+            self.assertEqual((status, out), (1, ''))
+            self.assertEqual(err, f'zc-stack failover: {error}\n')
+
+    def test_failover_with_no_secondary_running(self):
+        """Nothing to fail over to while the only secondary is stopped;
+        ``up`` starts it again, and it rejoins."""
+        secondary = self.node('secondary', self.base.status())
+        stop_service(self.base.directory, secondary['name'])
+        status, out, err = self.base('failover')
+        self.assertEqual((status, out), (1, ''))
+        primary = self.node('primary', self.base.status())
+        self.assertEqual(err, f"zc-stack failover: nothing to fail over to:"
+                              f" {primary['name']} is the only node of the"
+                              ' database main running\n')
+        status, out, err = self.base('up', '--only', ROLES, '--front-port',
+                                     self.base.front_port)
+        self.assertEqual((status, err), (0, ''))
+        self.assertIn(f"{secondary['name']:<12} ready", out)
+        self.assertEqual(self.node('secondary', self.base.status())['name'],
+                         secondary['name'])
+        CLUSTER.document = self.base.status()
 
 
 class DownLayer(FaultLayer):
@@ -365,17 +532,24 @@ class TwoHostsTests(unittest.TestCase):
                                     'app,front')
         self.addCleanup(web_host, 'down')
         self.assertEqual(status, 0, err)
+        nodes = sorted((s for s in database_host.status()['services']
+                        if s['state'] != 'remote'),
+                       key=lambda s: s['address'])
+        self.assertEqual(sorted(s['role'] for s in nodes),
+                         ['primary', 'secondary'])
         self.assertEqual(
-            [(s['name'], s['role'], s['state'])
+            [(s['name'], s['role'], s['epoch'], s['state'])
              for s in web_host.status()['services']],
-            [('app-1', 'app', 'running'), ('front', 'front', 'running'),
-             ('front-watch', 'front', 'running')]
-            + [(f"{s['role']}@{s['address']}", s['role'], 'remote')
-               for s in database_host.status()['services']
-               if s['state'] != 'remote'])
+            [('app-1', 'app', None, 'running'),
+             ('front', 'front', None, 'running'),
+             ('front-watch', 'front', None, 'running')]
+            + [(f"{s['name']}@{s['address']}", s['role'], s['epoch'],
+                'remote') for s in nodes])
         status, out, err = web_host('smoke')
         self.assertEqual(status, 0, out)
-        self.assertIn('ok      secondary@', out)
+        [secondary] = [s for s in nodes if s['role'] == 'secondary']
+        self.assertIn(f"ok      {secondary['name']}@{secondary['address']}:"
+                      ' entry replicated', out)
         # The database machine goes: the web machine's services keep the
         # cluster's nodes.
         status, out, err = database_host('down')

@@ -80,7 +80,7 @@ class UpRefusalTests(unittest.TestCase):
                            '--config', '/nonexistent.conf')
 
     def test_commands_need_a_cluster(self):
-        for command in ('status', 'smoke', 'down'):
+        for command in ('status', 'failover', 'smoke', 'down'):
             self.assertRefused(f'zc-stack {command}: no cluster in'
                                f' {self.base.directory}: run zc-stack up'
                                ' first', command)
@@ -97,7 +97,14 @@ class ConfigTests(unittest.TestCase):
         return path
 
     def test_defaults(self):
-        self.assertEqual(config.load(self.write('')), config.Settings())
+        settings = config.load(self.write(''))
+        self.assertEqual(settings, config.Settings().validate())
+        # Two database nodes, replicating synchronously; without
+        # secondaries there is nothing to wait for.
+        self.assertEqual((settings.secondaries, settings.synchronous,
+                          settings.synchronous_fallback), (1, 1, 'async'))
+        self.assertEqual(config.load(self.write('secondaries 0'))
+                         .synchronous, 0)
 
     def test_every_key(self):
         settings = config.load(self.write("""
@@ -106,18 +113,27 @@ class ConfigTests(unittest.TestCase):
             database orders
             host 127.0.0.2
             secondaries 3
+            synchronous 2
+            synchronous-fallback fail
             apps 4
             front-port 8181
             """))
         self.assertEqual(settings, config.Settings(
             zookeeper='127.0.0.1:2181,127.0.0.1:2182', path='/clusters/one',
-            database='orders', host='127.0.0.2', secondaries=3, apps=4,
+            database='orders', host='127.0.0.2', secondaries=3,
+            synchronous=2, synchronous_fallback='fail', apps=4,
             front_port=8181))
 
     def test_invalid_values(self):
         for text, message in [
                 ('apps 0', 'apps must be 1 or more'),
                 ('secondaries -1', 'secondaries must be 0 or more'),
+                ('synchronous 2', 'synchronous must be between 0 and'
+                 ' secondaries (1), not 2'),
+                ('synchronous -1', 'synchronous must be between 0 and'
+                 ' secondaries (1), not -1'),
+                ('synchronous-fallback wait', 'synchronous-fallback must be'
+                 " async or fail, not 'wait'"),
                 ('path zc', "path must be a ZooKeeper path below /, not 'zc'"),
                 ('database a/b', "bad database name 'a/b'"),
                 ('colour red', "not a known key name"),
@@ -132,8 +148,10 @@ class ConfigTests(unittest.TestCase):
                          ['zookeeper', 'app', 'front'])
 
     def test_command_line_wins_over_the_file(self):
-        path = self.write('apps 4\nfront-port 8181\n')
+        path = self.write('apps 4\nfront-port 8181\nsecondaries 2\n'
+                          'synchronous 2\n')
         options = _parser().parse_args(['up', '--config', path, '--apps',
-                                        '3'])
+                                        '3', '--synchronous', '0'])
         settings = settings_from(options)
-        self.assertEqual((settings.apps, settings.front_port), (3, 8181))
+        self.assertEqual((settings.apps, settings.front_port,
+                          settings.synchronous), (3, 8181, 0))

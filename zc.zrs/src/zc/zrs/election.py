@@ -502,11 +502,18 @@ class Elector:
 
     def _switch_over(self, request):
         target = request.get('to')
-        self.node.fence('planned switchover')
-        last = self.node.last_tid()
-        if not self._caught_up(target, last):
-            logger.warning('node %s: switchover to %s failed: it did not '
-                           'catch up; primary again', self.name, target)
+        # Commits begun before the gate closed finish (or fail) first:
+        # read before they end, the last tid would leave out commits
+        # that go on to be acknowledged, and that the target may lack.
+        if not self.node.drain('planned switchover', SWITCHOVER_CATCH_UP):
+            failure = 'commits in progress did not end'
+        elif not self._caught_up(target, self.node.last_tid()):
+            failure = 'it did not catch up'
+        else:
+            failure = None
+        if failure is not None:
+            logger.warning('node %s: switchover to %s failed: %s; primary '
+                           'again', self.name, target, failure)
             self.node.unfence()
             try:
                 self.client.delete(posixpath.join(self.path, SWITCHOVER))
@@ -519,15 +526,18 @@ class Elector:
         self._publish()
 
     def _caught_up(self, target, tid, timeout=SWITCHOVER_CATCH_UP):
-        """Wait until node ``target`` publishes ``tid`` as its last."""
+        """Wait until node ``target`` publishes ``tid``, or a newer one, as
+        its last."""
         node = posixpath.join(self.path, NODES, target)
+        wanted = int.from_bytes(tid, 'big')
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
                 data, _ = self.client.get(node)
             except NoNodeError:
                 return False
-            if json.loads(data.decode()).get('last_tid') == _hex(tid):
+            published = json.loads(data.decode()).get('last_tid') or '0'
+            if int(published, 16) >= wanted:
                 return True
             time.sleep(ELECTION_POLL / 5)
         return False

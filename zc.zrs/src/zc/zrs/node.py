@@ -179,6 +179,13 @@ class Node:
         if self.role == 'primary':
             self._role.fence(f'node {self.name}: {reason}')
 
+    def drain(self, reason, timeout):
+        """As primary, accept no new commits and wait (at most ``timeout``
+        seconds) until those begun ended: whether they did."""
+        if self.role != 'primary':
+            return False
+        return self._role.drain(f'node {self.name}: {reason}', timeout)
+
     def unfence(self):
         if self.role == 'primary':
             self._role.unfence()

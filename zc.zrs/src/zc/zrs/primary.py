@@ -155,6 +155,13 @@ class Primary(StorageWrapper):
         primary may no longer be the primary)."""
         self._acknowledgements.fence(reason)
 
+    def drain(self, reason, timeout):
+        """Accept no more commits (``tpc_begin`` raises Fenced), let those
+        already begun finish or fail as usual, and return whether they all
+        ended within ``timeout`` seconds: the last transaction is then
+        final (a planned switchover). ``unfence()`` reverses it."""
+        return self._acknowledgements.drain(reason, timeout)
+
     def unfence(self):
         """Accept commits again."""
         self._acknowledgements.unfence()
@@ -191,14 +198,30 @@ class Primary(StorageWrapper):
 
     # The storage API: commits (and packs) move the durable end.
 
-    def tpc_begin(self, *args, **kw):
-        self._acknowledgements.check()
-        return self._storage.tpc_begin(*args, **kw)
+    def tpc_begin(self, transaction, *args, **kw):
+        self._acknowledgements.begin(transaction)
+        try:
+            return self._storage.tpc_begin(transaction, *args, **kw)
+        except BaseException:
+            self._acknowledgements.ended(transaction)
+            raise
+
+    def tpc_abort(self, transaction):
+        try:
+            return self._storage.tpc_abort(transaction)
+        finally:
+            self._acknowledgements.ended(transaction)
 
     def tpc_finish(self, transaction, f=None):
         """Commit, then with synchronous commit wait for the
         acknowledgements before calling ``f(tid)`` (ZEO's invalidations):
         clients never see a tid that a new primary may lack."""
+        try:
+            return self._finish(transaction, f)
+        finally:
+            self._acknowledgements.ended(transaction)
+
+    def _finish(self, transaction, f):
         if not self._acknowledgements.required:
             tid = self._storage.tpc_finish(transaction, f)
             self._server.committed()

@@ -13,6 +13,10 @@ WARNING) until N secondaries are in sync again (one INFO).
 
 ``fence()`` closes the gate (Fenced) and fails the waiting commits
 (NotAcknowledged), whatever N: the primary may no longer be the primary.
+``drain()`` (a planned switchover) closes the gate too, but lets the
+commits already past it finish (or fail) as usual, and waits until they
+did: then the primary's last transaction is final, and the switchover
+can wait until the new primary has it.
 """
 import logging
 import threading
@@ -63,6 +67,8 @@ class Acknowledgements:
         self.timeout = timeout
         self.fallback = fallback
         self.fenced = None  # the reason, while fenced
+        self._failing = False  # fenced: waiting commits fail
+        self._committing = set()  # transactions past the gate
         self._announce = announce
         self._condition = threading.Condition()
         self._acknowledged_by = {}  # secondary -> newest tid it has
@@ -131,26 +137,45 @@ class Acknowledgements:
     def fence(self, reason):
         with self._condition:
             self.fenced = reason
+            self._failing = True
             self._condition.notify_all()
         logger.warning('primary fenced: %s', reason)
+
+    def drain(self, reason, timeout):
+        """Close the gate, and return whether every commit past it ended
+        (finished or failed) within ``timeout`` seconds. The gate stays
+        closed until ``unfence()``."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            if self.fenced is None:
+                self.fenced = reason
+            logger.warning('primary fenced: %s', reason)
+            while self._committing:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._condition.wait(remaining)
+            return True
 
     def close(self):
         """The primary closes: commits waiting for acknowledgements give up
         (and new ones are refused)."""
         with self._condition:
             self.fenced = 'the primary is closed'
+            self._failing = True
             self._condition.notify_all()
 
     def unfence(self):
         with self._condition:
             was, self.fenced = self.fenced, None
+            self._failing = False
         if was is not None:
             logger.info('primary no longer fenced (was: %s)', was)
 
     # From committing threads.
 
     def check(self):
-        """At tpc_begin: raise if commits are refused."""
+        """Raise if commits are refused."""
         reason = self.fenced
         if reason is not None:
             raise Fenced(f'the primary is fenced: {reason}')
@@ -158,6 +183,21 @@ class Acknowledgements:
             raise NotAcknowledged(
                 f'commit refused: synchronous commit waits for '
                 f'{_secondaries(self.required)} to be in sync again')
+
+    def begin(self, transaction):
+        """At tpc_begin: raise if commits are refused, else count
+        ``transaction`` as past the gate until ``ended(transaction)``
+        (checked and counted at once: ``drain()`` misses no commit)."""
+        with self._condition:
+            self.check()
+            self._committing.add(id(transaction))
+
+    def ended(self, transaction):
+        """``transaction`` finished or was aborted (or never began)."""
+        with self._condition:
+            if id(transaction) in self._committing:
+                self._committing.discard(id(transaction))
+                self._condition.notify_all()
 
     def finish(self, tid):
         """After ``tid`` committed locally: return once it is acknowledged
@@ -168,18 +208,18 @@ class Acknowledgements:
                 self._committed = tid
             if not self.required:
                 return
-            if self.fenced is not None:
+            if self._failing:
                 raise self._fenced_error(tid)
             if self._behind and self.fallback == 'async':
                 return  # degraded: until in sync again
             deadline = time.monotonic() + self.timeout
-            while self.fenced is None and not self._has(tid):
+            while not self._failing and not self._has(tid):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 self._condition.wait(remaining)
             else:
-                if self.fenced is None:
+                if not self._failing:
                     return
                 raise self._fenced_error(tid)
             self._behind = True

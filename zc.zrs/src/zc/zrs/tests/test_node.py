@@ -3,11 +3,15 @@ election, the epochs, promotion, following, rejoin with truncation, the
 switchover API and the status function."""
 import functools
 import io
+import threading
+import time
 
+import persistent.mapping
 import ZConfig
 import ZODB
 import ZODB.config
 import ZODB.FileStorage
+import ZODB.POSException
 import ZODB.utils
 import zope.component.testing
 from zope.testing.wait import wait
@@ -57,11 +61,11 @@ class NodeTest(TempDirTest):
         wait(lambda: node.role == role, timeout=support.TIMEOUT,
              message=f'{node.name} is {node.role}, not {role}')
 
-    def pair(self):
+    def pair(self, **kw):
         """Node a, primary, and node b, its secondary."""
-        a = self.node('a')
+        a = self.node('a', **kw)
         self.wait_role(a, 'primary')
-        b = self.node('b')
+        b = self.node('b', **kw)
         self.wait_role(b, 'secondary')
         return a, b
 
@@ -174,6 +178,57 @@ class SwitchoverTests(NodeTest):
         self.commit(b, 2, start=5)
         self.caught_up(a, b)
         self.assertEqual(len(list(b.iterator())), 8)  # with the root
+
+    def test_switchover_under_load(self):
+        # Synchronous commit, with writers committing all along: the
+        # switchover succeeds, every commit a writer saw succeed is on the
+        # new primary, and the old one rejoins without cutting anything
+        # (commits begun before the fence finish before the last tid is
+        # read, and the target may be past the tid waited for).
+        a, b = self.pair(primary_options=dict(synchronous=1,
+                                              synchronous_timeout=10))
+        self.commit(a)
+        db = self.dbs['a']
+        with db.transaction() as conn:  # one object each: no conflicts
+            for writer in range(4):
+                conn.root()[writer] = persistent.mapping.PersistentMapping()
+        done = threading.Event()
+        succeeded = []
+
+        def write(writer):
+            for i in range(10000):
+                if done.is_set():
+                    return
+                name = f'writer {writer} commit {i}'
+                try:
+                    with db.transaction(name) as conn:
+                        conn.root()[writer]['i'] = i
+                except (ZODB.POSException.ReadOnlyError,
+                        ZODB.POSException.StorageError):
+                    time.sleep(0.01)
+                else:
+                    succeeded.append(name)
+
+        writers = [threading.Thread(target=write, args=(w,), daemon=True)
+                   for w in range(4)]
+        for thread in writers:
+            thread.start()
+        wait(lambda: len(succeeded) >= 20, timeout=support.TIMEOUT)
+        status = election.switchover(self.zookeeper, PATH, to='b')
+        done.set()
+        for thread in writers:
+            thread.join(support.TIMEOUT)
+        self.assertEqual(status['primary'], 'b')
+        self.wait_role(a, 'secondary')
+        self.commit(b, start=5)
+        self.caught_up(a, b)
+        on_b = {t.description.decode() for t in b.iterator()}
+        self.assertEqual(set(succeeded) - on_b, set())
+        self.assertEqual(
+            [m for m in self.logs.messages(30) if 'removed' in m], [])
+        self.close('a')
+        self.close('b')
+        support.assert_replica(self, self.path('b.fs'), self.path('a.fs'))
 
     def test_switchover_to_an_unknown_node(self):
         a = self.node('a')

@@ -139,6 +139,40 @@ class AcknowledgementsTests(unittest.TestCase):
         acks.acknowledge('a', tid(3))
         self.assertEqual(announced, [True])
 
+    def test_drain_lets_begun_commits_finish_and_waits_for_them(self):
+        acks = Acknowledgements(required=1, timeout=support.TIMEOUT)
+        begun = object()
+        acks.begin(begun)
+        finished = []
+
+        def commit():
+            acks.finish(tid(1))  # committed locally, waits for its ack
+            acks.ended(begun)
+            finished.append(True)
+
+        committer = threading.Thread(target=commit)
+        committer.start()
+        # The gate is closed at once; the commit begun goes on waiting.
+        self.assertFalse(acks.drain('switchover', 0.05))
+        self.assertRaises(Fenced, acks.begin, object())
+        drained = []
+        drainer = threading.Thread(
+            target=lambda: drained.append(
+                acks.drain('switchover', support.TIMEOUT)))
+        drainer.start()
+        acks.acknowledge('a', tid(1))
+        committer.join(support.TIMEOUT)
+        drainer.join(support.TIMEOUT)
+        self.assertEqual((finished, drained), ([True], [True]))
+        # A fence (a lost session) while draining fails waiting commits.
+        acks.unfence()
+        acks.begin(begun)
+        acks.drain('switchover', 0.01)
+        acks.fence('session lost')
+        self.assertRaises(NotAcknowledged, acks.finish, tid(2))
+        acks.ended(begun)
+        self.assertTrue(acks.drain('switchover', 0.01))
+
     def test_waiting_for_all_connected(self):
         acks = Acknowledgements()
         acks.acknowledge('a', tid(5))
