@@ -67,14 +67,15 @@ EXPECTED_FAILURE = re.compile(
 class NodeProcess:
     """One node: ``runzeo -C zeo.conf`` in a directory of its own."""
 
-    def __init__(self, directory, name, zookeeper, path, options=''):
+    def __init__(self, directory, name, zookeeper, path, options='',
+                 session_timeout=SESSION_TIMEOUT):
         self.name = name
         self.directory = os.path.join(directory, name)
         os.makedirs(self.directory, exist_ok=True)
         self.config = os.path.join(self.directory, 'zeo.conf')
         with open(self.config, 'w') as f:
             f.write(CONFIG.format(name=name, zookeeper=zookeeper, path=path,
-                                  session_timeout=SESSION_TIMEOUT,
+                                  session_timeout=session_timeout,
                                   options=options, directory=self.directory))
         self.process = None
 
@@ -123,10 +124,13 @@ class NodeProcess:
 class Cluster:
     """Nodes of one database at ``path`` in ZooKeeper (``zookeeper``:
     what the nodes connect to; ``admin``: what the test connects to,
-    default the same)."""
+    default the same; ``session_timeout``: the nodes' ZooKeeper
+    sessions, in seconds)."""
 
-    def __init__(self, directory, zookeeper, path, options='', admin=None):
+    def __init__(self, directory, zookeeper, path, options='', admin=None,
+                 session_timeout=SESSION_TIMEOUT):
         self.directory = directory
+        self.session_timeout = session_timeout
         self.zookeeper = zookeeper
         self.path = path
         self.options = options
@@ -136,7 +140,7 @@ class Cluster:
 
     def add(self, name, zookeeper=None):
         node = NodeProcess(self.directory, name, zookeeper or self.zookeeper,
-                           self.path, self.options)
+                           self.path, self.options, self.session_timeout)
         self.nodes[name] = node
         node.start()
         return node
