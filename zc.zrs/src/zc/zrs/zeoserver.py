@@ -59,9 +59,7 @@ class ZEOServer:
 
         def disconnect(server):
             try:
-                for zeo_storage in self._zeo_storages(server):
-                    _abort(zeo_storage)
-                    zeo_storage.connection.close()
+                _forget_clients(self._zeo_storages(server))
             finally:
                 done.set_result(None)
         if not self._call_soon(disconnect):
@@ -84,13 +82,15 @@ class ZEOServer:
                     _abort(zeo_storage)
         self._call_soon(abort)
 
-    def abort_transactions(self):
-        """Abort every client's transaction (before ZEO closes their
-        connections itself). Schedules it from any thread."""
-        def abort(server):
-            for zeo_storage in self._zeo_storages(server):
-                _abort(zeo_storage)
-        self._call_soon(abort)
+    def forget_clients(self):
+        """After ZEO's ``invalidateCache`` (which closes the connections of
+        our storage's clients, from its thread): abort their transactions,
+        which ZEO would leave holding the commit lock, and forget them, so
+        that no invalidation is written to their closed connections.
+        Schedules it from any thread."""
+        def forget(server):
+            _forget_clients(self._zeo_storages(server))
+        self._call_soon(forget)
 
     def database(self, db):
         """What the node gives its roles for the ZEO server's ``db``."""
@@ -99,6 +99,17 @@ class ZEOServer:
     def _zeo_storages(self, server):
         return list(server.zeo_storages_by_storage_id.get(self._storage_id,
                                                           ()))
+
+
+def _forget_clients(zeo_storages):
+    """What ZEO does when a client goes away, for clients whose connection
+    the server closes (ZEO does nothing then): abort the transaction and
+    forget the client, so that no invalidation is written to its closed
+    connection (Python 3.13's transports answer that with a TypeError),
+    and close the connection if it is not closed yet."""
+    for zeo_storage in zeo_storages:
+        zeo_storage.notify_disconnected()
+        zeo_storage.connection.close()
 
 
 def _abort(zeo_storage):
@@ -113,16 +124,16 @@ def _abort(zeo_storage):
 class _AbortingDB:
     """The ZEO server's database as a node's storages see it. Having the
     clients drop their caches (``invalidateCache``: ZEO closes their
-    connections) first aborts their transactions, which ZEO would leave
-    holding the commit lock."""
+    connections) then aborts their transactions, which ZEO would leave
+    holding the commit lock, and forgets them (see _forget_clients)."""
 
     def __init__(self, db, server):
         self._db = db
         self._server = server
 
     def invalidateCache(self):  # noqa: N802 (the storage API's name)
-        self._server.abort_transactions()
         self._db.invalidateCache()
+        self._server.forget_clients()
 
     def __getattr__(self, name):
         return getattr(self._db, name)
