@@ -196,11 +196,6 @@ class Listener:
     # ``_command_finished`` and ``_wake``).
 
     def _run(self):
-        # Loading the plug-ins imports their modules once per process: a
-        # cost of the software installed, not of any client's command, so
-        # it is paid here, before the CPU budget starts counting (charged
-        # to the first command, it paused the monitor for seconds).
-        self.commands.items()
         cpu = time.thread_time()
         try:
             while not self._closing:
@@ -583,11 +578,10 @@ class _Workers:
     @classmethod
     def cpu_spent(cls):
         """In a worker: the CPU time it used since it last asked (waking up
-        for the job included, loading plug-ins left out), for the CPU
-        budget."""
+        for the job included), for the CPU budget."""
         now = time.thread_time()
         spent, cls._cpu.mark = now - cls._cpu.mark, now
-        return max(0.0, spent - plugins.loading_cpu())
+        return spent
 
     def stop(self, timeout):
         for _ in self._threads:

@@ -8,8 +8,6 @@ software is installed.
 """
 import importlib.metadata
 import logging
-import threading
-import time
 
 import zope.component
 
@@ -29,22 +27,6 @@ def register(command, name=None):
     """
     zope.component.provideUtility(
         command, IMonitorPlugin, name or command.__name__)
-
-
-#: Per thread: CPU seconds spent loading entry points (see loading_cpu).
-_loading = threading.local()
-
-
-def loading_cpu(reset=True):
-    """The CPU seconds this thread spent loading plug-ins (importing their
-    modules) since it last asked. A monitor leaves them out of its CPU
-    budget: they are a once-per-process cost of the software installed,
-    not of the command that happened to come first (charged to it, a
-    fresh monitor's first ``help`` paused for seconds)."""
-    spent = getattr(_loading, 'cpu', 0.0)
-    if reset:
-        _loading.cpu = 0.0
-    return spent
 
 
 class Plugins:
@@ -74,10 +56,7 @@ class Plugins:
         entry_point = self._entry_points.get(name)
         if entry_point is None:
             return None
-        started = time.thread_time()
         plugin = self._loaded[name] = entry_point.load()
-        _loading.cpu = loading_cpu(reset=False) + (time.thread_time()
-                                                   - started)
         return plugin
 
     def items(self):

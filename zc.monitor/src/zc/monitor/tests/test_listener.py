@@ -82,10 +82,7 @@ class BadInputTests(MonitorTestCase):
         self.assertEqual(answers, ['pong\n'] * 100)
 
     def test_100_concurrent_interactive_sessions(self):
-        # No short time-out; the default CPU budget's pauses (seconds of
-        # them for 700 commands) pass on a fake clock.
-        clock = FakeClock()
-        address = self.listen(clock=clock, sleep=clock.sleep).address
+        address = self.listen().address  # no short time-out
 
         def session(results, index):
             with connect(address) as client:
@@ -203,8 +200,7 @@ class ConcurrencyTests(MonitorTestCase):
         def say(connection, word):
             connection.write(word + '\n')
         self.register(say, 'say')
-        clock = FakeClock()  # the CPU budget's pauses pass at once
-        listener = self.listen(clock=clock, sleep=clock.sleep)
+        listener = self.listen()
         lines = ['interactive'] + [f'say {i}' for i in range(200)]
         with connect(listener.address) as client:
             client.sendall(''.join(line + '\n' for line in lines).encode())
@@ -449,33 +445,6 @@ class BudgetTests(MonitorTestCase):
             with self.assertRaisesRegex(
                     ValueError, f'^{option} must be positive, not 0$'):
                 zc.monitor.Listener(0, **{option: 0})
-
-
-#: A fresh process (no plug-in imported yet) asks a monitor for ``help``,
-#: which loads every plug-in, and prints the seconds the CPU budget paused.
-FIRST_HELP = """
-import zc.monitor, zc.monitor.client
-from zc.monitor.tests.helpers import FakeClock
-clock = FakeClock()
-listener = zc.monitor.Listener(('127.0.0.1', 0), cpu_budget=0.01,
-                               clock=clock, sleep=clock.sleep)
-assert zc.monitor.client.query(listener.address, 'help').startswith(
-    'Supported commands:')
-listener.close()
-print(sum(clock.slept))
-"""
-
-
-class FirstCommandTests(MonitorTestCase):
-
-    def test_loading_the_plug_ins_is_not_charged_to_the_first_command(self):
-        # Importing the plug-ins' modules costs tens of milliseconds of
-        # CPU once per process; charged to a 1% budget, that alone paused
-        # the monitor for seconds before the operator's first answer.
-        output = subprocess.check_output(
-            [sys.executable, '-c', FIRST_HELP], env=python_env(),
-            timeout=TIMEOUT, text=True)
-        self.assertEqual(float(output), 0.0)
 
 
 class FakeClockTests(MonitorTestCase):
