@@ -82,7 +82,10 @@ class BadInputTests(MonitorTestCase):
         self.assertEqual(answers, ['pong\n'] * 100)
 
     def test_100_concurrent_interactive_sessions(self):
-        address = self.listen().address  # no short time-out
+        # No short time-out; the default CPU budget's pauses (seconds of
+        # them for 700 commands) pass on a fake clock.
+        clock = FakeClock()
+        address = self.listen(clock=clock, sleep=clock.sleep).address
 
         def session(results, index):
             with connect(address) as client:
@@ -200,7 +203,8 @@ class ConcurrencyTests(MonitorTestCase):
         def say(connection, word):
             connection.write(word + '\n')
         self.register(say, 'say')
-        listener = self.listen()
+        clock = FakeClock()  # the CPU budget's pauses pass at once
+        listener = self.listen(clock=clock, sleep=clock.sleep)
         lines = ['interactive'] + [f'say {i}' for i in range(200)]
         with connect(listener.address) as client:
             client.sendall(''.join(line + '\n' for line in lines).encode())
