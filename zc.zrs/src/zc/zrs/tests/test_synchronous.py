@@ -213,6 +213,25 @@ class SynchronousTest(TempDirTest):
         self.addCleanup(db.close)
         return primary, db, secondary
 
+    def waiting_commit(self, primary):
+        """Start a commit on ``primary`` (synchronous, no secondary) in a
+        thread; return once it is committed here and waits for its
+        acknowledgement: the thread, and the list that gets the message
+        of the NotAcknowledged it ends with."""
+        failed = []
+
+        def commit():
+            try:
+                store(primary)
+            except NotAcknowledged as exc:
+                failed.append(str(exc))
+
+        committer = threading.Thread(target=commit)
+        committer.start()
+        wait(lambda: primary.lastTransaction() != z64,
+             timeout=support.TIMEOUT)
+        return committer, failed
+
 
 class SynchronousTests(SynchronousTest):
 
@@ -341,19 +360,8 @@ class SynchronousTests(SynchronousTest):
     def test_fencing_fails_a_commit_waiting_for_acknowledgements(self):
         primary = self.primary(synchronous=1,
                                synchronous_timeout=support.TIMEOUT)
-        failed = []
-
-        def commit():
-            try:
-                store(primary)
-            except NotAcknowledged as exc:
-                failed.append(str(exc))
-
-        committer = threading.Thread(target=commit)
         started = time.monotonic()
-        committer.start()
-        wait(lambda: primary.lastTransaction() != z64,
-             timeout=support.TIMEOUT)  # committed here, now waiting
+        committer, failed = self.waiting_commit(primary)
         primary.fence('switchover')
         committer.join(support.TIMEOUT)
         self.assertLess(time.monotonic() - started, support.TIMEOUT)
@@ -466,18 +474,7 @@ class SynchronousTests(SynchronousTest):
     def test_closing_fails_a_waiting_commit(self):
         primary = self.primary(synchronous=1,
                                synchronous_timeout=support.TIMEOUT)
-        failed = []
-
-        def commit():
-            try:
-                store(primary)
-            except NotAcknowledged as exc:
-                failed.append(str(exc))
-
-        committer = threading.Thread(target=commit)
-        committer.start()
-        wait(lambda: primary.lastTransaction() != z64,
-             timeout=support.TIMEOUT)
+        committer, failed = self.waiting_commit(primary)
         primary.close()
         committer.join(support.TIMEOUT)
         self.assertFalse(committer.is_alive())
