@@ -578,10 +578,11 @@ class _Workers:
     @classmethod
     def cpu_spent(cls):
         """In a worker: the CPU time it used since it last asked (waking up
-        for the job included), for the CPU budget."""
+        for the job included, loading plug-ins left out), for the CPU
+        budget."""
         now = time.thread_time()
         spent, cls._cpu.mark = now - cls._cpu.mark, now
-        return spent
+        return max(0.0, spent - plugins.loading_cpu())
 
     def stop(self, timeout):
         for _ in self._threads:
