@@ -17,6 +17,21 @@ from zc.zkzopeserver.tests.helpers import (APP, TIMEOUT, connect, get,
                                            zkzopeserver)
 
 
+def ini_file(directory, server_settings=''):
+    """Write ``app.ini`` in ``directory``: the hello application, served
+    by zkzopeserver with the test ZooKeeper and ``server_settings`` (lines
+    of its server section); return its path."""
+    ini = os.path.join(directory, 'app.ini')
+    with open(ini, 'w') as f:
+        f.write('[app:main]\n'
+                'use = call:zc.zkzopeserver.tests.apps:hello_factory\n\n'
+                '[server:main]\n'
+                'use = egg:zc.zkzopeserver\n'
+                f'zookeeper = {ZOOKEEPER.connection_string}\n'
+                + server_settings)
+    return ini
+
+
 class ProcessTests(unittest.TestCase):
 
     layer = ZOOKEEPER
@@ -154,28 +169,20 @@ class ProcessTests(unittest.TestCase):
 
     def test_paste_ini_file(self):
         log = os.path.join(self.directory, 'server.log')
-        ini = os.path.join(self.directory, 'app.ini')
-        with open(ini, 'w') as f:
-            f.write(textwrap.dedent(f'''\
-                [app:main]
-                use = call:zc.zkzopeserver.tests.apps:hello_factory
-
-                [server:main]
-                use = egg:zc.zkzopeserver
-                zookeeper = {ZOOKEEPER.connection_string}
-                path = /app
-                host = 127.0.0.1
-                threads = 2
-                session_timeout = 5000
-                loggers =
-                  <logger>
-                    level INFO
-                    <logfile>
-                      path {log}
-                      format $$(levelname)s $$(name)s $$(message)s
-                    </logfile>
-                  </logger>
-                '''))
+        ini = ini_file(self.directory, textwrap.dedent(f'''\
+            path = /app
+            host = 127.0.0.1
+            threads = 2
+            session_timeout = 5000
+            loggers =
+              <logger>
+                level INFO
+                <logfile>
+                  path {log}
+                  format $$(levelname)s $$(name)s $$(message)s
+                </logfile>
+              </logger>
+            '''))
         process, port = self.start(ini)
         self.assertEqual(get(port), (200, f'Hello from port {port}\n'))
         process.send_signal(signal.SIGTERM)
@@ -289,15 +296,7 @@ class BadInputTests(unittest.TestCase):
 
     def test_ini_file_mistakes(self):
         directory = temporary_directory(self)
-        ini = os.path.join(directory, 'app.ini')
-        with open(ini, 'w') as f:
-            f.write(textwrap.dedent(f'''\
-                [app:main]
-                use = call:zc.zkzopeserver.tests.apps:hello_factory
-                [server:main]
-                use = egg:zc.zkzopeserver
-                zookeeper = {ZOOKEEPER.connection_string}
-                '''))
+        ini = ini_file(directory)
         self.assertEqual(self.run_script(ini), (
             2, 'zkzopeserver: error: missing required setting: path (in the'
                f' server section of {ini})'))
