@@ -12,7 +12,8 @@ import unittest
 from zc.zk.testing import ZOOKEEPER, free_port
 
 from zc.zkzopeserver.tests.helpers import (APP, TIMEOUT, connect, get,
-                                           python_env, refuses, stop_process,
+                                           python_env, refuses, run_to_end,
+                                           stop_process,
                                            temporary_directory, wait,
                                            zkzopeserver)
 
@@ -228,15 +229,10 @@ class BadInputTests(unittest.TestCase):
     layer = ZOOKEEPER
 
     def run_script(self, *args):
-        process = zkzopeserver(*args, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-        try:
-            out, err = process.communicate(timeout=TIMEOUT)
-        finally:
-            stop_process(process)
+        status, out, err = run_to_end(*args)
         self.assertEqual(out, '')
         self.assertEqual(len(err.splitlines()), 1, err)
-        return process.returncode, err.strip()
+        return status, err.strip()
 
     def test_missing_zookeeper_or_path(self):
         status, error = self.run_script(APP, '--path', '/app')
