@@ -2,12 +2,10 @@
 configuration files alone, under zdaemon, registered and replicating
 through the real ZooKeeper of zc.zk.testing."""
 import doctest
-import logging
 import os
 import re
 import subprocess
 import sys
-import tempfile
 
 from zope.testing.wait import wait
 import ZODB
@@ -71,10 +69,7 @@ def monitor(address, command):
 
 
 def setUp(test):
-    test._directory = tempfile.TemporaryDirectory(prefix='zc.stack-test-')
-    test._cwd = os.getcwd()
-    os.chdir(test._directory.name)
-    logging.getLogger('kazoo').setLevel(logging.CRITICAL)
+    helpers.doctest_setUp(test, 'zc.stack-test-')
     test.globs.update(
         zookeeper=ZOOKEEPER.connection_string, zc=zc, ZODB=ZODB, wait=wait,
         write=helpers.write, wait_registered=helpers.wait_registered,
@@ -89,9 +84,7 @@ def tearDown(test):
             if os.path.exists(configuration):
                 run_zdaemon('-S', ZKZEO_SCHEMA, '-C', configuration, 'stop')
     finally:
-        logging.getLogger('kazoo').setLevel(logging.NOTSET)
-        os.chdir(test._cwd)
-        test._directory.cleanup()
+        helpers.doctest_tearDown(test)
 
 
 def test_suite():

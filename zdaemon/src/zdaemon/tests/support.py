@@ -95,14 +95,8 @@ def wait_for_value(condition, timeout=WAIT_TIMEOUT, message=None):
 
 def process_exists(pid):
     """Whether ``pid`` is a process that has not been reaped (zombies
-    count: see :func:`is_zombie`)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    count: see :func:`is_zombie`): /proc still has its entry."""
+    return proc_stat(pid) is not None
 
 
 def proc_stat(pid):

@@ -12,10 +12,15 @@ def setUp(test):
     def write(name, text, mode=None):
         sandbox.write(name, text, mode)
 
+    def write_python(name, text):
+        """An executable script, run by the Python running this document."""
+        sandbox.script(name, text)
+
     test.globs.update(
         sandbox=sandbox,
         os=os,
         write=write,
+        write_python=write_python,
         read=sandbox.read,
         zdaemon=lambda args: _show(sandbox.run(args, merge_output=True)),
         zdaemon_output=lambda args: sandbox.run(args).stdout,

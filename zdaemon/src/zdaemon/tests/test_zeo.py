@@ -173,6 +173,15 @@ class ZEOProcessTests(unittest.TestCase):
                              stderr=subprocess.STDOUT, text=True) as server:
             self.store('stored')
             self.assertEqual(self.load(), 'stored')
+            # runzeo logs "terminated by SIGTERM" from its signal handler:
+            # a signal that comes while the server writes another line
+            # (here, the disconnection of the client that just loaded) makes
+            # that a reentrant write, which logging drops with a "Logging
+            # error". So the signal waits for both clients' lines.
+            support.wait_for_value(
+                lambda: self.sandbox.read('zeo.log').count(
+                    ') disconnected\n') == 2,
+                message='the server logging both clients\' disconnection')
             server.send_signal(signal.SIGTERM)
             output, _ = server.communicate(timeout=support.COMMAND_TIMEOUT)
         # SIGTERM: exit status 0, which tells zdaemon not to restart it.

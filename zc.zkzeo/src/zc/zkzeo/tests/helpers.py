@@ -1,6 +1,7 @@
 """What zc.zkzeo's tests share: running ``zkrunzeo`` as its users do (a
 child process importing what the tests import), reading registrations,
 and a ZooKeeper server the tests may stop and start."""
+import logging
 import os
 import signal
 import subprocess
@@ -24,6 +25,21 @@ def directory(test):
     made = tempfile.TemporaryDirectory(prefix='zc.zkzeo-test-')
     test.addCleanup(made.cleanup)
     return made.name
+
+
+def doctest_setUp(test, prefix):
+    """A doctest's set-up: it runs in a temporary directory of its own,
+    without kazoo's reconnection noise; ``doctest_tearDown`` undoes it."""
+    test._directory = tempfile.TemporaryDirectory(prefix=prefix)
+    test._cwd = os.getcwd()
+    os.chdir(test._directory.name)
+    logging.getLogger('kazoo').setLevel(logging.CRITICAL)
+
+
+def doctest_tearDown(test):
+    logging.getLogger('kazoo').setLevel(logging.NOTSET)
+    os.chdir(test._cwd)
+    test._directory.cleanup()
 
 
 def session(test, connection_string):

@@ -1,8 +1,6 @@
 """The README doctest, against the real ZooKeeper of zc.zk.testing."""
 import doctest
-import logging
 import os
-import tempfile
 
 import transaction
 import ZODB.config
@@ -30,10 +28,7 @@ def read(path):
 
 
 def setUp(test):
-    test._directory = tempfile.TemporaryDirectory(prefix='zc.zkzeo-test-')
-    test._cwd = os.getcwd()
-    os.chdir(test._directory.name)
-    logging.getLogger('kazoo').setLevel(logging.CRITICAL)
+    helpers.doctest_setUp(test, 'zc.zkzeo-test-')
     test.globs.update(
         zookeeper=ZOOKEEPER.connection_string, zc=zc,
         transaction=transaction, ZODB=ZODB, write=helpers.write, read=read,
@@ -41,15 +36,9 @@ def setUp(test):
         nagios=nagios)
 
 
-def tearDown(test):
-    logging.getLogger('kazoo').setLevel(logging.NOTSET)
-    os.chdir(test._cwd)
-    test._directory.cleanup()
-
-
 def test_suite():
     suite = doctest.DocFileSuite(
-        README, module_relative=False, setUp=setUp, tearDown=tearDown,
+        README, module_relative=False, setUp=setUp, tearDown=helpers.doctest_tearDown,
         optionflags=OPTIONS)
     suite.layer = ZOOKEEPER
     return suite

@@ -95,6 +95,18 @@ def zkzopeserver(*args, **popen_options):
         env=python_env(), stdin=subprocess.DEVNULL, **popen_options)
 
 
+def run_to_end(*args):
+    """Run ``zkzopeserver ARGS`` until it exits (as it does on bad input):
+    ``(exit status, stdout, stderr)``."""
+    process = zkzopeserver(*args, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        stop_process(process)
+    return process.returncode, out, err
+
+
 def stop_process(process):
     """Clean-up for a child that a test may already have ended."""
     if process.poll() is None:

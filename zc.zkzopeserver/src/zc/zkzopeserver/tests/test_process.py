@@ -12,9 +12,25 @@ import unittest
 from zc.zk.testing import ZOOKEEPER, free_port
 
 from zc.zkzopeserver.tests.helpers import (APP, TIMEOUT, connect, get,
-                                           python_env, refuses, stop_process,
+                                           python_env, refuses, run_to_end,
+                                           stop_process,
                                            temporary_directory, wait,
                                            zkzopeserver)
+
+
+def ini_file(directory, server_settings=''):
+    """Write ``app.ini`` in ``directory``: the hello application, served
+    by zkzopeserver with the test ZooKeeper and ``server_settings`` (lines
+    of its server section); return its path."""
+    ini = os.path.join(directory, 'app.ini')
+    with open(ini, 'w') as f:
+        f.write('[app:main]\n'
+                'use = call:zc.zkzopeserver.tests.apps:hello_factory\n\n'
+                '[server:main]\n'
+                'use = egg:zc.zkzopeserver\n'
+                f'zookeeper = {ZOOKEEPER.connection_string}\n'
+                + server_settings)
+    return ini
 
 
 class ProcessTests(unittest.TestCase):
@@ -154,28 +170,20 @@ class ProcessTests(unittest.TestCase):
 
     def test_paste_ini_file(self):
         log = os.path.join(self.directory, 'server.log')
-        ini = os.path.join(self.directory, 'app.ini')
-        with open(ini, 'w') as f:
-            f.write(textwrap.dedent(f'''\
-                [app:main]
-                use = call:zc.zkzopeserver.tests.apps:hello_factory
-
-                [server:main]
-                use = egg:zc.zkzopeserver
-                zookeeper = {ZOOKEEPER.connection_string}
-                path = /app
-                host = 127.0.0.1
-                threads = 2
-                session_timeout = 5000
-                loggers =
-                  <logger>
-                    level INFO
-                    <logfile>
-                      path {log}
-                      format $$(levelname)s $$(name)s $$(message)s
-                    </logfile>
-                  </logger>
-                '''))
+        ini = ini_file(self.directory, textwrap.dedent(f'''\
+            path = /app
+            host = 127.0.0.1
+            threads = 2
+            session_timeout = 5000
+            loggers =
+              <logger>
+                level INFO
+                <logfile>
+                  path {log}
+                  format $$(levelname)s $$(name)s $$(message)s
+                </logfile>
+              </logger>
+            '''))
         process, port = self.start(ini)
         self.assertEqual(get(port), (200, f'Hello from port {port}\n'))
         process.send_signal(signal.SIGTERM)
@@ -221,15 +229,10 @@ class BadInputTests(unittest.TestCase):
     layer = ZOOKEEPER
 
     def run_script(self, *args):
-        process = zkzopeserver(*args, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-        try:
-            out, err = process.communicate(timeout=TIMEOUT)
-        finally:
-            stop_process(process)
+        status, out, err = run_to_end(*args)
         self.assertEqual(out, '')
         self.assertEqual(len(err.splitlines()), 1, err)
-        return process.returncode, err.strip()
+        return status, err.strip()
 
     def test_missing_zookeeper_or_path(self):
         status, error = self.run_script(APP, '--path', '/app')
@@ -289,15 +292,7 @@ class BadInputTests(unittest.TestCase):
 
     def test_ini_file_mistakes(self):
         directory = temporary_directory(self)
-        ini = os.path.join(directory, 'app.ini')
-        with open(ini, 'w') as f:
-            f.write(textwrap.dedent(f'''\
-                [app:main]
-                use = call:zc.zkzopeserver.tests.apps:hello_factory
-                [server:main]
-                use = egg:zc.zkzopeserver
-                zookeeper = {ZOOKEEPER.connection_string}
-                '''))
+        ini = ini_file(directory)
         self.assertEqual(self.run_script(ini), (
             2, 'zkzopeserver: error: missing required setting: path (in the'
                f' server section of {ini})'))

@@ -4,7 +4,6 @@ import doctest
 import os
 import shutil
 import signal
-import subprocess
 import tempfile
 import unittest
 
@@ -13,7 +12,7 @@ from zc.zk.testing import ZOOKEEPER
 
 import zc.zkzopeserver
 from zc.zkzopeserver.tests import apps
-from zc.zkzopeserver.tests.helpers import (TIMEOUT, get, refuses,
+from zc.zkzopeserver.tests.helpers import (get, refuses, run_to_end,
                                            stop_process, wait, zkzopeserver)
 
 OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
@@ -53,13 +52,8 @@ def setUp(test):
         return int(name.rpartition(':')[2])
 
     def script_error(*args):
-        process = zkzopeserver(*args, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-        try:
-            _, err = process.communicate(timeout=TIMEOUT)
-        finally:
-            stop_process(process)
-        return f'{err.strip()}\nexit status {process.returncode}'
+        status, _, err = run_to_end(*args)
+        return f'{err.strip()}\nexit status {status}'
 
     def start_request(port, path):
         def request():

@@ -230,15 +230,8 @@ class ZEOTests(unittest.TestCase):
 
 
 class ServerProcessesLayer:
-    """Marks tests that start and stop ZEO servers of their own."""
-
-    @classmethod
-    def setUp(cls):
-        pass
-
-    @classmethod
-    def tearDown(cls):
-        pass
+    """Marks tests that start and stop ZEO servers of their own (a layer
+    with nothing to set up: zope.testrunner calls only what it has)."""
 
 
 class PromotionTests(unittest.TestCase):
