@@ -24,7 +24,10 @@ data followed an older epoch cuts what the later epochs never had), then
 publishes its last tid as ready; once every live node is ready (or
 ``election_timeout`` has passed), only the node with the newest last tid
 (ties: the smallest name) contends. The winner records the next epoch,
-starting at its last tid, and is promoted. The others follow it.
+starting at its last tid, and is promoted. The others follow it. A
+winner whose promotion fails (its replication port taken, say) gives the
+lock up and stays out of elections for ``PROMOTION_RETRY`` seconds, so
+that another node wins the next epoch.
 
 The elector drives its node through a small interface (see
 zc.zrs.node.Node): ``last_tid()``, ``settled()``, ``data_epoch``,
@@ -64,6 +67,9 @@ STEADY_POLL = 0.5
 ELECTION_POLL = 0.05
 #: Seconds a primary handing over waits for its target to catch up.
 SWITCHOVER_CATCH_UP = 5.0
+#: Seconds a node whose promotion failed stays out of elections (another
+#: node wins meanwhile, if there is one).
+PROMOTION_RETRY = 10.0
 
 
 def _hex(tid):
@@ -245,6 +251,7 @@ class Elector:
         self._clients_sent_away = False
         self._published = None
         self._no_primary_since = None
+        self._promotion_failed_at = None
         self._wake = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._run, daemon=True,
@@ -406,7 +413,10 @@ class Elector:
                         self.epoch)
         if not self.node.settled():
             return ELECTION_POLL
-        self._publish(ready=self.epoch)
+        if self._candidate(now):
+            self._publish(ready=self.epoch)
+        else:
+            self._publish(ready=self.epoch, candidate=False)
         nodes = _live_nodes(self.client, self.path)
         target = self._switchover_target(nodes)
         if target is not None and target != self.name:
@@ -416,7 +426,8 @@ class Elector:
             if (len(ready) < len(nodes) and now - self._no_primary_since
                     < self.election_timeout):
                 return ELECTION_POLL
-            if _most_current(ready) != self.name:
+            if _most_current([n for n in ready if n.get('candidate', True)]
+                             ) != self.name:
                 return ELECTION_POLL
         if not self._lock.acquire(blocking=False):
             return ELECTION_POLL
@@ -433,10 +444,31 @@ class Elector:
         self._no_primary_since = None
         logger.info('node %s won the election: primary of epoch %s, '
                     'starting after %s', self.name, epoch, _hex(last))
-        self.node.promote(epoch)
+        try:
+            self.node.promote(epoch)
+        except Exception:
+            self._give_up(epoch)
+            return 0
         self._register(REPLICATION, self.node.replication_address())
         self._publish()
         return 0
+
+    def _candidate(self, now):
+        """Whether we contend: not while we back off after a failed
+        promotion."""
+        failed = self._promotion_failed_at
+        return failed is None or now - failed >= PROMOTION_RETRY
+
+    def _give_up(self, epoch):
+        """Our promotion failed: release the lock, so that another node
+        wins the next epoch rather than the database staying without a
+        primary (what we alone had is then cut when we follow it)."""
+        logger.exception('node %s could not become the primary of epoch '
+                         '%s: giving the election up for %s seconds',
+                         self.name, epoch, PROMOTION_RETRY)
+        self.leader = False
+        self._promotion_failed_at = time.monotonic()
+        self._lock.release()
 
     def _lead(self):
         if self._fenced_by_suspension:

@@ -191,13 +191,19 @@ class Node:
             self._role.unfence()
 
     def promote(self, epoch):
-        """Become the primary of ``epoch``, over the same FileStorage."""
+        """Become the primary of ``epoch``, over the same FileStorage (on
+        failure, a secondary replicating from nobody again)."""
         with self._switching:
             self._stop_following()
             self._role.close(close_storage=False)
             self._write_epoch(epoch)
-            primary = Primary(self._base, self._replicate_to, epoch=epoch,
-                              **self._primary_options)
+            try:
+                primary = Primary(self._base, self._replicate_to,
+                                  epoch=epoch, **self._primary_options)
+            except BaseException:
+                # Read-only again, ready to follow whoever wins instead.
+                self._set_role(self._secondary(), 'starting')
+                raise
             self._set_role(primary, 'primary')
         logger.info('node %s is the primary of epoch %s, replicating on '
                     '%s:%s', self.name, epoch, *primary.address)

@@ -3,6 +3,8 @@ election, the epochs, promotion, following, rejoin with truncation, the
 switchover API and the status function."""
 import functools
 import io
+import logging
+import socket
 import threading
 import time
 
@@ -38,12 +40,12 @@ class NodeTest(TempDirTest):
         self.nodes = {}
         self.dbs = {}
 
-    def node(self, name, **kw):
+    def node(self, name, replicate_to=('127.0.0.1', 0), **kw):
         kw.setdefault('secondary_options', dict(reconnect_delay=0.1))
         kw.setdefault('election_timeout', 2)
         node = Node(functools.partial(ZODB.FileStorage.FileStorage,
                                       self.path(f'{name}.fs')),
-                    ('127.0.0.1', 0), self.zookeeper, PATH, name=name,
+                    replicate_to, self.zookeeper, PATH, name=name,
                     zookeeper_session_timeout=2, **kw)
         self.nodes[name] = node
         self.addCleanup(self.close, name)
@@ -61,11 +63,11 @@ class NodeTest(TempDirTest):
         wait(lambda: node.role == role, timeout=support.TIMEOUT,
              message=f'{node.name} is {node.role}, not {role}')
 
-    def pair(self, **kw):
-        """Node a, primary, and node b, its secondary."""
+    def pair(self, second='b', **kw):
+        """Node a, primary, and node ``second``, its secondary."""
         a = self.node('a', **kw)
         self.wait_role(a, 'primary')
-        b = self.node('b', **kw)
+        b = self.node(second, **kw)
         self.wait_role(b, 'secondary')
         return a, b
 
@@ -140,6 +142,47 @@ class ElectionTests(NodeTest):
         self.wait_role(b, 'secondary')
         self.assertEqual(a.lastTransaction(), ZODB.utils.z64)
         self.assertEqual(self.status()['epoch'], 3)
+
+
+class FailedPromotionTests(NodeTest):
+
+    def test_a_node_that_cannot_serve_gives_the_election_up(self):
+        # When a leaves, b wins (same data as c, smaller name), but its
+        # replication port is taken: it gives the lock up and stays out of
+        # elections for a while, so c wins the next epoch instead of the
+        # database staying without a primary; b follows c.
+        taken = socket.socket()
+        self.addCleanup(taken.close)
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        a, c = self.pair('c')
+        b = self.node('b', replicate_to=taken.getsockname())
+        self.wait_role(b, 'secondary')
+        self.commit(a, 3)
+        self.caught_up(b, a)
+        self.caught_up(c, a)
+        self.close('a')
+
+        def failed():
+            return [m for m in self.logs.messages(logging.ERROR)
+                    if 'could not become the primary' in m]
+        wait(failed, timeout=support.TIMEOUT)
+        self.assertIn('node b could not become the primary of epoch 2: '
+                      'giving the election up', failed()[0])
+        self.wait_role(c, 'primary')
+        self.wait_role(b, 'secondary')
+        self.assertTrue(b.isReadOnly())
+        self.commit(c, 3, start=3)
+        self.caught_up(b, c)
+        status = self.status()
+        self.assertEqual((status['epoch'], status['primary']), (3, 'c'))
+        with zc.zk.ZooKeeper(self.zookeeper) as zk:
+            entries, _ = election.read_epochs(zk.client, PATH)
+            self.assertEqual(zk.get_children(PATH + '/replication'),
+                             ['127.0.0.1:%s' % c.address[1]])
+        self.assertEqual([(e, n) for e, _, n in entries],
+                         [(1, 'a'), (2, 'b'), (3, 'c')])
+        self.assertEqual(len(failed()), 1)
 
 
 class RejoinTests(NodeTest):
