@@ -23,9 +23,9 @@ live node first brings its data into the current epoch (a node whose
 data followed an older epoch cuts what the later epochs never had), then
 publishes its last tid as ready; once every live node is ready (or
 ``election_timeout`` has passed), only the node with the newest last tid
-(ties: the smallest name) contends. The winner records the next epoch,
-starting at its last tid, and is promoted. The others follow it. A
-winner whose promotion fails (its replication port taken, say) gives the
+(ties: a planned switchover's target, else the smallest name) contends.
+The winner records the next epoch, starting at its last tid, and is
+promoted. The others follow it. A winner whose promotion fails (its replication port taken, say) gives the
 lock up and stays out of elections for ``PROMOTION_RETRY`` seconds, so
 that another node wins the next epoch.
 
@@ -214,12 +214,13 @@ def switchover(zookeeper, path, to=None, timeout=10):
             zk.close()
 
 
-def _most_current(nodes):
-    """The name of the node with the newest last tid (ties: the smallest
-    name), or None."""
+def _most_current(nodes, preferred=None):
+    """The name of the node with the newest last tid (ties: node
+    ``preferred``, else the smallest name), or None."""
     if not nodes:
         return None
     return min(nodes, key=lambda n: (-int(n.get('last_tid') or '0', 16),
+                                     n['name'] != preferred,
                                      n['name']))['name']
 
 
@@ -397,13 +398,10 @@ class Elector:
             return None
         return json.loads(data.decode())
 
-    def _switchover_target(self, nodes):
-        """The live node a planned switchover names, or None."""
+    def _switchover_target(self):
+        """The node a planned switchover names, or None."""
         request = self._switchover_request()
-        if request is None:
-            return None
-        target = request.get('to')
-        return target if any(n['name'] == target for n in nodes) else None
+        return None if request is None else request.get('to')
 
     def _elect(self, entries, version):
         now = time.monotonic()
@@ -418,17 +416,16 @@ class Elector:
         else:
             self._publish(ready=self.epoch, candidate=False)
         nodes = _live_nodes(self.client, self.path)
-        target = self._switchover_target(nodes)
-        if target is not None and target != self.name:
-            return ELECTION_POLL  # a planned switchover: the target's turn
-        if target is None:
-            ready = [n for n in nodes if n.get('ready') == self.epoch]
-            if (len(ready) < len(nodes) and now - self._no_primary_since
-                    < self.election_timeout):
-                return ELECTION_POLL
-            if _most_current([n for n in ready if n.get('candidate', True)]
-                             ) != self.name:
-                return ELECTION_POLL
+        ready = [n for n in nodes if n.get('ready') == self.epoch]
+        if (len(ready) < len(nodes) and now - self._no_primary_since
+                < self.election_timeout):
+            return ELECTION_POLL
+        # A planned switchover's target wins the ties: it caught up with
+        # the primary that stepped down. Not more: should that primary
+        # have died before, the target may lack commits another node has.
+        if _most_current([n for n in ready if n.get('candidate', True)],
+                         self._switchover_target()) != self.name:
+            return ELECTION_POLL
         if not self._lock.acquire(blocking=False):
             return ELECTION_POLL
         last = self.node.last_tid()

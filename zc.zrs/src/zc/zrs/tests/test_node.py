@@ -3,8 +3,10 @@ election, the epochs, promotion, following, rejoin with truncation, the
 switchover API and the status function."""
 import functools
 import io
+import json
 import logging
 import socket
+import ssl
 import threading
 import time
 
@@ -272,6 +274,32 @@ class SwitchoverTests(NodeTest):
         self.close('a')
         self.close('b')
         support.assert_replica(self, self.path('b.fs'), self.path('a.fs'))
+
+    def test_a_lagging_target_does_not_win_when_the_primary_dies(self):
+        # A planned switchover's target wins only the ties among the most
+        # current nodes: should the primary die before the target caught up
+        # (b never can here: it speaks TLS to a plain primary), the most
+        # current node wins, with every acknowledged commit.
+        a, c = self.pair('c', primary_options=dict(synchronous=1,
+                                                   synchronous_timeout=10))
+        self.commit(a, 3)  # c acknowledged them
+        last = a.lastTransaction()
+        b = self.node('b', secondary_options=dict(
+            reconnect_delay=0.1, ssl=ssl.create_default_context()))
+        self.wait_role(b, 'secondary')
+        with zc.zk.ZooKeeper(self.zookeeper) as zk:
+            # A request naming no primary, which a never acts on: as if
+            # a died before it saw the request.
+            zk.create(PATH + '/switchover', json.dumps(dict(
+                to='b')).encode(), ephemeral=True)
+            self.close('a')
+            self.wait_role(c, 'primary')
+            self.wait_role(b, 'secondary')
+        status = self.status()
+        self.assertEqual((status['epoch'], status['primary']), (2, 'c'))
+        self.assertEqual(c.lastTransaction(), last)
+        self.assertEqual(
+            [m for m in self.logs.messages(30) if 'removed' in m], [])
 
     def test_switchover_to_an_unknown_node(self):
         a = self.node('a')
