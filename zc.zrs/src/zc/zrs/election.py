@@ -253,6 +253,7 @@ class Elector:
         self._published = None
         self._no_primary_since = None
         self._promotion_failed_at = None
+        self._waited_for = None  # the session of our previous life
         self._wake = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._run, daemon=True,
@@ -356,6 +357,8 @@ class Elector:
         entries, version = read_epochs(self.client, self.path)
         self.epoch = entries[-1][0] if entries else 0
         self._join_epoch(entries)
+        if self._published is None and self._previous_life():
+            return STEADY_POLL  # the nodes' watch wakes us when it is gone
         if self._lock.contenders():
             self._no_primary_since = None
             self._publish()
@@ -373,6 +376,25 @@ class Elector:
         truncate = (truncation_point(entries, node.data_epoch)
                     if node.data_epoch < self.epoch else None)
         node.follow(self.epoch, truncate)
+
+    def _previous_life(self):
+        """Whether our node under ``nodes`` belongs to another session:
+        this node's previous process (killed, and restarted at once by
+        zdaemon, say), whose session ZooKeeper has not expired yet. Until
+        it has, we neither publish (into a node that is about to vanish)
+        nor contend (the others count that life as live, and as primary
+        if it was)."""
+        stat = self.client.exists(posixpath.join(self.path, NODES,
+                                                 self.name))
+        if stat is None or stat.ephemeralOwner == self._session:
+            self._waited_for = None
+            return False
+        if self._waited_for != stat.ephemeralOwner:
+            self._waited_for = stat.ephemeralOwner
+            logger.info('node %s: waiting until ZooKeeper ends the session '
+                        '%#x of its previous life', self.name,
+                        stat.ephemeralOwner)
+        return True
 
     def _publish(self, **more):
         node = self.node

@@ -146,6 +146,37 @@ class ElectionTests(NodeTest):
         self.assertEqual(self.status()['epoch'], 3)
 
 
+class RestartTests(NodeTest):
+
+    def test_a_node_waits_until_its_previous_life_is_forgotten(self):
+        # A node restarted at once (zdaemon) finds the node of its previous
+        # process, whose session has not expired yet: it waits until that
+        # is gone and then publishes its own, instead of writing into one
+        # about to vanish (and then missing from the status until its
+        # properties change).
+        a = self.node('a')
+        self.wait_role(a, 'primary')
+        with zc.zk.ZooKeeper(self.zookeeper) as previous:
+            previous.create(PATH + '/nodes/b', b'{"role": "secondary"}',
+                            ephemeral=True)
+            b = self.node('b')
+            self.wait_role(b, 'secondary')
+
+            def waiting():
+                return [m for m in self.logs.messages(logging.INFO)
+                        if 'previous life' in m]
+            wait(waiting, timeout=support.TIMEOUT)
+            self.assertIn('node b: waiting until ZooKeeper ends the session',
+                          waiting()[0])
+            self.assertEqual(previous.get_properties(PATH + '/nodes/b'),
+                             {'role': 'secondary'})
+        wait(lambda: [n['name'] for n in self.status()['nodes']]
+             == ['a', 'b'], timeout=support.TIMEOUT)
+        [_, published] = self.status()['nodes']
+        self.assertEqual((published['role'], published['epoch']),
+                         ('secondary', 1))
+
+
 class FailedPromotionTests(NodeTest):
 
     def test_a_node_that_cannot_serve_gives_the_election_up(self):
