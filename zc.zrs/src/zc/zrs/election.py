@@ -25,9 +25,10 @@ publishes its last tid as ready; once every live node is ready (or
 ``election_timeout`` has passed), only the node with the newest last tid
 (ties: a planned switchover's target, else the smallest name) contends.
 The winner records the next epoch, starting at its last tid, and is
-promoted. The others follow it. A winner whose promotion fails (its replication port taken, say) gives the
-lock up and stays out of elections for ``PROMOTION_RETRY`` seconds, so
-that another node wins the next epoch.
+promoted. The others follow it. A winner whose promotion fails (its
+replication port taken, say) gives the lock up and stays out of elections
+for ``PROMOTION_RETRY`` seconds, so that another node wins the next
+epoch.
 
 The elector drives its node through a small interface (see
 zc.zrs.node.Node): ``last_tid()``, ``settled()``, ``data_epoch``,
