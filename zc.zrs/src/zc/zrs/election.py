@@ -266,6 +266,9 @@ class Elector:
                                   self._changed)
         self.client.ChildrenWatch(posixpath.join(path, NODES),
                                   self._changed)
+        # A new primary's registration: we join its epoch before following.
+        self.client.ChildrenWatch(posixpath.join(path, REPLICATION),
+                                  self._changed)
         self.client.DataWatch(posixpath.join(path, SWITCHOVER),
                               self._changed)
 
