@@ -242,6 +242,47 @@ class RejoinTests(NodeTest):
         self.assertIn('removed 2 transactions', warnings[0])
 
 
+class NewEpochTests(NodeTest):
+
+    def test_a_new_primary_is_followed_once_the_data_is_in_its_epoch(self):
+        # a, restarted at once after leading epoch 1 (it waits for its
+        # previous process's node to go), follows epoch 1 while b wins
+        # epoch 2 without what a alone had. a connects to b only after
+        # cutting that: b neither refuses it nor is asked for a tid it
+        # never had.
+        a, b = self.pair()
+        self.commit(a, 3)
+        self.caught_up(b, a)
+        self.close('b')
+        self.commit(a, 2, start=3)  # never replicated
+        self.close('a')
+        with zc.zk.ZooKeeper(self.zookeeper) as previous:
+            previous.create(PATH + '/nodes/a', b'{"role": "primary"}',
+                            ephemeral=True)
+            a = self.node('a')
+            self.wait_role(a, 'secondary')  # following epoch 1
+            b = self.node('b')
+            self.wait_role(b, 'primary')
+            self.commit(b, 2, start=10)
+            wait(lambda: a.data_epoch == 2, timeout=support.TIMEOUT)
+            self.caught_up(a, b)
+        self.assertEqual(self.status()['epoch'], 2)
+        self.assertEqual(self.logs.messages(logging.ERROR), [])
+        self.assertEqual([m for m in self.logs.messages(logging.WARNING)
+                          if 'removed' in m or 'does not have' in m],
+                         ['node a: removed 2 transactions after '
+                          + ZODB.utils.tid_repr(self.start_of(2))
+                          + ' that epoch 2 does not have'])
+        self.close('a')
+        self.close('b')
+        support.assert_replica(self, self.path('b.fs'), self.path('a.fs'))
+
+    def start_of(self, epoch):
+        with zc.zk.ZooKeeper(self.zookeeper) as zk:
+            entries, _ = election.read_epochs(zk.client, PATH)
+        return dict((e, tid) for e, tid, _ in entries)[epoch]
+
+
 class SwitchoverTests(NodeTest):
 
     def test_planned_switchover(self):
