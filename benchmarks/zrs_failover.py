@@ -36,15 +36,18 @@ acknowledged commits lost; a switchover pauses writes < 1 s.
 import argparse
 import filecmp
 import os
+import posixpath
 import shutil
 import signal
 import statistics
 import tempfile
 import time
 
+from kazoo.exceptions import NoNodeError
 from zope.testing.wait import wait
 
 import zc.zk
+import zc.zrs.election
 from zc.stack.cluster import database, load
 from zc.stack.cluster.cluster import Cluster, ClusterError
 from zc.stack.cluster.config import Settings
@@ -55,6 +58,8 @@ NODES = 3
 SETTLE_TIMEOUT = 60
 #: Seconds to wait for writes to resume after a kill.
 RESUME_TIMEOUT = 60
+#: Lines of each log shown when writes do not resume.
+LOG_TAIL = 40
 POLL = 0.02
 GOAL_FAILOVER_P99 = 5.0
 GOAL_SYNC_COST_MS = 1.0
@@ -115,10 +120,50 @@ class Database:
         writers, self.writers = self.writers, []
         return writers
 
+    def show_state(self):
+        """Print what explains writes that do not resume: each node's
+        role and epoch, the ZooKeeper layout under the database's path,
+        the writers' last errors and the ends of the node logs."""
+        path = self.layout.database_path
+        print(f'--- state of {self.name} ---')
+        print(zc.zrs.election.status(self.zk, path))
+        print(f'--- ZooKeeper under {path} ---')
+        show_tree(self.zk.client, path)
+        logs = [w.log + '.err' for w in self.writers]
+        logs += [os.path.join(self.directory, f'zeo-{n}', 'transcript.log')
+                 for n in range(1, NODES + 1)]
+        for log in logs:
+            print(f'--- end of {log} ---')
+            print(tail(log), flush=True)
+
     def close(self):
         self.stop_writers()
         self.zk.close()
         self.cluster.down()
+
+
+def show_tree(client, path, indent=''):
+    """Print the nodes under ``path`` with their data and whose session
+    owns each ephemeral one."""
+    try:
+        data, stat = client.get(path)
+        children = client.get_children(path)
+    except NoNodeError:
+        return
+    owner = (f' (session {stat.ephemeralOwner:#x})' if stat.ephemeralOwner
+             else '')
+    print(f'{indent}{posixpath.basename(path) or "/"}{owner}:'
+          f' {data.decode(errors="replace")[:300]}')
+    for child in sorted(children):
+        show_tree(client, posixpath.join(path, child), indent + '  ')
+
+
+def tail(path, lines=LOG_TAIL):
+    try:
+        with open(path, errors='replace') as f:
+            return ''.join(f.readlines()[-lines:])
+    except FileNotFoundError:
+        return '(none)'
 
 
 def measure_round(dbs, writers, duration, label):
@@ -193,6 +238,7 @@ def failovers(db, options):
             problem = (f'writes did not resume within {RESUME_TIMEOUT} s of'
                        f' kill {number + 1}')
             print(f'kill {number + 1:2}: FAILED: {problem}', flush=True)
+            db.show_state()
             return kills, db.stop_writers(), problem
         kills.append(killed)
         resume = time.monotonic() - killed
@@ -228,6 +274,7 @@ def switchovers(db, options):
                        f' switchover {number + 1} (to {new.name})')
             print(f'switchover {number + 1:2}: FAILED: {problem}',
                   flush=True)
+            db.show_state()
             return windows, db.stop_writers(), problem
         windows.append((start, end))
         print(f'switchover {number + 1:2}: {new.name} primary of epoch'

@@ -9,8 +9,9 @@ so writers never conflict). Once a commit returned (the database
 acknowledged it) the writer appends ``SEQ START END`` to its log file,
 flushed (``time.monotonic()`` seconds, one clock for every process of the
 machine); a commit that failed (the primary went away, fenced itself,
-could not get its acknowledgements) is retried with the next number after
-``RETRY_PAUSE``. SIGTERM stops it after the commit in flight.
+could not get its acknowledgements) is logged (a WARNING, to the writer's
+``.err`` file) and retried with the next number after ``RETRY_PAUSE``.
+SIGTERM stops it after the commit in flight.
 
 ``missing(db, writers)`` then lists every acknowledged commit the
 database does not hold: after a failover it must be empty. The fault
@@ -163,7 +164,7 @@ def write(db, name, log, stopping, clock=time.monotonic):
                 tm.commit()
             except Exception as error:  # every failure is retried
                 tm.abort()
-                logger.info('commit %s failed: %s: %s', seq,
+                logger.warning('commit %s failed: %s: %s', seq,
                             type(error).__name__, error)
                 time.sleep(RETRY_PAUSE)
                 continue
@@ -199,7 +200,9 @@ def main(args=None):
     parser.add_argument('log', help='the file acknowledged commits are'
                                     ' appended to')
     options = parser.parse_args(args)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr,
+        format='%(asctime)s %(levelname)s %(name)s %(message)s')
     stopping = _Stopping()
     db = open_db(options.zookeeper, options.path)
     try:

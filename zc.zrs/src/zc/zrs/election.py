@@ -23,8 +23,12 @@ live node first brings its data into the current epoch (a node whose
 data followed an older epoch cuts what the later epochs never had), then
 publishes its last tid as ready; once every live node is ready (or
 ``election_timeout`` has passed), only the node with the newest last tid
-(ties: the smallest name) contends. The winner records the next epoch,
-starting at its last tid, and is promoted. The others follow it.
+(ties: a planned switchover's target, else the smallest name) contends.
+The winner records the next epoch, starting at its last tid, and is
+promoted. The others follow it. A winner whose promotion fails (its
+replication port taken, say) gives the lock up and stays out of elections
+for ``PROMOTION_RETRY`` seconds, so that another node wins the next
+epoch.
 
 The elector drives its node through a small interface (see
 zc.zrs.node.Node): ``last_tid()``, ``settled()``, ``data_epoch``,
@@ -64,6 +68,9 @@ STEADY_POLL = 0.5
 ELECTION_POLL = 0.05
 #: Seconds a primary handing over waits for its target to catch up.
 SWITCHOVER_CATCH_UP = 5.0
+#: Seconds a node whose promotion failed stays out of elections (another
+#: node wins meanwhile, if there is one).
+PROMOTION_RETRY = 10.0
 
 
 def _hex(tid):
@@ -208,12 +215,13 @@ def switchover(zookeeper, path, to=None, timeout=10):
             zk.close()
 
 
-def _most_current(nodes):
-    """The name of the node with the newest last tid (ties: the smallest
-    name), or None."""
+def _most_current(nodes, preferred=None):
+    """The name of the node with the newest last tid (ties: node
+    ``preferred``, else the smallest name), or None."""
     if not nodes:
         return None
     return min(nodes, key=lambda n: (-int(n.get('last_tid') or '0', 16),
+                                     n['name'] != preferred,
                                      n['name']))['name']
 
 
@@ -245,6 +253,8 @@ class Elector:
         self._clients_sent_away = False
         self._published = None
         self._no_primary_since = None
+        self._promotion_failed_at = None
+        self._waited_for = None  # the session of our previous life
         self._wake = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._run, daemon=True,
@@ -255,6 +265,9 @@ class Elector:
         self.client.ChildrenWatch(posixpath.join(path, LEADER),
                                   self._changed)
         self.client.ChildrenWatch(posixpath.join(path, NODES),
+                                  self._changed)
+        # A new primary's registration: we join its epoch before following.
+        self.client.ChildrenWatch(posixpath.join(path, REPLICATION),
                                   self._changed)
         self.client.DataWatch(posixpath.join(path, SWITCHOVER),
                               self._changed)
@@ -348,6 +361,8 @@ class Elector:
         entries, version = read_epochs(self.client, self.path)
         self.epoch = entries[-1][0] if entries else 0
         self._join_epoch(entries)
+        if self._published is None and self._previous_life():
+            return STEADY_POLL  # the nodes' watch wakes us when it is gone
         if self._lock.contenders():
             self._no_primary_since = None
             self._publish()
@@ -365,6 +380,25 @@ class Elector:
         truncate = (truncation_point(entries, node.data_epoch)
                     if node.data_epoch < self.epoch else None)
         node.follow(self.epoch, truncate)
+
+    def _previous_life(self):
+        """Whether our node under ``nodes`` belongs to another session:
+        this node's previous process (killed, and restarted at once by
+        zdaemon, say), whose session ZooKeeper has not expired yet. Until
+        it has, we neither publish (into a node that is about to vanish)
+        nor contend (the others count that life as live, and as primary
+        if it was)."""
+        stat = self.client.exists(posixpath.join(self.path, NODES,
+                                                 self.name))
+        if stat is None or stat.ephemeralOwner == self._session:
+            self._waited_for = None
+            return False
+        if self._waited_for != stat.ephemeralOwner:
+            self._waited_for = stat.ephemeralOwner
+            logger.info('node %s: waiting until ZooKeeper ends the session '
+                        '%#x of its previous life', self.name,
+                        stat.ephemeralOwner)
+        return True
 
     def _publish(self, **more):
         node = self.node
@@ -390,13 +424,10 @@ class Elector:
             return None
         return json.loads(data.decode())
 
-    def _switchover_target(self, nodes):
-        """The live node a planned switchover names, or None."""
+    def _switchover_target(self):
+        """The node a planned switchover names, or None."""
         request = self._switchover_request()
-        if request is None:
-            return None
-        target = request.get('to')
-        return target if any(n['name'] == target for n in nodes) else None
+        return None if request is None else request.get('to')
 
     def _elect(self, entries, version):
         now = time.monotonic()
@@ -406,18 +437,21 @@ class Elector:
                         self.epoch)
         if not self.node.settled():
             return ELECTION_POLL
-        self._publish(ready=self.epoch)
+        if self._candidate(now):
+            self._publish(ready=self.epoch)
+        else:
+            self._publish(ready=self.epoch, candidate=False)
         nodes = _live_nodes(self.client, self.path)
-        target = self._switchover_target(nodes)
-        if target is not None and target != self.name:
-            return ELECTION_POLL  # a planned switchover: the target's turn
-        if target is None:
-            ready = [n for n in nodes if n.get('ready') == self.epoch]
-            if (len(ready) < len(nodes) and now - self._no_primary_since
-                    < self.election_timeout):
-                return ELECTION_POLL
-            if _most_current(ready) != self.name:
-                return ELECTION_POLL
+        ready = [n for n in nodes if n.get('ready') == self.epoch]
+        if (len(ready) < len(nodes) and now - self._no_primary_since
+                < self.election_timeout):
+            return ELECTION_POLL
+        # A planned switchover's target wins the ties: it caught up with
+        # the primary that stepped down. Not more: should that primary
+        # have died before, the target may lack commits another node has.
+        if _most_current([n for n in ready if n.get('candidate', True)],
+                         self._switchover_target()) != self.name:
+            return ELECTION_POLL
         if not self._lock.acquire(blocking=False):
             return ELECTION_POLL
         last = self.node.last_tid()
@@ -433,10 +467,31 @@ class Elector:
         self._no_primary_since = None
         logger.info('node %s won the election: primary of epoch %s, '
                     'starting after %s', self.name, epoch, _hex(last))
-        self.node.promote(epoch)
+        try:
+            self.node.promote(epoch)
+        except Exception:
+            self._give_up(epoch)
+            return 0
         self._register(REPLICATION, self.node.replication_address())
         self._publish()
         return 0
+
+    def _candidate(self, now):
+        """Whether we contend: not while we back off after a failed
+        promotion."""
+        failed = self._promotion_failed_at
+        return failed is None or now - failed >= PROMOTION_RETRY
+
+    def _give_up(self, epoch):
+        """Our promotion failed: release the lock, so that another node
+        wins the next epoch rather than the database staying without a
+        primary (what we alone had is then cut when we follow it)."""
+        logger.exception('node %s could not become the primary of epoch '
+                         '%s: giving the election up for %s seconds',
+                         self.name, epoch, PROMOTION_RETRY)
+        self.leader = False
+        self._promotion_failed_at = time.monotonic()
+        self._lock.release()
 
     def _lead(self):
         if self._fenced_by_suspension:

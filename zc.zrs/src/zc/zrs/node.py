@@ -13,6 +13,7 @@ The node keeps the epoch its data follows in a file beside the data file
 crash, a node that was primary of an older epoch knows its data may hold
 transactions the later epochs never had, and cuts them before following.
 """
+import json
 import logging
 import os
 import posixpath
@@ -20,6 +21,7 @@ import socket
 import threading
 
 import zope.interface
+from kazoo.exceptions import NoNodeError
 from ZODB.utils import tid_repr
 
 from zc.zrs import election
@@ -85,6 +87,14 @@ class Node:
         self._path = path
         self._db = None
         self._follower = None
+        #: ``(address, epoch)`` of the primary registered for replication
+        #: (from the follower), and the ``(secondary, address)`` followed;
+        #: under their own lock, never held while waiting on anything (the
+        #: follower calls us holding its view's lock, which closing it
+        #: takes, while switching roles).
+        self._registered = None
+        self._given = None
+        self._registration = threading.Lock()
         self._switching = threading.RLock()
         base = open_base()
         try:
@@ -191,13 +201,19 @@ class Node:
             self._role.unfence()
 
     def promote(self, epoch):
-        """Become the primary of ``epoch``, over the same FileStorage."""
+        """Become the primary of ``epoch``, over the same FileStorage (on
+        failure, a secondary replicating from nobody again)."""
         with self._switching:
             self._stop_following()
             self._role.close(close_storage=False)
             self._write_epoch(epoch)
-            primary = Primary(self._base, self._replicate_to, epoch=epoch,
-                              **self._primary_options)
+            try:
+                primary = Primary(self._base, self._replicate_to,
+                                  epoch=epoch, **self._primary_options)
+            except BaseException:
+                # Read-only again, ready to follow whoever wins instead.
+                self._set_role(self._secondary(), 'starting')
+                raise
             self._set_role(primary, 'primary')
         logger.info('node %s is the primary of epoch %s, replicating on '
                     '%s:%s', self.name, epoch, *primary.address)
@@ -233,12 +249,14 @@ class Node:
                 self._set_role(self._secondary(), 'starting')
             self._write_epoch(epoch)
             self._role.epoch = epoch
+            self.role = 'secondary'
             if self._follower is None:
                 self._follower = zrszk.PrimaryFollower(
                     self.zk, posixpath.join(self._path,
                                             election.REPLICATION),
-                    self._role.setReplicationAddress)
-            self.role = 'secondary'
+                    self._primary_registered)
+            else:
+                self._follow_registered()
         if cut:
             self.disconnect_clients()  # their caches may hold the cut
         logger.info('node %s follows the primary of epoch %s', self.name,
@@ -264,6 +282,46 @@ class Node:
         if self._follower is not None:
             self._follower.close()
             self._follower = None
+        with self._registration:
+            self._registered = self._given = None
+
+    def _primary_registered(self, address):
+        """From the follower: ``address`` is the primary's now."""
+        epoch = self._registered_epoch(address)
+        with self._registration:
+            self._registered = address, epoch
+        self._follow_registered()
+
+    def _follow_registered(self):
+        """Replicate from the registered primary if it serves the epoch
+        our data follows: the primary of a newer epoch waits until the
+        elector has brought our data into it (cutting what that epoch
+        does not have, which the primary would refuse)."""
+        with self._registration:
+            secondary = self._role
+            if self._registered is None or self.role == 'primary':
+                return
+            address, epoch = self._registered
+            if epoch is not None and epoch > self.data_epoch:
+                logger.info('node %s: the primary at %s:%s serves epoch %s;'
+                            ' following it once our data is in it',
+                            self.name, *address, epoch)
+                return
+            if self._given == (secondary, address):
+                return
+            self._given = secondary, address
+        secondary.setReplicationAddress(address)
+
+    def _registered_epoch(self, address):
+        """The epoch of the primary registered at ``address`` (None if
+        it does not say)."""
+        node = posixpath.join(self._path, election.REPLICATION,
+                              '%s:%s' % tuple(address))
+        try:
+            data, _ = self.zk.client.get(node)
+            return json.loads(data.decode()).get('epoch')
+        except (NoNodeError, ValueError, AttributeError):
+            return None
 
     def disconnect_clients(self):
         """Close the connections of our ZEO clients (they reconnect)."""

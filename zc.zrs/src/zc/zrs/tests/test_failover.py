@@ -94,6 +94,31 @@ class FailoverTests(unittest.TestCase):
         writers.wait_commits(30)
         self.finish(writers)
 
+    def test_kill_the_new_primary_while_the_old_one_comes_back(self):
+        # Two kills in a row: the killed primary restarts at once (as
+        # under zdaemon), and the primary elected next is killed as soon
+        # as writes resume on it, while the first is still rejoining. The
+        # third takes over, the others follow it, writes resume by
+        # themselves and nothing acknowledged is lost.
+        self.start('a', 'b', 'c')
+        writers = self.writers(3)
+        writers.wait_commits(60)
+        epoch = self.cluster.status()['epoch']
+        self.cluster.nodes['a'].kill()
+        self.cluster.nodes['a'].start()
+        second = self.cluster.wait_new_primary(epoch)
+        writers.wait_commits(1)  # a secondary acknowledged: it has them all
+        epoch = self.cluster.status()['epoch']
+        self.cluster.nodes[second].kill()
+        third = self.cluster.wait_new_primary(epoch)
+        self.assertNotEqual(third, second)
+        writers.wait_commits(30)  # by themselves
+        self.cluster.nodes[second].start()
+        self.cluster.wait_roles(dict({n: 'secondary' for n in 'abc'},
+                                     **{third: 'primary'}))
+        writers.wait_commits(30)
+        self.finish(writers)
+
     def test_a_partition_cuts_the_primary_off(self):
         # The primary reaches ZooKeeper through a proxy; the partition cuts
         # it off (its secondaries then refuse it: they know the new epoch).

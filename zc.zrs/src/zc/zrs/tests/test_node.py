@@ -3,6 +3,10 @@ election, the epochs, promotion, following, rejoin with truncation, the
 switchover API and the status function."""
 import functools
 import io
+import json
+import logging
+import socket
+import ssl
 import threading
 import time
 
@@ -38,12 +42,12 @@ class NodeTest(TempDirTest):
         self.nodes = {}
         self.dbs = {}
 
-    def node(self, name, **kw):
+    def node(self, name, replicate_to=('127.0.0.1', 0), **kw):
         kw.setdefault('secondary_options', dict(reconnect_delay=0.1))
         kw.setdefault('election_timeout', 2)
         node = Node(functools.partial(ZODB.FileStorage.FileStorage,
                                       self.path(f'{name}.fs')),
-                    ('127.0.0.1', 0), self.zookeeper, PATH, name=name,
+                    replicate_to, self.zookeeper, PATH, name=name,
                     zookeeper_session_timeout=2, **kw)
         self.nodes[name] = node
         self.addCleanup(self.close, name)
@@ -61,11 +65,11 @@ class NodeTest(TempDirTest):
         wait(lambda: node.role == role, timeout=support.TIMEOUT,
              message=f'{node.name} is {node.role}, not {role}')
 
-    def pair(self, **kw):
-        """Node a, primary, and node b, its secondary."""
+    def pair(self, second='b', **kw):
+        """Node a, primary, and node ``second``, its secondary."""
         a = self.node('a', **kw)
         self.wait_role(a, 'primary')
-        b = self.node('b', **kw)
+        b = self.node(second, **kw)
         self.wait_role(b, 'secondary')
         return a, b
 
@@ -142,6 +146,78 @@ class ElectionTests(NodeTest):
         self.assertEqual(self.status()['epoch'], 3)
 
 
+class RestartTests(NodeTest):
+
+    def test_a_node_waits_until_its_previous_life_is_forgotten(self):
+        # A node restarted at once (zdaemon) finds the node of its previous
+        # process, whose session has not expired yet: it waits until that
+        # is gone and then publishes its own, instead of writing into one
+        # about to vanish (and then missing from the status until its
+        # properties change).
+        a = self.node('a')
+        self.wait_role(a, 'primary')
+        with zc.zk.ZooKeeper(self.zookeeper) as previous:
+            previous.create(PATH + '/nodes/b', b'{"role": "secondary"}',
+                            ephemeral=True)
+            b = self.node('b')
+            self.wait_role(b, 'secondary')
+
+            def waiting():
+                return [m for m in self.logs.messages(logging.INFO)
+                        if 'previous life' in m]
+            wait(waiting, timeout=support.TIMEOUT)
+            self.assertIn('node b: waiting until ZooKeeper ends the session',
+                          waiting()[0])
+            self.assertEqual(previous.get_properties(PATH + '/nodes/b'),
+                             {'role': 'secondary'})
+        wait(lambda: [n['name'] for n in self.status()['nodes']]
+             == ['a', 'b'], timeout=support.TIMEOUT)
+        [_, published] = self.status()['nodes']
+        self.assertEqual((published['role'], published['epoch']),
+                         ('secondary', 1))
+
+
+class FailedPromotionTests(NodeTest):
+
+    def test_a_node_that_cannot_serve_gives_the_election_up(self):
+        # When a leaves, b wins (same data as c, smaller name), but its
+        # replication port is taken: it gives the lock up and stays out of
+        # elections for a while, so c wins the next epoch instead of the
+        # database staying without a primary; b follows c.
+        taken = socket.socket()
+        self.addCleanup(taken.close)
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        a, c = self.pair('c')
+        b = self.node('b', replicate_to=taken.getsockname())
+        self.wait_role(b, 'secondary')
+        self.commit(a, 3)
+        self.caught_up(b, a)
+        self.caught_up(c, a)
+        self.close('a')
+
+        def failed():
+            return [m for m in self.logs.messages(logging.ERROR)
+                    if 'could not become the primary' in m]
+        wait(failed, timeout=support.TIMEOUT)
+        self.assertIn('node b could not become the primary of epoch 2: '
+                      'giving the election up', failed()[0])
+        self.wait_role(c, 'primary')
+        self.wait_role(b, 'secondary')
+        self.assertTrue(b.isReadOnly())
+        self.commit(c, 3, start=3)
+        self.caught_up(b, c)
+        status = self.status()
+        self.assertEqual((status['epoch'], status['primary']), (3, 'c'))
+        with zc.zk.ZooKeeper(self.zookeeper) as zk:
+            entries, _ = election.read_epochs(zk.client, PATH)
+            self.assertEqual(zk.get_children(PATH + '/replication'),
+                             ['127.0.0.1:%s' % c.address[1]])
+        self.assertEqual([(e, n) for e, _, n in entries],
+                         [(1, 'a'), (2, 'b'), (3, 'c')])
+        self.assertEqual(len(failed()), 1)
+
+
 class RejoinTests(NodeTest):
 
     def test_an_old_primary_cuts_what_it_alone_had_and_follows(self):
@@ -164,6 +240,47 @@ class RejoinTests(NodeTest):
         warnings = [m for m in self.logs.messages(30) if 'removed' in m]
         self.assertEqual(len(warnings), 1, warnings)
         self.assertIn('removed 2 transactions', warnings[0])
+
+
+class NewEpochTests(NodeTest):
+
+    def test_a_new_primary_is_followed_once_the_data_is_in_its_epoch(self):
+        # a, restarted at once after leading epoch 1 (it waits for its
+        # previous process's node to go), follows epoch 1 while b wins
+        # epoch 2 without what a alone had. a connects to b only after
+        # cutting that: b neither refuses it nor is asked for a tid it
+        # never had.
+        a, b = self.pair()
+        self.commit(a, 3)
+        self.caught_up(b, a)
+        self.close('b')
+        self.commit(a, 2, start=3)  # never replicated
+        self.close('a')
+        with zc.zk.ZooKeeper(self.zookeeper) as previous:
+            previous.create(PATH + '/nodes/a', b'{"role": "primary"}',
+                            ephemeral=True)
+            a = self.node('a')
+            self.wait_role(a, 'secondary')  # following epoch 1
+            b = self.node('b')
+            self.wait_role(b, 'primary')
+            self.commit(b, 2, start=10)
+            wait(lambda: a.data_epoch == 2, timeout=support.TIMEOUT)
+            self.caught_up(a, b)
+        self.assertEqual(self.status()['epoch'], 2)
+        self.assertEqual(self.logs.messages(logging.ERROR), [])
+        self.assertEqual([m for m in self.logs.messages(logging.WARNING)
+                          if 'removed' in m or 'does not have' in m],
+                         ['node a: removed 2 transactions after '
+                          + ZODB.utils.tid_repr(self.start_of(2))
+                          + ' that epoch 2 does not have'])
+        self.close('a')
+        self.close('b')
+        support.assert_replica(self, self.path('b.fs'), self.path('a.fs'))
+
+    def start_of(self, epoch):
+        with zc.zk.ZooKeeper(self.zookeeper) as zk:
+            entries, _ = election.read_epochs(zk.client, PATH)
+        return dict((e, tid) for e, tid, _ in entries)[epoch]
 
 
 class SwitchoverTests(NodeTest):
@@ -229,6 +346,32 @@ class SwitchoverTests(NodeTest):
         self.close('a')
         self.close('b')
         support.assert_replica(self, self.path('b.fs'), self.path('a.fs'))
+
+    def test_a_lagging_target_does_not_win_when_the_primary_dies(self):
+        # A planned switchover's target wins only the ties among the most
+        # current nodes: should the primary die before the target caught up
+        # (b never can here: it speaks TLS to a plain primary), the most
+        # current node wins, with every acknowledged commit.
+        a, c = self.pair('c', primary_options=dict(synchronous=1,
+                                                   synchronous_timeout=10))
+        self.commit(a, 3)  # c acknowledged them
+        last = a.lastTransaction()
+        b = self.node('b', secondary_options=dict(
+            reconnect_delay=0.1, ssl=ssl.create_default_context()))
+        self.wait_role(b, 'secondary')
+        with zc.zk.ZooKeeper(self.zookeeper) as zk:
+            # A request naming no primary, which a never acts on: as if
+            # a died before it saw the request.
+            zk.create(PATH + '/switchover', json.dumps(dict(
+                to='b')).encode(), ephemeral=True)
+            self.close('a')
+            self.wait_role(c, 'primary')
+            self.wait_role(b, 'secondary')
+        status = self.status()
+        self.assertEqual((status['epoch'], status['primary']), (2, 'c'))
+        self.assertEqual(c.lastTransaction(), last)
+        self.assertEqual(
+            [m for m in self.logs.messages(30) if 'removed' in m], [])
 
     def test_switchover_to_an_unknown_node(self):
         a = self.node('a')
