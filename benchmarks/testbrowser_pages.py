@@ -1,6 +1,9 @@
 """zc.testbrowser against zope.testbrowser 8.1: open() + getLink().click()
-pages per second, in-process (WSGI) and over real HTTP to a loopback
-wsgiref server, and the requests each page costs over HTTP.
+pages per second, in-process (WSGI) and over real HTTP to two loopback
+servers (testbrowser_app.py: wsgiref, and a lean HTTP/1.1 server whose
+CPU per request is about half wsgiref's, so that the figures measure the
+browsers more than the server), and the requests and connections each
+page costs over HTTP.
 
 zope.testbrowser runs as a black-box peer: its own venv
 (zc.stack.peers), driven by benchmarks/testbrowser_peer.py in a
@@ -29,6 +32,7 @@ on a shared machine (measured: the same build, 300-pair rounds median
 as zc.testbrowser.
 
     bin/py benchmarks/testbrowser_pages.py [--rounds N] [--iterations N]
+        [in-process] [wsgiref] [lean]
 """
 import argparse
 import http.client
