@@ -1,6 +1,9 @@
 """zc.testbrowser against zope.testbrowser 8.1: open() + getLink().click()
-pages per second, in-process (WSGI) and over real HTTP to a loopback
-wsgiref server, and the requests each page costs over HTTP.
+pages per second, in-process (WSGI) and over real HTTP to two loopback
+servers (testbrowser_app.py: wsgiref, and a lean HTTP/1.1 server whose
+CPU per request is about half wsgiref's, so that the figures measure the
+browsers more than the server), and the requests and connections each
+page costs over HTTP.
 
 zope.testbrowser runs as a black-box peer: its own venv
 (zc.stack.peers), driven by benchmarks/testbrowser_peer.py in a
@@ -29,6 +32,7 @@ on a shared machine (measured: the same build, 300-pair rounds median
 as zc.testbrowser.
 
     bin/py benchmarks/testbrowser_pages.py [--rounds N] [--iterations N]
+        [in-process] [wsgiref] [lean]
 """
 import argparse
 import http.client
@@ -49,6 +53,12 @@ from zc.stack.peers import peer_python  # noqa: E402
 
 PEER = ('zope.testbrowser-8.1', ['zope.testbrowser==8.1'])
 TIMEOUT = 600
+#: The HTTP servers the browsers are measured against (testbrowser_app.py).
+SERVERS = {
+    'wsgiref': 'wsgiref server, a thread per request',
+    'lean': 'lean HTTP/1.1 server, one thread, selectors',
+}
+MODES = ('in-process', *SERVERS)
 
 
 def walk(browser, start, iterations):
@@ -120,11 +130,14 @@ def peer(python, iterations, *args, cpu=None):
 
 
 def counts(port):
+    """The server's (requests, /robots.txt requests, CPU seconds,
+    connections) so far."""
     connection = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
     connection.request('GET', '/__counts')
-    requests, robots, cpu = connection.getresponse().read().split()
+    requests, robots, cpu, connections = (
+        connection.getresponse().read().split())
     connection.close()
-    return int(requests), int(robots), float(cpu)
+    return int(requests), int(robots), float(cpu), int(connections)
 
 
 def report(label, rates):
@@ -176,9 +189,10 @@ def in_process(python, options):
     report('in-process WSGI, pages per CPU-second', cpu)
 
 
-def over_http(python, options):
+def over_http(python, options, server_name):
     server = subprocess.Popen(
-        [sys.executable, str(HERE / 'testbrowser_app.py'), 'serve'],
+        [sys.executable, str(HERE / 'testbrowser_app.py'), 'serve',
+         server_name],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         port = int(server.stdout.readline())
@@ -212,18 +226,20 @@ def over_http(python, options):
                     pages = 2 * (zope_pairs + 5)  # its warm-up walks 5
                 after = counts(port)
                 per_page[name] = ((after[0] - before[0]) / pages,
-                                  (after[1] - before[1]) / pages)
+                                  (after[1] - before[1]) / pages,
+                                  (after[3] - before[3] - 1) / pages)
                 server_seconds = (after[2] - before[2]) / pages
                 cpu[name].append(
                     1 / (1 / client_cpu[0] + server_seconds))
                 client_us[name].append(1e6 / client_cpu[0])
                 if name.startswith('floor'):
                     server_us.append(1e6 * server_seconds)
-        report('over HTTP (loopback wsgiref server)', rates)
-        for name, (requests, robots) in per_page.items():
+        report(f'over HTTP (loopback {SERVERS[server_name]})', rates)
+        for name, (requests, robots, connections) in per_page.items():
             if not name.startswith('floor'):
                 print(f'  {name:22} {requests:.2f} requests per page '
-                      f'({robots:.2f} of them /robots.txt)')
+                      f'({robots:.2f} of them /robots.txt) on '
+                      f'{connections:.2f} connections')
         # The browser and the server take turns, so the CPU both spend on
         # a page is what its time would be on an idle machine.
         report('over HTTP, pages per CPU-second (browser + server)', cpu)
@@ -253,10 +269,17 @@ def main(argv=None):
                         '(default 500)')
     parser.add_argument('--rounds', type=int, default=7,
                         help='rounds of each (default 7)')
+    parser.add_argument('modes', nargs='*', default=MODES,
+                        choices=MODES, metavar='MODE',
+                        help=f'what to run: {", ".join(MODES)} (default: '
+                        'all)')
     options = parser.parse_args(argv)
     python = peer_python(*PEER)
-    in_process(python, options)
-    over_http(python, options)
+    if 'in-process' in options.modes:
+        in_process(python, options)
+    for server_name in SERVERS:
+        if server_name in options.modes:
+            over_http(python, options, server_name)
 
 
 if __name__ == '__main__':
