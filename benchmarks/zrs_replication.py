@@ -4,12 +4,15 @@ Each side runs its primary and its secondary in processes of their own,
 on loopback (the original in its peer venv, ZODB 5.5.1):
 
 - commit throughput of a primary with one secondary attached, against a
-  plain FileStorage in the same process (small DB-API commits, rounds
-  alternating between the two);
+  plain FileStorage in the same process (small DB-API commits, in
+  ``--rounds`` pairs of blocks of ``--commits``, plain first then attached
+  first, alternately; the secondary catches up, untimed, after each
+  attached block): the median of the pairs' ratios and their IQR;
 - how long after a burst's last commit the secondary has it;
 - catch-up of an existing history (small commits plus 256 KiB records) by
   a secondary started afterwards (includes connecting);
-- replication lag of isolated commits (10 ms apart): median, p95, p99.
+- replication lag of isolated commits (10 ms apart): median, p95, p99
+  over the commits of every run.
 
 The CPU time per commit of the primary's process (plain and attached)
 and of the secondary's process (per replicated commit, polling included)
@@ -17,8 +20,8 @@ shows what replication costs in CPU: on a 2-core machine shared with
 other work, the secondary's CPU is taken from what the primary could use.
 
 The two sides run alternately ``--repeat`` times; every figure is the
-median over the repeats (each repeat's throughput and burst figures are
-themselves medians over ``--rounds`` rounds). Goals (issue 19): burst
+median over the repeats, except attached/plain and the lags, taken over
+the samples of every repeat. Goals (issue 19): burst
 completion no later than the original's; attached >= 95% of plain;
 catch-up >= 5x the original's; p99 lag < 1 ms. Every replica is checked
 byte-identical to its primary.
@@ -28,11 +31,16 @@ Where a goal depends on the machine, the run also measures its limit
 between the two processes on a plain loopback socket, to the receiving
 thread (one hop: the floor under any design's lag) and through the same
 thread hand-offs as a replicated commit but without any work (the floor
-under ours), and how fast the storage API the secondary
-applies through restores the catch-up history from memory (the ceiling
-over catch-up).
+under ours), in chunks alternating with the isolated commits, and how
+fast the storage API the secondary applies through restores the
+catch-up history from memory (the ceiling over catch-up).
 
-    bin/py benchmarks/zrs_replication.py [--commits N] [--history N]
+``--stages`` only times our isolated commits stage by stage (from the
+storage's tpc_finish to the lag watcher, through the loops, send() and
+the applier), beside the floor: where the lag goes, and its tail.
+
+    bin/py benchmarks/zrs_replication.py [--rounds N] [--commits N]
+        [--history N] [--isolated N] [--repeat N] [--stages]
 """
 import argparse
 import filecmp
@@ -95,6 +103,159 @@ def percentile(ordered, fraction):
     return ordered[max(0, int(len(ordered) * fraction) - 1)]
 
 
+#: The stages of an isolated commit's replication, each from the end of
+#: the one before (see zrs_worker.trace_primary and trace_secondary).
+STAGES = (
+    ('loop', 'commit durable -> primary loop runs'),
+    ('filled', 'loop: read, encode'),
+    ('sent', 'loop: send()'),
+    ('received', 'send() -> secondary loop has it'),
+    ('dequeued', 'secondary loop -> applier thread'),
+    ('applying', 'applier: decode'),
+    ('applied', 'applier: restore, tpc_finish'),
+    ('seen', 'applied -> lag watcher sees it'),
+)
+
+
+def stage_times(primary_events, secondary_events, seen):
+    """Per replicated transaction, the time of each stage (``durable``,
+    then STAGES): the step an event belongs to is the last of its kind
+    before the one that names the transaction."""
+    times = {}
+    last = {}
+    for stage, when, tid in primary_events:
+        last[stage] = when
+        if stage == 'durable':
+            times[tid] = {'durable': when}
+        elif stage == 'sent' and tid in times and 'sent' not in times[tid]:
+            times[tid].update(loop=last['loop'], filled=last['filled'],
+                              sent=when)
+    last = {}
+    for stage, when, tid in secondary_events:
+        last[stage] = when
+        if stage == 'applying' and tid in times:
+            times[tid].update(received=last['received'],
+                              dequeued=last['dequeued'], applying=when)
+        elif stage == 'applied' and tid in times:
+            times[tid]['applied'] = when
+    for tid, stages in times.items():
+        if tid in seen:
+            stages['seen'] = seen[tid]
+    names = ['durable'] + [name for name, _ in STAGES]
+    return [stages for stages in times.values()
+            if all(name in stages for name in names)]
+
+
+def stage_breakdown(python, env, directory, options):
+    """Our isolated commits' lag, stage by stage: a table of each
+    stage's distribution and how the slowest 1% spend their time, beside
+    the floor (isolated messages through the same hops without work),
+    measured in alternating chunks."""
+    port = free_port()
+    primary = Worker(python, env, 'primary',
+                     os.path.join(directory, 'p.fs'), port,
+                     os.path.join(directory, 'plain.fs'))
+    secondary = Worker(python, env, 'secondary',
+                       os.path.join(directory, 's.fs'), port)
+    secondary.ask(f'wait {primary.ask("commit 1 0")[1]}')
+    primary.ask('trace')
+    secondary.ask('trace')
+    secondary.ask('watch')
+    floors = [], []
+    chunk = max(1, options.isolated // 5)
+    for _ in range(5):
+        done = primary.ask(f'isolated {chunk} 0.01')
+        secondary.ask(f'wait {done[-1][0]}')
+        for floor, values in zip(floors,
+                                 hop_latencies(primary, secondary, chunk)):
+            floor.extend(values)
+    transactions = stage_times(primary.ask('stages'),
+                               secondary.ask('stages'),
+                               secondary.ask('seen'))
+    secondary.close()
+    primary.close()
+    names = ['durable'] + [name for name, _ in STAGES]
+    total = sorted((t['seen'] - t['durable']) * 1000 for t in transactions)
+    slow = [t for t in transactions
+            if (t['seen'] - t['durable']) * 1000 >= percentile(total, 0.99)]
+    print(f'lag stages of {len(transactions)} isolated commits (ms); '
+          f'"slowest 1%": mean over the {len(slow)} slowest')
+    print(f'{"stage":42} {"p50":>7} {"p90":>7} {"p99":>7} {"max":>7} '
+          f'{"slowest 1%":>10}')
+    rows = [(f'{name}: {label}', before, name)
+            for (name, label), before in zip(STAGES, names)]
+    rows.append(('total: durable -> seen', 'durable', 'seen'))
+    for label, before, after in rows:
+        ms = sorted((t[after] - t[before]) * 1000 for t in transactions)
+        worst = statistics.mean((t[after] - t[before]) * 1000 for t in slow)
+        print(f'{label:42} {statistics.median(ms):7.3f} '
+              f'{percentile(ms, 0.9):7.3f} {percentile(ms, 0.99):7.3f} '
+              f'{ms[-1]:7.3f} {worst:10.3f}')
+    for label, floor in zip(('floor: one hop, no work',
+                             'floor: same hops, no work'), floors):
+        floor.sort()
+        print(f'{label:42} {statistics.median(floor):7.3f} '
+              f'{percentile(floor, 0.9):7.3f} {percentile(floor, 0.99):7.3f} '
+              f'{floor[-1]:7.3f}')
+
+
+def throughput(primary, secondary, options, figures):
+    """Plain and attached blocks of commits in interleaved pairs (plain
+    first, then attached first, ...), each attached block followed,
+    untimed, by the secondary catching up: neither kind of block pays
+    for the other's replication, and both see the same machine."""
+    plain, attached, ratios, complete = [], [], [], []
+    cpu = {'plain': [], 'attached': [], 'secondary': []}
+    for pair in range(options.rounds):
+        rates = {}
+        for kind in (('plain', 'attached') if pair % 2 == 0
+                     else ('attached', 'plain')):
+            if kind == 'plain':
+                rates[kind], _, _, used = primary.ask(
+                    f'plain {options.commits} 0')
+                cpu['plain'].append(used)
+                continue
+            secondary_cpu = secondary.ask('cpu')
+            rates[kind], last, finished, used = primary.ask(
+                f'commit {options.commits} 0')
+            cpu['attached'].append(used)
+            done_at, _ = secondary.ask(f'wait {last}')
+            complete.append(done_at - finished)
+            cpu['secondary'].append(
+                (secondary.ask('cpu') - secondary_cpu) / options.commits)
+        plain.append(rates['plain'])
+        attached.append(rates['attached'])
+        ratios.append(rates['attached'] / rates['plain'])
+    figures['plain tx/s'] = statistics.median(plain)
+    figures['attached tx/s'] = statistics.median(attached)
+    figures['attached/plain'] = ratios  # pooled over the runs
+    figures['complete after burst ms'] = statistics.median(complete) * 1000
+    for name, values in cpu.items():
+        figures[f'CPU us/commit {name}'] = statistics.median(values) * 1e6
+
+
+def lags(primary, secondary, options, figures, limits):
+    """Isolated commits 10 ms apart: milliseconds from the commit's return
+    to the secondary having it; with ``limits``, alternating with chunks
+    of the floor's messages (see hop_latencies)."""
+    secondary.ask('watch')
+    figures['lag ms'], one, same = [], [], []
+    chunk = max(1, options.isolated // 5)
+    for _ in range(5):
+        done = primary.ask(f'isolated {chunk} 0.01')
+        secondary.ask(f'wait {done[-1][0]}')
+        seen = secondary.ask('seen')
+        figures['lag ms'].extend((seen[tid] - t) * 1000
+                                 for tid, t in done if tid in seen)
+        if limits:
+            arrived, watched = hop_latencies(primary, secondary, chunk)
+            one.extend(arrived)
+            same.extend(watched)
+    if limits:
+        figures['one hop, no work ms'] = one
+        figures['same hops, no work ms'] = same
+
+
 def run(python, env, directory, options, limits):
     path = lambda n: os.path.join(directory, n)  # noqa: E731
     figures = {}
@@ -104,42 +265,8 @@ def run(python, env, directory, options, limits):
     secondary = Worker(python, env, 'secondary', path('s.fs'), port)
     last = primary.ask('commit 1 0')[1]
     secondary.ask(f'wait {last}')
-    plain, attached, complete = [], [], []
-    cpu = {'plain': [], 'attached': [], 'secondary': []}
-    for _ in range(options.rounds):
-        rate, _, _, plain_cpu = primary.ask(f'plain {options.commits} 0')
-        plain.append(rate)
-        cpu['plain'].append(plain_cpu)
-        secondary_cpu = secondary.ask('cpu')
-        rate, last, finished, attached_cpu = primary.ask(
-            f'commit {options.commits} 0')
-        attached.append(rate)
-        cpu['attached'].append(attached_cpu)
-        done_at, _ = secondary.ask(f'wait {last}')
-        complete.append(done_at - finished)
-        cpu['secondary'].append(
-            (secondary.ask('cpu') - secondary_cpu) / options.commits)
-    figures['plain tx/s'] = statistics.median(plain)
-    figures['attached tx/s'] = statistics.median(attached)
-    figures['attached/plain'] = statistics.median(
-        a / p for a, p in zip(attached, plain))
-    figures['complete after burst ms'] = statistics.median(complete) * 1000
-    for name, values in cpu.items():
-        figures[f'CPU us/commit {name}'] = statistics.median(values) * 1e6
-    secondary.ask('watch')
-    done = primary.ask(f'isolated {options.isolated} 0.01')
-    secondary.ask(f'wait {done[-1][0]}')
-    seen = secondary.ask('seen')
-    lags = sorted((seen[tid] - t) * 1000 for tid, t in done if tid in seen)
-    figures['lag median ms'] = statistics.median(lags)
-    figures['lag p95 ms'] = percentile(lags, 0.95)
-    figures['lag p99 ms'] = percentile(lags, 0.99)
-    if limits:
-        one, same = hop_latencies(primary, secondary, options.isolated)
-        figures['one hop, no work p50 ms'] = statistics.median(one)
-        figures['one hop, no work p99 ms'] = percentile(one, 0.99)
-        figures['same hops, no work p50 ms'] = statistics.median(same)
-        figures['same hops, no work p99 ms'] = percentile(same, 0.99)
+    throughput(primary, secondary, options, figures)
+    lags(primary, secondary, options, figures, limits)
     secondary.close()
     primary.close()
     figures['identical'] = filecmp.cmp(path('p.fs'), path('s.fs'), False)
@@ -168,18 +295,31 @@ def run(python, env, directory, options, limits):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--commits', type=int, default=500,
-                        help='commits per throughput round')
-    parser.add_argument('--rounds', type=int, default=5)
+    parser.add_argument('--commits', type=int, default=200,
+                        help='commits per throughput block')
+    parser.add_argument('--rounds', type=int, default=30,
+                        help='pairs of plain and attached blocks per run')
     parser.add_argument('--history', type=int, default=5000)
-    parser.add_argument('--isolated', type=int, default=300)
+    parser.add_argument('--isolated', type=int, default=500)
     parser.add_argument('--repeat', type=int, default=3,
                         help='runs of each side, alternating')
+    parser.add_argument('--stages', action='store_true',
+                        help='only time the stages of our isolated '
+                        'commits\' lag')
+    parser.add_argument('--switch-interval', type=float,
+                        help="our workers' sys.setswitchinterval (the GIL's"
+                        ' switch interval, default 0.005 s)')
     options = parser.parse_args()
+    ours_env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    if options.switch_interval is not None:
+        ours_env['ZRS_SWITCH_INTERVAL'] = str(options.switch_interval)
+    if options.stages:
+        with tempfile.TemporaryDirectory() as directory:
+            stage_breakdown(sys.executable, ours_env, directory, options)
+        return
     original = peers.peer_python(
         'zc.zrs-3.1.0', ['zc.zrs==3.1.0', 'ZODB==5.5.1', 'ZEO==5.3.0'],
         pre_install=('pip', 'setuptools<81'))
-    ours_env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     peer_env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     runs = {'ours': [], 'original': []}
     for _ in range(options.repeat):
@@ -188,24 +328,36 @@ def main():
             with tempfile.TemporaryDirectory() as directory:
                 runs[name].append(run(python, env, directory, options,
                                       limits=name == 'ours'))
-    ours, theirs = ({key: statistics.median(r[key] for r in runs[name])
-                     for key in runs[name][0]} for name in runs)
-    print(f'{"figure (median of " + str(options.repeat) + " runs)":28} '
-          f'{"ours":>12} {"original":>12} {"ratio":>8}')
+    ours, theirs = (summary(runs[name]) for name in runs)
+    print(f'{options.repeat} runs of each side, alternating; throughput: '
+          f'{options.rounds} interleaved pairs of {options.commits}-commit '
+          f'blocks per run; figures: medians over the runs, or over every '
+          f'sample of every run [IQR: p25-p75]')
+    print(f'{"figure":30} {"ours":>12} {"original":>12} {"ratio":>8}')
     for key in ours:
-        if key == 'identical':
-            continue
         if key not in theirs:
-            print(f'{key:28} {ours[key]:12.2f}')
+            print(f'{key:30} {ours[key]:12.2f}')
             continue
         ratio = ours[key] / theirs[key] if theirs[key] else float('nan')
-        print(f'{key:28} {ours[key]:12.2f} {theirs[key]:12.2f} '
+        print(f'{key:30} {ours[key]:12.2f} {theirs[key]:12.2f} '
               f'{ratio:8.2f}')
-    for key in ('attached/plain', 'complete after burst ms', 'lag p99 ms',
-                'catch-up txn/s'):
-        print(f'{key} per run: ' + '; '.join(
-            f'{name} ' + ' '.join(f'{r[key]:.2f}' for r in runs[name])
+    spread = {name: {key: quartiles(sum((r[key] for r in runs[name]), []))
+                     for key in ('attached/plain', 'lag ms')}
+              for name in runs}
+    for key in ('attached/plain', 'lag ms'):
+        print(f'{key} [IQR] over all samples: ' + '; '.join(
+            f'{name} {spread[name][key][1]:.2f} '
+            f'[{spread[name][key][0]:.2f}-{spread[name][key][2]:.2f}]'
             for name in runs))
+    for key, figure in (('attached/plain', statistics.median),
+                        ('complete after burst ms', None),
+                        ('lag ms', lambda v: percentile(sorted(v), 0.99)),
+                        ('catch-up txn/s', None)):
+        label = 'lag p99 ms' if key == 'lag ms' else key
+        print(f'{label} per run: ' + '; '.join(
+            f'{name} ' + ' '.join(
+                f'{(figure(r[key]) if figure else r[key]):.2f}'
+                for r in runs[name]) for name in runs))
     identical = all(r['identical'] for name in runs for r in runs[name])
     catch_up = ours['catch-up txn/s'] / theirs['catch-up txn/s']
     print(f'replicas byte-identical in every run: {identical}')
@@ -221,6 +373,35 @@ def main():
           f'restore-only {ours["restore-only txn/s"]:.0f} txn/s = '
           f'{ours["restore-only txn/s"] / theirs["catch-up txn/s"]:.2f}x '
           f'the original\'s catch-up (over ours)')
+
+
+def quartiles(values):
+    """p25, median, p75."""
+    return statistics.quantiles(values, n=4, method='inclusive')
+
+
+def summary(runs):
+    """One figure per key: the median over the runs, or for samples
+    pooled over the runs (lists), their median, or percentiles of the
+    lags and the floors."""
+    figures = {}
+    for key in runs[0]:
+        if key == 'identical':
+            continue
+        values = [r[key] for r in runs]
+        if not isinstance(values[0], list):
+            figures[key] = statistics.median(values)
+            continue
+        pooled = sorted(sum(values, []))
+        if key == 'attached/plain':
+            figures[key] = statistics.median(pooled)
+            continue
+        name = key[:-len(' ms')]
+        figures[f'{name} p50 ms'] = statistics.median(pooled)
+        if key == 'lag ms':
+            figures[f'{name} p95 ms'] = percentile(pooled, 0.95)
+        figures[f'{name} p99 ms'] = percentile(pooled, 0.99)
+    return figures
 
 
 if __name__ == '__main__':

@@ -19,8 +19,9 @@ Two more commands measure the limits of this machine, under the same load
 (our Python only): ``ping PORT N DELAY`` (primary) and ``listen`` /
 ``pings`` (secondary) time isolated messages between the two processes on
 a plain loopback socket, through the same thread hand-offs a replicated
-commit takes (committing thread, sending thread; receiving thread,
-applying thread, the lag watcher's polling), without any work;
+commit takes (committing thread, sending thread; receiving thread, which
+applies a small transaction itself; the lag watcher's polling), without
+any work;
 ``restore`` (primary) applies the transactions of its data file to a new
 FileStorage through the storage API the secondary uses, with group
 commit, from memory: what catch-up costs without the network and the
@@ -41,6 +42,8 @@ def answer(value):
 
 def main():
     role, path = sys.argv[1], sys.argv[2]
+    if os.environ.get('ZRS_SWITCH_INTERVAL'):  # see zrs_replication.py
+        sys.setswitchinterval(float(os.environ['ZRS_SWITCH_INTERVAL']))
     import ZODB
     import ZODB.FileStorage
     import transaction
@@ -80,6 +83,10 @@ def main():
                     done.append([storage.lastTransaction().hex(),
                                  time.time()])
                 answer(done)
+            elif words[0] == 'trace':  # time the stages from now on
+                answer(trace_primary(storage))
+            elif words[0] == 'stages':
+                answer(STAGES)
             elif words[0] == 'restore':  # [transactions, seconds]
                 answer(restore(path, path + '.restored'))
             elif words[0] == 'ping':  # PORT N DELAY: [send times]
@@ -134,6 +141,10 @@ def main():
                 answer('watching')
             elif words[0] == 'seen':
                 answer(seen)
+            elif words[0] == 'trace':  # time the stages from now on
+                answer(trace_secondary())
+            elif words[0] == 'stages':
+                answer(STAGES)
             elif words[0] == 'listen':  # [port]; then pings arrive
                 arrived, received = [], []
                 answer(listen(arrived, received))
@@ -142,6 +153,71 @@ def main():
             elif words[0] == 'quit':
                 break
         storage.close()
+
+
+# The stage breakdown of the lag (our zc.zrs only, on request): wrappers
+# around zc.zrs's internal steps, deliberately reaching into them, which
+# note when each step ran. They cost a few microseconds per step.
+STAGES = []
+
+
+def _traced(cls, name, before=None, after=None):
+    function = getattr(cls, name)
+
+    def wrapper(self, *args):
+        if before is not None:
+            before(self)
+        result = function(self, *args)
+        if after is not None:
+            after(self)
+        return result
+
+    setattr(cls, name, wrapper)
+
+
+def trace_primary(storage):
+    """Note, per transaction: when the storage's tpc_finish made it
+    durable (``durable``), when the zc.zrs loop began to produce for the
+    secondary (``loop``), and when the bytes were handed to the socket
+    (``sent``: send() returned). The answer to ``stages`` is
+    STAGES: ``[stage, time, tid]``."""
+    import zc.zrs.primary
+    note = STAGES.append
+    _traced(zc.zrs.primary.ReplicationServer, 'committed',
+            before=lambda server: note(
+                ['durable', time.time(), storage.lastTransaction().hex()]))
+    _traced(zc.zrs.primary._SecondaryConnection, '_fill',
+            after=lambda c: note(['filled', time.time(), None]))
+    _traced(zc.zrs.primary._SecondaryConnection, '_produce',
+            before=lambda c: note(['loop', time.time(), None]),
+            after=lambda c: note(['sent', time.time(), c.last_tid.hex()]))
+    return 'tracing'
+
+
+def trace_secondary():
+    """Note when the secondary's loop received bytes (``received``:
+    data_received), when the applier thread took them (``dequeued``), when
+    it began and ended applying a transaction (``applying``, ``applied``:
+    lastTransaction() has it) and when that was fsynced (``synced``: its
+    acknowledgement goes out)."""
+    import zc.zrs.applier
+    import zc.zrs.secondary
+    note = STAGES.append
+    _traced(zc.zrs.secondary._PrimaryConnection, 'data_received',
+            before=lambda c: note(['received', time.time(), None]))
+    _traced(zc.zrs.applier.Applier, '_process',
+            before=lambda a: note(['dequeued', time.time(), None]))
+    applier_apply = zc.zrs.applier.Applier._apply
+
+    def apply(self, transaction):
+        note(['applying', time.time(), transaction.tid.hex()])
+        applier_apply(self, transaction)
+        note(['applied', time.time(), transaction.tid.hex()])
+
+    zc.zrs.applier.Applier._apply = apply
+    _traced(zc.zrs.applier.Applier, '_synced',
+            before=lambda a: note(['synced', time.time(), None]))
+    return 'tracing'
 
 
 def ping(port, count, delay):
@@ -169,14 +245,13 @@ def ping(port, count, delay):
 
 
 def listen(arrived, received):
-    """Accept one connection; a receiving thread hands each 8-byte message
-    to an applying thread (as the secondary's loop hands data to its
-    applier), and a watcher polling as the lag watcher does notes when it
-    sees it (in ``received``; ``arrived``: when the receiving thread got
-    it, a single hop). The port."""
+    """Accept one connection; a receiving thread counts each 8-byte
+    message as applied (as the secondary's loop applies a small
+    transaction itself), and a watcher polling as the lag watcher does
+    notes when it sees it (in ``received``; ``arrived``: when the receiving
+    thread got it, a single hop). The port."""
     server = socket.create_server(('127.0.0.1', 0))
     server.settimeout(30)
-    handoff = queue.Queue()
     applied = [0]  # messages applied so far
     done = threading.Event()
 
@@ -188,12 +263,7 @@ def listen(arrived, received):
                 if not data:
                     break
                 arrived.extend([time.time()] * (len(data) // 8))
-                handoff.put(data)
-        handoff.put(None)
-
-    def apply():
-        for data in iter(handoff.get, None):
-            applied[0] += len(data) // 8
+                applied[0] += len(data) // 8
         done.set()
 
     def watch():
@@ -207,7 +277,7 @@ def listen(arrived, received):
                 seen = count
             time.sleep(0.0002)
 
-    for target in (receive, apply, watch):
+    for target in (receive, watch):
         threading.Thread(target=target, daemon=True).start()
     return server.getsockname()[1]
 
