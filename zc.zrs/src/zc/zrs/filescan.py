@@ -18,6 +18,7 @@ from ZODB.FileStorage.format import TRANS_HDR
 from ZODB.FileStorage.format import TRANS_HDR_LEN
 from ZODB.TimeStamp import TimeStamp
 from ZODB.utils import u64
+from ZODB.utils import z64
 
 _TRANS = struct.Struct(TRANS_HDR)
 _DATA = struct.Struct(DATA_HDR)
@@ -148,6 +149,13 @@ class DataFile:
         """Position of the transaction ending at ``end``."""
         length = u64(self._read_exact(end - 8, 8))
         return end - 8 - length
+
+    def last_tid(self, end):
+        """The tid of the transaction ending at ``end`` (z64 if none
+        does: an empty file)."""
+        if end <= FILE_START:
+            return z64
+        return self._read_exact(self._last_transaction_before(end), 8)
 
     def has_transaction(self, tid, following):
         """Whether the transaction before position ``following`` (as

@@ -5,7 +5,8 @@ The primary needs to know how far a FileStorage's data file is durable
 (its ``_pos`` and ``_file``, read under its ``_lock``) and the file's name;
 it finds the FileStorage under a BlobStorage. A secondary's group commit
 (zc.zrs.groupsync) replaces the storage's finishing step
-(``_finish_finish``) by one without the fsync. ZODB does not promise any
+(``_finish_finish``) by one without the fsync. A storage opened after a
+crash gets its last tid (``_ltid``) corrected. ZODB does not promise any
 of this: ``problems()`` says what a ZODB release changed, and the tests
 fail loudly on it (group commit itself just stays off then).
 """
@@ -54,6 +55,39 @@ def durable_end(fs):
 
 def data_file_name(fs):
     return fs._file_name
+
+
+def correct_last_tid(storage):
+    """Make the ``lastTransaction()`` of the FileStorage under ``storage``
+    (if there is one) the last transaction its data file holds; return
+    the tid it reported instead, or None if it was right.
+
+    A process killed after a commit's vote (which writes the transaction,
+    marked as in progress) and before its finish leaves an incomplete
+    transaction at the end of the data file. A FileStorage opened on it
+    moves that transaction aside (``Data.fs.tr0``) but still reports its
+    tid as the last one (ZODB's read_index takes the tid before it finds
+    the transaction incomplete). A secondary starts after its last tid:
+    it would never receive that transaction, and hold every one after
+    it. (The file of a storage whose pack dropped its newest transaction,
+    left empty, lacks its last tid too: corrected, it says what the
+    storage reopened would.)"""
+    try:
+        fs = filestorage(storage)
+    except ValueError:
+        return None
+    with fs._lock:
+        end, reported = fs._pos, fs._ltid
+        data_file = filescan.DataFile(fs._file_name)
+        try:
+            data_file.limit = end
+            held = data_file.last_tid(end)
+        finally:
+            data_file.close()
+        if held >= reported:
+            return None
+        fs._ltid = held
+    return reported
 
 
 def can_finish_without_fsync(storage):

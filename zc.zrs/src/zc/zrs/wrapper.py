@@ -1,5 +1,12 @@
 """Delegation shared by the Primary and Secondary storage wrappers."""
+import logging
+
 import zope.interface
+from ZODB.utils import tid_repr
+
+from zc.zrs import fsinternals
+
+logger = logging.getLogger(__name__)
 
 
 #: Storage methods called on every load or commit: bound once, so calls
@@ -41,10 +48,21 @@ class StorageWrapper:
 
 
 def open_storage(storage):
-    """A storage given as a file name is a FileStorage."""
+    """A storage given as a file name is a FileStorage. A FileStorage's
+    last transaction is the last one its file holds: after a crash in the
+    middle of a commit, ZODB reports the cut one (see
+    fsinternals.correct_last_tid), and a secondary would start after
+    it."""
     if isinstance(storage, str):
         import ZODB.FileStorage
-        return ZODB.FileStorage.FileStorage(storage)
+        storage = ZODB.FileStorage.FileStorage(storage)
+    reported = fsinternals.correct_last_tid(storage)
+    if reported is not None:
+        logger.warning('%s reported %s as its last transaction, which its '
+                       'file does not hold (cut off as incomplete after a '
+                       'crash): its last is %s',
+                       storage.getName(), tid_repr(reported),
+                       tid_repr(storage.lastTransaction()))
     return storage
 
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 import ZODB.FileStorage
+from ZODB.Connection import TransactionMetaData
+from ZODB.utils import z64
 
 # free_port: for servers that cannot report the port they bound, like the
 # original zc.zrs and runzeo.
@@ -26,6 +28,22 @@ def transactions(path):
                 for t in storage.iterator()]
     finally:
         storage.close()
+
+
+def killed_while_committing(storage, data_path, copy_path):
+    """Commit a transaction (a new object, a copy of the root that no
+    connection loads) to ``storage``, whose data file is ``data_path``,
+    and copy the file to ``copy_path`` between the vote and the finish:
+    what a process killed there leaves (the vote wrote and flushed the
+    transaction, marked as in progress). The transaction's tid."""
+    meta = TransactionMetaData()
+    data, _ = storage.load(z64)
+    storage.tpc_begin(meta)
+    storage.store(storage.new_oid(), z64, data, '', meta)
+    storage.tpc_vote(meta)
+    with open(data_path, 'rb') as source, open(copy_path, 'wb') as copy:
+        copy.write(source.read())
+    return storage.tpc_finish(meta)
 
 
 def assert_prefix(test, primary_path, secondary_path):

@@ -336,6 +336,24 @@ class FailureTests(TempDirTest):
                                self.path('secondary.fs'))
         self.assertNoErrors()
 
+    def test_a_secondary_killed_while_committing_receives_that_commit(self):
+        # Its FileStorage cuts the transaction it was committing when it
+        # was killed, yet reports it as the last: the secondary must not
+        # start after it (a hole in its history).
+        primary, db = self.primary_db()
+        self.commit(db, 3)
+        cut = support.killed_while_committing(
+            primary, self.path('primary.fs'), self.path('secondary.fs'))
+        self.commit(db, 2)
+        secondary = self.secondary(primary.address)
+        self.caught_up(secondary, primary)
+        secondary.close()
+        support.assert_replica(self, self.path('primary.fs'),
+                               self.path('secondary.fs'))
+        [warning] = self.logs.messages(logging.WARNING)
+        self.assertIn(f'reported {ZODB.utils.tid_repr(cut)} as its last',
+                      warning)
+
     def test_secondary_status(self):
         primary, db = self.primary_db()
         secondary = self.secondary(None)
