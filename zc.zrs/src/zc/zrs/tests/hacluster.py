@@ -21,6 +21,8 @@ from zc.zrs.tests import support
 
 #: The ZooKeeper session timeout of the nodes (seconds).
 SESSION_TIMEOUT = 2
+#: The shortest session of the test's own ZooKeeper client, in seconds.
+ADMIN_SESSION_TIMEOUT = 10
 
 CONFIG = '''\
 %import zc.zrs
@@ -135,7 +137,13 @@ class Cluster:
         self.path = path
         self.options = options
         self.nodes = {}
-        self.zk = zc.zk.ZooKeeper(admin or zookeeper)
+        # The test's own session (what it observes, its writers' zkzeo
+        # clients) outlives whatever the nodes' sessions outlive: with the
+        # client's default of 10 s, a ZooKeeper restart on a loaded machine
+        # that 15 s node sessions survive expired it (3.13 in CI).
+        self.zk = zc.zk.ZooKeeper(
+            admin or zookeeper,
+            session_timeout=max(session_timeout, ADMIN_SESSION_TIMEOUT))
         self.dbs = []
 
     def add(self, name, zookeeper=None):
