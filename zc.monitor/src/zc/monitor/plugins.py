@@ -41,8 +41,13 @@ os.register_at_fork(before=_importing.acquire,
                     after_in_parent=_importing.release,
                     after_in_child=_importing.release)
 
-#: Per thread: CPU seconds spent loading plug-ins (see ``loading_cpu``).
-_loading = threading.local()
+class _Loading(threading.local):
+    """Per thread: CPU seconds spent loading plug-ins (see
+    ``loading_cpu``)."""
+    cpu = 0.0
+
+
+_loading = _Loading()
 
 
 def loading_cpu():
@@ -54,7 +59,7 @@ def loading_cpu():
     first (charged to it, a fresh monitor's first ``help`` paused for
     seconds at the default 2% budget).
     """
-    spent, _loading.cpu = getattr(_loading, 'cpu', 0.0), 0.0
+    spent, _loading.cpu = _loading.cpu, 0.0
     return spent
 
 
@@ -88,8 +93,7 @@ class Plugins:
         started = time.thread_time()
         with _importing:
             plugin = self._loaded[name] = entry_point.load()
-        _loading.cpu = getattr(_loading, 'cpu', 0.0) + (
-            time.thread_time() - started)
+        _loading.cpu += time.thread_time() - started
         return plugin
 
     def items(self):
