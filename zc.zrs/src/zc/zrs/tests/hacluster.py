@@ -85,6 +85,10 @@ class NodeProcess:
     def data_path(self):
         return os.path.join(self.directory, 'Data.fs')
 
+    @property
+    def log_path(self):
+        return os.path.join(self.directory, 'zeo.log')
+
     def start(self):
         with open(os.path.join(self.directory, 'output.log'), 'ab') as out:
             self.process = subprocess.Popen(
@@ -107,13 +111,25 @@ class NodeProcess:
                 self.process.wait(support.TIMEOUT)
             except subprocess.TimeoutExpired:
                 self.kill()
-                raise
+                raise AssertionError(
+                    f'node {self.name} did not stop within {support.TIMEOUT}'
+                    f' s of SIGTERM; its log ends:\n{self.log_tail()}'
+                ) from None
+
+    def log_tail(self, lines=60):
+        """The last ``lines`` lines of the node's log (what a failure
+        report needs: the test directory is gone by then)."""
+        try:
+            with open(self.log_path) as f:
+                return ''.join(f.readlines()[-lines:])
+        except FileNotFoundError:
+            return '(no log)'
 
     def errors(self):
         """The ERROR and CRITICAL entries of the node's log, except the
         EXPECTED_FAILURE reports of ZEO."""
         try:
-            with open(os.path.join(self.directory, 'zeo.log')) as f:
+            with open(self.log_path) as f:
                 text = f.read()
         except FileNotFoundError:
             return []
