@@ -1,5 +1,6 @@
 """One HTTP/1.1 exchange on a connected socket: the request goes out in a
-single write, and the response is read by a small parser of our own.
+single write, and the response is read by a small parser of our own,
+which also tells whether the connection can carry another request.
 
 Why not ``http.client.HTTPResponse``: it reads the header block through
 the ``email`` package, a general MIME parser, and that cost more client
@@ -26,6 +27,26 @@ _NO_BODY = frozenset((204, 304))
 _BAD_TARGET = re.compile('[\x00-\x20\x7f]')
 _GOOD_NAME = re.compile(r'[^:\s][^:\r\n]*')
 _BAD_VALUE = re.compile(r'\n(?![ \t])|\r(?![ \t\n])')
+
+
+class NoResponse(http.client.RemoteDisconnected):
+    """The connection ended (closed or reset) before the first byte of a
+    response. On a kept-alive connection that means the server closed it
+    while it was idle, as servers may at any time: the request can go
+    again on a new connection."""
+
+
+def exchange(sock, data, method):
+    """Send the request ``data`` on ``sock`` and read the response to it,
+    as ``read_response`` does. A connection that fails before any answer
+    (while the request is written, or before the response's first byte)
+    raises ``NoResponse``."""
+    try:
+        sock.sendall(data)
+    except ConnectionError as error:
+        raise NoResponse(
+            'Remote end closed connection without response') from error
+    return read_response(sock, method)
 
 
 def request_bytes(method, target, headers, body=None):
@@ -59,14 +80,22 @@ class _Reader:
         self._sock = sock
         self._buffer = bytearray()
         self._eof = False
+        self.received = False
 
     def _fill(self):
         if self._eof:
             return False
-        data = self._sock.recv(_READ_SIZE)
+        try:
+            data = self._sock.recv(_READ_SIZE)
+        except ConnectionError as error:
+            if self.received:
+                raise
+            raise NoResponse(
+                'Remote end closed connection without response') from error
         if not data:
             self._eof = True
             return False
+        self.received = True
         self._buffer += data
         return True
 
@@ -115,6 +144,10 @@ class _Reader:
             pass
         return self._take(len(self._buffer))
 
+    def pending(self):
+        """Whether bytes were read past what was taken."""
+        return bool(self._buffer)
+
     def _take(self, size):
         data = bytes(self._buffer[:size])
         del self._buffer[:size]
@@ -122,30 +155,60 @@ class _Reader:
 
 
 def read_response(sock, method):
-    """``(status, reason, headers, body)`` of the response on ``sock`` to
-    a ``method`` request; ``headers`` is a list of (name, value) pairs.
-    Interim 1xx responses are skipped, as http.client does."""
+    """``(status, reason, headers, body, persistent)`` of the response on
+    ``sock`` to a ``method`` request; ``headers`` is a list of (name,
+    value) pairs. Interim 1xx responses are skipped, as http.client does.
+
+    ``persistent``: whether the connection can carry another request
+    (RFC 9112, 9.3): HTTP/1.1 without ``Connection: close``, or HTTP/1.0
+    with ``Connection: keep-alive``; and the body's end was known from
+    its framing (not the connection's end), with nothing sent after it.
+    """
     reader = _Reader(sock)
     while True:
         lines = reader.head()
         if not lines:
-            raise http.client.RemoteDisconnected(
+            raise (http.client.RemoteDisconnected if reader.received
+                   else NoResponse)(
                 'Remote end closed connection without response')
-        status, reason = _status_line(lines[0])
+        version, status, reason = _status_line(lines[0])
         headers = _header_fields(lines[1:])
         if not (100 <= status < 200) or status == 101:
             break
-    if method == 'HEAD' or status in _NO_BODY or status < 200:
-        return status, reason, headers, b''
     fields = {name.lower(): value for name, value in reversed(headers)}
-    if (fields.get('transfer-encoding') or '').strip().lower() == 'chunked':
-        return status, reason, headers, _chunked_body(reader)
-    try:
-        length = int(fields.get('content-length', ''))
-    except ValueError:
-        length = -1
-    body = reader.exactly(length) if length >= 0 else reader.rest()
-    return status, reason, headers, body
+    persistent = status != 101 and _keeps_alive(
+        version, fields.get('connection', ''))
+    if method == 'HEAD' or status in _NO_BODY or status < 200:
+        body = b''
+    elif (fields.get('transfer-encoding') or '').strip().lower() == 'chunked':
+        body = _chunked_body(reader)
+    else:
+        try:
+            length = int(fields.get('content-length', ''))
+        except ValueError:
+            length = -1
+        if length >= 0:
+            body = reader.exactly(length)
+        else:
+            body = reader.rest()
+            persistent = False
+    return (status, reason, headers, body,
+            persistent and not reader.pending())
+
+
+def _keeps_alive(version, connection):
+    """Whether a response of HTTP ``version`` with the ``Connection``
+    header value ``connection`` leaves the connection open."""
+    tokens = connection_options(connection)
+    if 'close' in tokens:
+        return False
+    return version not in ('HTTP/1.0', 'HTTP/0.9') or 'keep-alive' in tokens
+
+
+def connection_options(value):
+    """The options of a ``Connection`` header ``value``, in lower case.
+    """
+    return {option.strip().lower() for option in value.split(',')}
 
 
 def _status_line(line):
@@ -154,7 +217,7 @@ def _status_line(line):
     if (not version.startswith('HTTP/') or len(code) != 3
             or not code.isdigit()):
         raise http.client.BadStatusLine(line + '\n')
-    return int(code), reason.strip()
+    return version, int(code), reason.strip()
 
 
 def _header_fields(lines):

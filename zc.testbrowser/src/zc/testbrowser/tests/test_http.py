@@ -121,7 +121,7 @@ class HTTPTests(unittest.TestCase):
         self.browser.open(self.url + '/headers')
         port = self.url.rsplit(':', 1)[1]
         self.assertEqual(self.browser.contents.splitlines(), [
-            'Connection: close',
+            'Connection: keep-alive',
             f'Host: 127.0.0.1:{port}',
             'User-Agent: Python-urllib/2.4',
             'X-Zope-Handle-Errors: True',
@@ -285,7 +285,7 @@ class WireTests(unittest.TestCase):
         head = server.request.split(b'\r\n')
         self.assertEqual(head[0], b'POST /form?a=1 HTTP/1.1')
         self.assertEqual(head[1:6], [
-            b'Host: ' + server.url[7:].encode(), b'Connection: close',
+            b'Host: ' + server.url[7:].encode(), b'Connection: keep-alive',
             b'User-Agent: Python-urllib/2.4',
             b'Content-Type: application/x-www-form-urlencoded',
             b'X-zope-handle-errors: True'])
