@@ -4,12 +4,17 @@ One wsgiref server (zc.testbrowser.testing.Server) runs for the whole
 layer, serving the example application plus a request log, so tests can
 check what actually went over the wire.
 """
+import gc
 import http.client
+import re
 import socket
+import struct
 import threading
 import unittest
 import urllib.error
+import warnings
 
+from zc.testbrowser._wire import read_response
 from zc.testbrowser.browser import Browser, RobotExclusionError
 from zc.testbrowser.testing import ExampleApp, Server
 
@@ -316,3 +321,260 @@ class WireTests(unittest.TestCase):
         browser.addHeader('X-Bad', 'one\r\nX-Injected: two')
         with self.assertRaisesRegex(ValueError, 'Invalid header value'):
             browser.open('http://127.0.0.1:9/')
+
+
+    def test_which_responses_leave_the_connection_open(self):
+        cases = [
+            (b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', True),
+            (b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'
+             b'2\r\nok\r\n0\r\n\r\n', True),
+            (b'HTTP/1.1 204 No Content\r\n\r\n', True),
+            (b'HTTP/1.1 200 OK\r\nConnection: Keep-Alive, Close\r\n'
+             b'Content-Length: 2\r\n\r\nok', False),
+            (b'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok', False),
+            (b'HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n'
+             b'Content-Length: 2\r\n\r\nok', True),
+            # Bytes after the response: the next answer can't be trusted.
+            (b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokay', False),
+            (b'HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n',
+             False),
+        ]
+        for response, persistent in cases:
+            with self.subTest(response=response):
+                ours, theirs = socket.socketpair()
+                with ours, theirs:
+                    ours.settimeout(10)
+                    theirs.sendall(response)
+                    self.assertEqual(
+                        read_response(ours, 'GET')[4], persistent)
+        # A body that ends with the connection never leaves it open.
+        ours, theirs = socket.socketpair()
+        with ours:
+            ours.settimeout(10)
+            with theirs:
+                theirs.sendall(b'HTTP/1.1 200 OK\r\n\r\nto the end')
+            self.assertEqual(read_response(ours, 'GET')[3:],
+                             (b'to the end', False))
+
+class KeepAliveServer:
+    """A real HTTP server on a loopback port, a thread per connection,
+    that keeps each connection open whatever its responses say, so a test
+    sees which connections the browser chose to reuse.
+
+    ``connections`` holds, per connection accepted, the request lines it
+    answered. Each response has status line version ``version`` and the
+    extra ``headers``. With ``idle``, the server closes a connection that
+    waited that many seconds for its next request (with a reset instead
+    of a FIN if ``reset``) and sets ``closed_idle``. Connections after the
+    first ``answered`` ones are closed at once, without an answer. A
+    request for ``/slow`` is answered after a second.
+    """
+
+    WAIT = 10  # seconds any socket of ours waits, at most
+
+    def __init__(self, version='HTTP/1.1', headers=(), idle=None,
+                 reset=False, answered=None):
+        self.version = version
+        self.headers = headers
+        self.idle = idle
+        self.reset = reset
+        self.answered = answered
+        self.connections = []
+        self.closed_idle = threading.Event()
+        self.client_closed = threading.Event()
+        self._open = []
+        self._stopped = threading.Event()
+        self.listener = socket.create_server(('127.0.0.1', 0))
+        self.listener.settimeout(0.1)
+        self.url = 'http://127.0.0.1:%d' % self.listener.getsockname()[1]
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
+
+    def _accept(self):
+        while not self._stopped.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            requests = []
+            self.connections.append(requests)
+            if (self.answered is not None
+                    and len(self.connections) > self.answered):
+                connection.close()
+                continue
+            self._open.append(connection)
+            thread = threading.Thread(
+                target=self._serve, args=(connection, requests), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, connection, requests):
+        with connection:
+            buffer = b''
+            while not self._stopped.is_set():
+                connection.settimeout(
+                    self.idle if self.idle and requests else self.WAIT)
+                try:
+                    data = connection.recv(65536)
+                except TimeoutError:
+                    if self.idle and requests:
+                        self._close_idle(connection)
+                    return
+                except OSError:
+                    return
+                if not data:
+                    self.client_closed.set()
+                    return
+                buffer += data
+                while b'\r\n\r\n' in buffer:
+                    head, _, buffer = buffer.partition(b'\r\n\r\n')
+                    line = head.split(b'\r\n', 1)[0].decode('latin-1')
+                    found = re.search(rb'(?i)\r\ncontent-length: *(\d+)',
+                                      head)
+                    buffer = buffer[int(found.group(1)) if found else 0:]
+                    requests.append(line)
+                    if line.split()[1] == '/slow':
+                        self._stopped.wait(1)
+                    connection.sendall(self._response(line.split()[1]))
+
+    def _response(self, path):
+        body = (f'<html><head><title>{path}</title></head><body>'
+                f'<a href="/next">next</a></body></html>').encode()
+        lines = [f'{self.version} 200 OK', 'Content-Type: text/html',
+                 f'Content-Length: {len(body)}']
+        lines += [f'{name}: {value}' for name, value in self.headers]
+        return '\r\n'.join(lines + ['', '']).encode() + body
+
+    def _close_idle(self, connection):
+        if self.reset:
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                  struct.pack('ii', 1, 0))
+        connection.close()
+        self.closed_idle.set()
+
+    def close(self):
+        self._stopped.set()
+        for connection in self._open:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # closed already
+        for thread in self._threads:
+            thread.join(self.WAIT)
+        self.listener.close()
+
+
+class KeepAliveTests(unittest.TestCase):
+    """Persistent connections, as a browser keeps them: reused while the
+    server allows it, given up when it says so or closes them, never
+    reused after an error."""
+
+    def serve(self, **options):
+        server = KeepAliveServer(**options)
+        self.addCleanup(server.close)
+        return server
+
+    def walk(self, server, browser=None):
+        """Open a page, click its link, open another: three requests."""
+        browser = browser or Browser()
+        browser.open(server.url + '/first')
+        browser.getLink('next').click()
+        browser.open(server.url + '/last')
+        self.assertEqual(browser.title, '/last')
+        return browser
+
+    def test_pages_share_one_connection(self):
+        server = self.serve()
+        browser = self.walk(server)
+        self.assertEqual(server.connections, [[
+            'GET /first HTTP/1.1', 'GET /next HTTP/1.1',
+            'GET /last HTTP/1.1']])
+        # The connection is left open for the next request, and the
+        # browser closes it when it goes away, without a ResourceWarning.
+        self.assertFalse(server.client_closed.is_set())
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            del browser
+            gc.collect()
+        self.assertEqual(caught, [])
+        self.assertTrue(server.client_closed.wait(KeepAliveServer.WAIT))
+
+    def test_a_connection_closed_while_idle_is_replaced(self):
+        for reset in (False, True):
+            with self.subTest(reset=reset):
+                server = self.serve(idle=0.05, reset=reset)
+                browser = Browser()
+                browser.open(server.url + '/first')
+                self.assertTrue(
+                    server.closed_idle.wait(KeepAliveServer.WAIT))
+                browser.getLink('next').click()
+                self.assertEqual(browser.title, '/next')
+                # The request went once more on a new connection; the
+                # closed one never answered anything.
+                self.assertEqual(server.connections, [
+                    ['GET /first HTTP/1.1'], ['GET /next HTTP/1.1']])
+
+    def test_a_post_is_sent_again_too(self):
+        server = self.serve(idle=0.05)
+        browser = Browser()
+        browser.open(server.url + '/first')
+        self.assertTrue(server.closed_idle.wait(KeepAliveServer.WAIT))
+        browser.post(server.url + '/form', 'a=1')
+        self.assertEqual(server.connections, [
+            ['GET /first HTTP/1.1'], ['POST /form HTTP/1.1']])
+
+    def test_sent_again_only_once(self):
+        server = self.serve(idle=0.05, answered=1)
+        browser = Browser()
+        browser.open(server.url + '/first')
+        self.assertTrue(server.closed_idle.wait(KeepAliveServer.WAIT))
+        with self.assertRaises(http.client.RemoteDisconnected):
+            browser.open(server.url + '/second')
+        self.assertEqual(server.connections, [['GET /first HTTP/1.1'], []])
+
+    def test_a_response_saying_close_is_the_last_on_its_connection(self):
+        server = self.serve(headers=[('Connection', 'close')])
+        self.walk(server)
+        self.assertEqual(len(server.connections), 3)
+
+    def test_http_1_0_closes_unless_it_says_keep_alive(self):
+        server = self.serve(version='HTTP/1.0')
+        self.walk(server)
+        self.assertEqual(len(server.connections), 3)
+        server = self.serve(version='HTTP/1.0',
+                            headers=[('Connection', 'Keep-Alive')])
+        self.walk(server)
+        self.assertEqual(len(server.connections), 1)
+
+    def test_a_request_saying_close_is_the_last_on_its_connection(self):
+        server = self.serve()
+        browser = Browser()
+        browser.addHeader('Connection', 'close')
+        self.walk(server, browser)
+        self.assertEqual(len(server.connections), 3)
+
+    def test_no_reuse_after_an_error(self):
+        # The late answer to /slow must not be taken for the next page's.
+        server = self.serve()
+        browser = Browser()
+        browser.open(server.url + '/first')
+        browser.timeout = 0.2
+        with self.assertRaises(TimeoutError):
+            browser.open(server.url + '/slow')
+        browser.open(server.url + '/last')
+        self.assertEqual(browser.title, '/last')
+        self.assertEqual(server.connections, [
+            ['GET /first HTTP/1.1', 'GET /slow HTTP/1.1'],
+            ['GET /last HTTP/1.1']])
+
+    def test_one_connection_per_site(self):
+        first, second = self.serve(), self.serve()
+        browser = Browser()
+        for _ in range(2):
+            browser.open(first.url + '/a')
+            browser.open(second.url + '/b')
+        self.assertEqual(first.connections,
+                         [['GET /a HTTP/1.1', 'GET /a HTTP/1.1']])
+        self.assertEqual(second.connections,
+                         [['GET /b HTTP/1.1', 'GET /b HTTP/1.1']])
+
