@@ -7,6 +7,7 @@ one ``Response``.
 """
 import http.client
 import io
+import select
 import socket
 import sys
 import urllib.parse
@@ -183,9 +184,11 @@ class HTTPTransport:
     """Real HTTP/1.1 over persistent connections, as browsers keep them:
     after a response that allows it (``_wire.read_response``), the
     connection waits, one per site, for the browser's next request
-    there. A server may close an idle connection at any time; a request
-    that gets no answer at all on a reused connection goes again, once,
-    on a new one (browsers do the same). A connection that failed, or a
+    there. A server may close an idle connection at any time: a kept
+    connection with something to read (its end, or bytes nobody asked
+    for) is given up before use, and a request that gets no answer at all
+    on a reused connection (closed just then) goes again, once, on a new
+    one (browsers do the same). A connection that failed, or a
     request or response that says ``Connection: close``, is not reused.
 
     Why: the kernel's work of opening and closing a loopback connection
@@ -215,6 +218,9 @@ class HTTPTransport:
         data = request_bytes(request.method, target, headers, body)
         site = (url.scheme, url.netloc)
         sock = self._idle.pop(site, None)
+        if sock is not None and not _still_idle(sock):
+            sock.close()
+            sock = None
         reply = None
         if sock is not None:
             try:
@@ -238,6 +244,16 @@ class HTTPTransport:
             self._idle.popitem()[1].close()
 
     __del__ = close
+
+
+def _still_idle(sock):
+    """Whether a kept connection is open and silent. A server that closed
+    it has left an end of file to read, and one that wrote to it unasked
+    (a ``408 Request Timeout`` before closing, say) has left bytes that
+    would pass for the answer to our next request."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return not poller.poll(0)
 
 
 def _exchange(sock, data, method, timeout):

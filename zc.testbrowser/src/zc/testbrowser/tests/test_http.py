@@ -365,19 +365,25 @@ class KeepAliveServer:
     answered. Each response has status line version ``version`` and the
     extra ``headers``. With ``idle``, the server closes a connection that
     waited that many seconds for its next request (with a reset instead
-    of a FIN if ``reset``) and sets ``closed_idle``. Connections after the
-    first ``answered`` ones are closed at once, without an answer. A
-    request for ``/slow`` is answered after a second.
+    of a FIN if ``reset``, after sending ``last_words``) and sets
+    ``closed_idle``. With ``drop_after``, a connection that answered
+    that many requests is closed on the next one, unanswered (recorded
+    as "dropped: " and its request line). Connections after the first
+    ``answered`` ones are closed at once, without an answer. A request
+    for ``/slow`` is answered after a second.
     """
 
     WAIT = 10  # seconds any socket of ours waits, at most
 
     def __init__(self, version='HTTP/1.1', headers=(), idle=None,
-                 reset=False, answered=None):
+                 reset=False, last_words=b'', drop_after=None,
+                 answered=None):
         self.version = version
         self.headers = headers
         self.idle = idle
         self.reset = reset
+        self.last_words = last_words
+        self.drop_after = drop_after
         self.answered = answered
         self.connections = []
         self.closed_idle = threading.Event()
@@ -432,10 +438,16 @@ class KeepAliveServer:
                     found = re.search(rb'(?i)\r\ncontent-length: *(\d+)',
                                       head)
                     buffer = buffer[int(found.group(1)) if found else 0:]
+                    if len(requests) == self.drop_after:
+                        requests.append('dropped: ' + line)
+                        return
                     requests.append(line)
                     if line.split()[1] == '/slow':
                         self._stopped.wait(1)
-                    connection.sendall(self._response(line.split()[1]))
+                    try:
+                        connection.sendall(self._response(line.split()[1]))
+                    except OSError:
+                        return  # the browser gave up waiting
 
     def _response(self, path):
         body = (f'<html><head><title>{path}</title></head><body>'
@@ -446,6 +458,8 @@ class KeepAliveServer:
         return '\r\n'.join(lines + ['', '']).encode() + body
 
     def _close_idle(self, connection):
+        if self.last_words:
+            connection.sendall(self.last_words)
         if self.reset:
             connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                   struct.pack('ii', 1, 0))
@@ -514,23 +528,46 @@ class KeepAliveTests(unittest.TestCase):
                 self.assertEqual(server.connections, [
                     ['GET /first HTTP/1.1'], ['GET /next HTTP/1.1']])
 
-    def test_a_post_is_sent_again_too(self):
-        server = self.serve(idle=0.05)
+    def test_what_a_server_wrote_before_closing_is_no_answer(self):
+        # Some servers say 408 Request Timeout before closing an idle
+        # connection: the browser must not take it for the next answer.
+        server = self.serve(idle=0.05, last_words=(
+            b'HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n'
+            b'Connection: close\r\n\r\n'))
         browser = Browser()
         browser.open(server.url + '/first')
         self.assertTrue(server.closed_idle.wait(KeepAliveServer.WAIT))
-        browser.post(server.url + '/form', 'a=1')
+        browser.getLink('next').click()
+        self.assertEqual(browser.headers['Status'], '200 OK')
+        self.assertEqual(browser.title, '/next')
         self.assertEqual(server.connections, [
-            ['GET /first HTTP/1.1'], ['POST /form HTTP/1.1']])
+            ['GET /first HTTP/1.1'], ['GET /next HTTP/1.1']])
+
+    def test_a_request_the_server_closed_on_is_sent_again(self):
+        # The server closes the connection as the request arrives (it
+        # decided to, just before): the browser saw nothing to read, sent
+        # the request, got no answer, and sends it again on a new
+        # connection; a POST too, as browsers do.
+        server = self.serve(drop_after=1)
+        browser = Browser()
+        browser.open(server.url + '/first')
+        browser.getLink('next').click()
+        self.assertEqual(browser.title, '/next')
+        browser.post(server.url + '/form', 'a=1')
+        self.assertEqual(browser.title, '/form')
+        self.assertEqual(server.connections, [
+            ['GET /first HTTP/1.1', 'dropped: GET /next HTTP/1.1'],
+            ['GET /next HTTP/1.1', 'dropped: POST /form HTTP/1.1'],
+            ['POST /form HTTP/1.1']])
 
     def test_sent_again_only_once(self):
-        server = self.serve(idle=0.05, answered=1)
+        server = self.serve(drop_after=1, answered=1)
         browser = Browser()
         browser.open(server.url + '/first')
-        self.assertTrue(server.closed_idle.wait(KeepAliveServer.WAIT))
         with self.assertRaises(http.client.RemoteDisconnected):
             browser.open(server.url + '/second')
-        self.assertEqual(server.connections, [['GET /first HTTP/1.1'], []])
+        self.assertEqual(server.connections, [
+            ['GET /first HTTP/1.1', 'dropped: GET /second HTTP/1.1'], []])
 
     def test_a_response_saying_close_is_the_last_on_its_connection(self):
         server = self.serve(headers=[('Connection', 'close')])
