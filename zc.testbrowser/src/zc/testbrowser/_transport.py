@@ -193,7 +193,7 @@ class HTTPTransport:
 
     Why: the kernel's work of opening and closing a loopback connection
     (connect, accept, two FIN exchanges) was most of the client's CPU
-    per page, about 70 us of 200 (measured for issue 19, see CHANGES).
+    per page, about 70 us of 170 (measured for issue 19, see CHANGES).
 
     ``http.client`` connects (TLS included) to a host name; an IP
     address is connected to directly (``_connect``). The request and
