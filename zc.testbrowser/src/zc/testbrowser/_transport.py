@@ -192,8 +192,8 @@ class HTTPTransport:
     request or response that says ``Connection: close``, is not reused.
 
     Why: the kernel's work of opening and closing a loopback connection
-    (connect, accept, two FIN exchanges) was most of the client's CPU
-    per page, about 70 us of 170 (measured for issue 19, see CHANGES).
+    (connect, accept, two FIN exchanges) was a large part of the client's
+    CPU per page, about 70 us of 170 (measured for issue 19, see CHANGES).
 
     ``http.client`` connects (TLS included) to a host name; an IP
     address is connected to directly (``_connect``). The request and
@@ -226,7 +226,7 @@ class HTTPTransport:
             try:
                 reply = _exchange(sock, data, request.method, timeout)
             except NoResponse:
-                pass  # closed while idle: once more, on a new connection
+                pass  # closed just then: once more, on a new connection
         if reply is None:
             sock = _connect(url, timeout)
             reply = _exchange(sock, data, request.method, timeout)
