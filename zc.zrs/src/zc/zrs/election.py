@@ -262,15 +262,22 @@ class Elector:
         for child in (NODES, LEADER, REPLICATION, PRIMARY):
             self.client.ensure_path(posixpath.join(path, child))
         self.client.add_listener(self._on_state)
-        self.client.ChildrenWatch(posixpath.join(path, LEADER),
-                                  self._changed)
-        self.client.ChildrenWatch(posixpath.join(path, NODES),
-                                  self._changed)
-        # A new primary's registration: we join its epoch before following.
-        self.client.ChildrenWatch(posixpath.join(path, REPLICATION),
-                                  self._changed)
-        self.client.DataWatch(posixpath.join(path, SWITCHOVER),
-                              self._changed)
+        # What wakes us: zc.zk views, which ask ZooKeeper nothing once
+        # closed (with us, and by the session's close before it ends). A
+        # kazoo watch recipe reads its node again on every event, even
+        # after its callback is done with, and a read issued while the
+        # session closes may never be answered: kazoo's stop() then waits
+        # for ever for its callback thread, and the node never exits.
+        self._views = [
+            self.zk.children(posixpath.join(path, LEADER)),
+            self.zk.children(posixpath.join(path, NODES)),
+            # A new primary's registration: we join its epoch before
+            # following.
+            self.zk.children(posixpath.join(path, REPLICATION)),
+            # A switchover request (SWITCHOVER) comes and goes.
+            self.zk.children(path)]
+        for view in self._views:
+            view(self._changed)
 
     def start(self):
         """Take the first step at once (so that a rejoining node cuts
@@ -286,7 +293,11 @@ class Elector:
     def close(self):
         """Stop taking part (the caller closes the node and the session,
         which removes this node's ephemeral nodes)."""
+        if self._closed:
+            return
         self._closed = True
+        for view in self._views:
+            view.close()
         self.client.remove_listener(self._on_state)
         self._wake.set()
         if self._thread.is_alive():
@@ -296,9 +307,7 @@ class Elector:
 
     # Notifications (kazoo's threads: never block)
 
-    def _changed(self, *args):
-        if self._closed:
-            return False  # ends the watch
+    def _changed(self, view=None):
         self._wake.set()
 
     def _on_state(self, state):

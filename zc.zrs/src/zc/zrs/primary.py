@@ -43,6 +43,12 @@ logger = logging.getLogger(__name__)
 
 #: How long close() lets connected secondaries catch up.
 CLOSE_TIMEOUT = 60
+#: How long close() waits for a secondary that takes nothing from its
+#: socket (it is stuck, or shutting down itself): it is disconnected
+#: then, and gets the rest from whichever primary it finds next.
+STALL_TIMEOUT = 5
+#: How often close() looks whether the secondaries it waits for progress.
+PROGRESS_INTERVAL = 0.5
 #: Bytes gathered before they are handed to the socket (and the loop
 #: attends to other connections).
 SLICE_SIZE = 1 << 18
@@ -378,7 +384,8 @@ class ReplicationServer:
 
     def finish_connections(self):
         """Let connected secondaries receive what was committed (at most
-        CLOSE_TIMEOUT seconds), then disconnect them."""
+        CLOSE_TIMEOUT seconds, and STALL_TIMEOUT for one that takes
+        nothing), then disconnect them."""
         try:
             zrsloop.call(self._finish_connections,
                          timeout=CLOSE_TIMEOUT + zrsloop.CALL_TIMEOUT)
@@ -391,14 +398,45 @@ class ReplicationServer:
         connections = list(self.connections)
         for connection in connections:
             connection.finish()
-        lost = [c.lost for c in connections]
-        if lost:
-            await asyncio.wait(lost, timeout=CLOSE_TIMEOUT)
+        await asyncio.sleep(0)  # those with nothing left to send are gone
+        waiting = [c for c in connections if not c.lost.done()]
+        for connection in waiting:
+            logger.info('closing: waiting up to %s seconds for secondary %s '
+                        'to receive %s more bytes', CLOSE_TIMEOUT,
+                        connection.peer, connection.unsent())
+        await self._wait_for(waiting)
+
+    async def _wait_for(self, connections):
+        """Wait until ``connections`` are lost (they close once their last
+        send is flushed); disconnect any that took nothing from its
+        socket for STALL_TIMEOUT seconds, and the rest after
+        CLOSE_TIMEOUT."""
+        clock = self.loop.time
+        deadline = clock() + CLOSE_TIMEOUT
+        progress = {c: (c.progress(), clock()) for c in connections}
+        while connections and clock() < deadline:
+            await asyncio.wait(
+                [c.lost for c in connections],
+                timeout=min(PROGRESS_INTERVAL, deadline - clock()),
+                return_when=asyncio.FIRST_COMPLETED)
+            for connection in list(connections):
+                mark, since = progress[connection]
+                if connection.lost.done():
+                    connections.remove(connection)
+                elif connection.progress() != mark:
+                    progress[connection] = connection.progress(), clock()
+                elif clock() - since >= STALL_TIMEOUT:
+                    logger.warning(
+                        'secondary %s took nothing for %s seconds: '
+                        'disconnecting it at close, %s bytes short',
+                        connection.peer, STALL_TIMEOUT, connection.unsent())
+                    connection.transport.abort()
+                    connections.remove(connection)
         for connection in connections:
-            if not connection.lost.done():
-                logger.warning('secondary %s did not catch up before close',
-                               connection.peer)
-                connection.transport.abort()
+            logger.warning('secondary %s did not catch up before close, '
+                           '%s bytes short', connection.peer,
+                           connection.unsent())
+            connection.transport.abort()
 
 
 class _SecondaryConnection(asyncio.Protocol):
@@ -621,6 +659,17 @@ class _SecondaryConnection(asyncio.Protocol):
             self.transport.close()
         elif self._scheduled is None and not self._paused:
             self._produce()
+
+    def unsent(self):
+        """Roughly how many bytes the secondary has still to receive: those
+        waiting for the socket and what is not gathered yet."""
+        return self.transport.get_write_buffer_size() + self.bytes_behind
+
+    def progress(self):
+        """What changes while the secondary takes data from its socket
+        (so the buffer drains, or the connection gathers more)."""
+        return (self.transport.get_write_buffer_size(), self.last_tid,
+                self.bytes_behind)
 
     def status(self, primary_last):
         last = self.last_tid

@@ -89,11 +89,18 @@ class NodeProcess:
     def log_path(self):
         return os.path.join(self.directory, 'zeo.log')
 
+    @property
+    def output_path(self):
+        return os.path.join(self.directory, 'output.log')
+
     def start(self):
-        with open(os.path.join(self.directory, 'output.log'), 'ab') as out:
+        # With the fault handler, SIGABRT makes a stuck node print where
+        # each of its threads is (see stop).
+        env = dict(support.python_env(), PYTHONFAULTHANDLER='1')
+        with open(self.output_path, 'ab') as out:
             self.process = subprocess.Popen(
                 [sys.executable, '-m', 'ZEO.runzeo', '-C', self.config],
-                env=support.python_env(), stdin=subprocess.DEVNULL,
+                env=env, stdin=subprocess.DEVNULL,
                 stdout=out, stderr=subprocess.STDOUT)
 
     @property
@@ -110,20 +117,31 @@ class NodeProcess:
             try:
                 self.process.wait(support.TIMEOUT)
             except subprocess.TimeoutExpired:
-                self.kill()
+                self.abort()
                 raise AssertionError(
                     f'node {self.name} did not stop within {support.TIMEOUT}'
-                    f' s of SIGTERM; its log ends:\n{self.log_tail()}'
+                    f' s of SIGTERM; its log ends:\n{self.log_tail()}\n'
+                    f'its threads were at:\n{self.log_tail(200, True)}'
                 ) from None
 
-    def log_tail(self, lines=60):
-        """The last ``lines`` lines of the node's log (what a failure
-        report needs: the test directory is gone by then)."""
+    def abort(self):
+        """End a stuck node with SIGABRT: its fault handler writes every
+        thread's stack to its output first."""
+        self.process.send_signal(signal.SIGABRT)
         try:
-            with open(self.log_path) as f:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def log_tail(self, lines=60, output=False):
+        """The last ``lines`` lines of the node's log, or of its
+        ``output`` (stdout and stderr): what a failure report needs, the
+        test directory is gone by then."""
+        try:
+            with open(self.output_path if output else self.log_path) as f:
                 return ''.join(f.readlines()[-lines:])
         except FileNotFoundError:
-            return '(no log)'
+            return '(none)'
 
     def errors(self):
         """The ERROR and CRITICAL entries of the node's log, except the

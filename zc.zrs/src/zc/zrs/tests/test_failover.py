@@ -5,11 +5,15 @@ test), synchronous replication: no commit a client saw succeed is ever
 lost, writes resume by themselves, and replicas end byte-identical."""
 import os
 import shutil
+import signal
 import tempfile
 import time
 import unittest
 import uuid
 
+from persistent.mapping import PersistentMapping
+
+import zc.zrs.primary
 from zc.zk.testing import RestartableZooKeeperLayer
 from zc.zrs.tests import hacluster
 from zc.zrs.tests import proxy
@@ -22,6 +26,9 @@ SYNCHRONOUS = 'synchronous 1\nsynchronous-timeout 2'
 #: longer than the other tests' 2 s on a loaded machine (the sessions then
 #: expire, and a failover is the right answer).
 RESTART_SESSION_TIMEOUT = 15
+#: Seconds within which a node given SIGTERM exits once it has nothing
+#: left to wait for (an interpreter's exit on a loaded machine included).
+PROMPT_EXIT = 5
 
 
 class FailoverTests(unittest.TestCase):
@@ -37,11 +44,11 @@ class FailoverTests(unittest.TestCase):
             self.addCleanup(shutil.rmtree, self.directory)
         self.cluster = self.make_cluster()
 
-    def make_cluster(self, **options):
+    def make_cluster(self, options=SYNCHRONOUS, **keywords):
         cluster = hacluster.Cluster(
             self.directory, self.layer.hosts,
             f'/{self.id().rsplit(".", 1)[-1]}-{uuid.uuid4().hex}',
-            SYNCHRONOUS, **options)
+            options, **keywords)
         self.addCleanup(cluster.close)
         return cluster
 
@@ -184,3 +191,49 @@ class FailoverTests(unittest.TestCase):
         self.assertEqual(self.cluster.roles(),
                          {'a': 'primary', 'b': 'secondary'})
         self.finish(writers)
+
+    def test_sigterm_the_primary_with_its_secondary_in_sync(self):
+        # A planned stop: the primary exits at once (nothing is left to
+        # send), and its secondary takes over with every commit.
+        self.start('a', 'b')
+        writers = self.writers(2)
+        writers.wait_commits(40)
+        writers.stop()
+        self.cluster.in_sync()
+        epoch = self.cluster.status()['epoch']
+        stopping = time.monotonic()
+        self.cluster.nodes['a'].stop()
+        self.assertLess(time.monotonic() - stopping, PROMPT_EXIT)
+        self.assertEqual(self.cluster.wait_new_primary(epoch), 'b')
+        self.finish(writers)
+
+    def test_sigterm_a_primary_whose_secondary_reads_nothing(self):
+        # The secondary's process is stopped (SIGSTOP) while the primary
+        # has megabytes for it: the primary says at once what it waits
+        # for, gives up after primary.STALL_TIMEOUT, and exits.
+        self.cluster = self.make_cluster(options='')  # asynchronous
+        self.start('a', 'b')
+        db = self.cluster.db()
+        with db.transaction() as conn:
+            conn.root()['start'] = 1
+        self.cluster.in_sync()
+        secondary = self.cluster.nodes['b'].process
+        secondary.send_signal(signal.SIGSTOP)
+        self.addCleanup(secondary.send_signal, signal.SIGCONT)
+        for i in range(24):  # more than the sockets between them hold
+            with db.transaction() as conn:
+                conn.root()[i] = PersistentMapping(data=os.urandom(1 << 20))
+        primary = self.cluster.nodes['a']
+        stopping = time.monotonic()
+        primary.stop()
+        self.assertLess(time.monotonic() - stopping,
+                        zc.zrs.primary.STALL_TIMEOUT + PROMPT_EXIT)
+        with open(primary.log_path) as f:
+            log = f.read()
+        self.assertRegex(log, r'INFO zc\.zrs\.primary closing: waiting up to '
+                         r'60 seconds for secondary \S+ to receive \d+ more '
+                         r'bytes')
+        self.assertRegex(log, r'WARNING zc\.zrs\.primary secondary \S+ took '
+                         r'nothing for 5 seconds: disconnecting it at close, '
+                         r'\d+ bytes short')
+        secondary.send_signal(signal.SIGCONT)

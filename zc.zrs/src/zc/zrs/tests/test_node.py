@@ -9,6 +9,7 @@ import socket
 import ssl
 import threading
 import time
+from unittest import mock
 
 import persistent.mapping
 import ZConfig
@@ -18,6 +19,7 @@ import ZODB.FileStorage
 import ZODB.POSException
 import ZODB.utils
 import zope.component.testing
+from kazoo.protocol.states import Callback
 from zope.testing.wait import wait
 
 import zc.zk
@@ -144,6 +146,40 @@ class ElectionTests(NodeTest):
         self.wait_role(b, 'secondary')
         self.assertEqual(a.lastTransaction(), ZODB.utils.z64)
         self.assertEqual(self.status()['epoch'], 3)
+
+
+class ClosingTests(NodeTest):
+
+    def test_a_closed_elector_asks_zookeeper_nothing_more(self):
+        # Between the elector's close and the end of the node's session,
+        # the other nodes' comings and goings must not make it read
+        # ZooKeeper: a read issued while the session closes may never be
+        # answered, and kazoo's stop() then waits for ever for its
+        # callback thread (the node never exits). kazoo's watch recipes,
+        # which the elector used, read on every event, closed or not.
+        a, b = self.pair()
+        b._elector.close()
+        client = b.zk.client
+        get_children = client.get_children
+        reads = []
+
+        def recorded(path, *args, **kw):
+            reads.append(path)
+            return get_children(path, *args, **kw)
+        nodes = f'{PATH}/{election.NODES}'
+        with mock.patch.object(client, 'get_children', recorded):
+            self.close('a')  # its lock and its node go away
+            # ZooKeeper tells b's session of the change before it shows
+            # it; once the callback thread did what came before a marker,
+            # it has handled the events.
+            wait(lambda: get_children(nodes) == ['b'],
+                 timeout=support.TIMEOUT)
+            handled = threading.Event()
+            client.handler.dispatch_callback(
+                Callback('watch', handled.set, ()))
+            self.assertTrue(handled.wait(support.TIMEOUT))
+        self.assertEqual([path for path in reads if path in (
+            PATH, nodes, f'{PATH}/{election.LEADER}')], [])
 
 
 class RestartTests(NodeTest):

@@ -7,7 +7,9 @@ import pickle
 import socket
 import struct
 import tempfile
+import time
 import unittest
+from unittest import mock
 
 import transaction
 import ZODB
@@ -20,6 +22,7 @@ from zope.testing.wait import wait
 
 import zc.zrs
 import zc.zrs.loop
+import zc.zrs.primary
 import zc.zrs.testing
 from zc.zrs import protocol
 from zc.zrs.tests import support
@@ -85,8 +88,13 @@ class TempDirTest(unittest.TestCase):
 class RawSecondary:
     """A hand-made secondary speaking the wire protocol."""
 
-    def __init__(self, address):
-        self.sock = socket.create_connection(address, support.TIMEOUT)
+    def __init__(self, address, receive_buffer=None):
+        self.sock = socket.socket()
+        self.sock.settimeout(support.TIMEOUT)
+        if receive_buffer is not None:  # set before the window is agreed
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                                 receive_buffer)
+        self.sock.connect(address)
         self.buffer = b''
 
     def send(self, payload):
@@ -474,6 +482,53 @@ class ClosingTests(TempDirTest):
              timeout=support.TIMEOUT)
         support.assert_replica(self, self.path('primary.fs'),
                                self.path('secondary.fs'))
+        self.assertNoErrors()
+
+    def test_closing_the_primary_with_a_secondary_in_sync_is_prompt(self):
+        primary = self.primary()
+        db = ZODB.DB(primary)
+        secondary = self.secondary(primary.address)
+        self.commit(db, 20)
+        self.caught_up(secondary, primary)
+        start = time.monotonic()
+        db.close()  # closes the primary
+        self.assertLess(time.monotonic() - start, 1)
+        self.assertEqual(
+            [m for m in self.logs.messages(logging.INFO)
+             if 'waiting' in m or 'catch up' in m], [])
+        self.assertNoErrors()
+
+    def test_closing_the_primary_drops_a_secondary_that_reads_nothing(self):
+        # A secondary that no longer reads (stuck, or shutting down
+        # itself) holds the close for STALL_TIMEOUT, not CLOSE_TIMEOUT,
+        # and the log says at once what the close waits for.
+        primary = self.primary()
+        db = ZODB.DB(primary)
+        self.commit(db, 30, size=500000)
+        raw = RawSecondary(primary.address, receive_buffer=4096)
+        self.addCleanup(raw.close)
+        raw.send(b'zrs2.1')
+        raw.send(z64)
+        wait(lambda: any(c._paused for c in primary._server.connections),
+             timeout=support.TIMEOUT)  # its socket is full
+        stall = 1
+        with mock.patch.multiple(zc.zrs.primary, CLOSE_TIMEOUT=30,
+                                 STALL_TIMEOUT=stall, PROGRESS_INTERVAL=0.1,
+                                 create=True):
+            start = time.monotonic()
+            db.close()
+        self.assertLess(time.monotonic() - start, stall + 5)
+        [waiting] = [r for r in self.logs.records
+                     if 'closing: waiting up to 30 seconds for secondary '
+                     in r.getMessage()]
+        [dropped] = [r for r in self.logs.records
+                     if 'took nothing for 1 seconds: disconnecting it at '
+                     'close' in r.getMessage()]
+        self.assertEqual(dropped.levelno, logging.WARNING)
+        # Said as the close began, a whole stall before it gave up.
+        self.assertGreaterEqual(dropped.created - waiting.created,
+                                stall * 0.9)
+        self.assertTrue(raw.closed_by_peer())
         self.assertNoErrors()
 
     def test_reactor_argument_is_refused(self):
