@@ -33,7 +33,13 @@ thread (one hop: the floor under any design's lag) and through the same
 thread hand-offs as a replicated commit but without any work (the floor
 under ours), in chunks alternating with the isolated commits, and how
 fast the storage API the secondary applies through restores the
-catch-up history from memory (the ceiling over catch-up).
+catch-up history from memory (the ceiling over catch-up). Beside each
+throughput pair it times a third block, the floor under attached/plain:
+plain commits each followed by the least any replicating primary does
+(the committing thread sending a small transaction's bytes to the other
+process, a loop thread receiving its acknowledgement), without zc.zrs;
+its rate over the pair's plain rate bounds attached/plain on this
+machine.
 
 ``--stages`` only times our isolated commits stage by stage (from the
 storage's tpc_finish to the lag watcher, through the loops, send() and
@@ -199,13 +205,16 @@ def stage_breakdown(python, env, directory, options):
               f'{floor[-1]:7.3f}')
 
 
-def throughput(primary, secondary, options, figures):
+def throughput(primary, secondary, options, figures, limits):
     """Plain and attached blocks of commits in interleaved pairs (plain
     first, then attached first, ...), each attached block followed,
     untimed, by the secondary catching up: neither kind of block pays
-    for the other's replication, and both see the same machine."""
-    plain, attached, ratios, complete = [], [], [], []
+    for the other's replication, and both see the same machine. With
+    ``limits``, a floor block follows each pair (see zrs_worker.floor)."""
+    plain, attached, ratios, complete, floors = [], [], [], [], []
     cpu = {'plain': [], 'attached': [], 'secondary': []}
+    if limits:
+        cpu['floor'] = []
     for pair in range(options.rounds):
         rates = {}
         for kind in (('plain', 'attached') if pair % 2 == 0
@@ -226,9 +235,16 @@ def throughput(primary, secondary, options, figures):
         plain.append(rates['plain'])
         attached.append(rates['attached'])
         ratios.append(rates['attached'] / rates['plain'])
+        if limits:
+            port = secondary.ask('sink')
+            rate, _, _, used = primary.ask(f'floor {port} {options.commits}')
+            cpu['floor'].append(used)
+            floors.append(rate / rates['plain'])
     figures['plain tx/s'] = statistics.median(plain)
     figures['attached tx/s'] = statistics.median(attached)
     figures['attached/plain'] = ratios  # pooled over the runs
+    if limits:
+        figures['floor attached/plain'] = floors
     figures['complete after burst ms'] = statistics.median(complete) * 1000
     for name, values in cpu.items():
         figures[f'CPU us/commit {name}'] = statistics.median(values) * 1e6
@@ -265,7 +281,7 @@ def run(python, env, directory, options, limits):
     secondary = Worker(python, env, 'secondary', path('s.fs'), port)
     last = primary.ask('commit 1 0')[1]
     secondary.ask(f'wait {last}')
-    throughput(primary, secondary, options, figures)
+    throughput(primary, secondary, options, figures, limits)
     lags(primary, secondary, options, figures, limits)
     secondary.close()
     primary.close()
@@ -349,6 +365,10 @@ def main():
             f'{name} {spread[name][key][1]:.2f} '
             f'[{spread[name][key][0]:.2f}-{spread[name][key][2]:.2f}]'
             for name in runs))
+    floor = quartiles(sum((r['floor attached/plain'] for r in runs['ours']),
+                          []))
+    print(f'floor attached/plain [IQR] over all samples: ours {floor[1]:.2f} '
+          f'[{floor[0]:.2f}-{floor[2]:.2f}]')
     for key, figure in (('attached/plain', statistics.median),
                         ('complete after burst ms', None),
                         ('lag ms', lambda v: percentile(sorted(v), 0.99)),
@@ -372,7 +392,12 @@ def main():
           f'a commit); '
           f'restore-only {ours["restore-only txn/s"]:.0f} txn/s = '
           f'{ours["restore-only txn/s"] / theirs["catch-up txn/s"]:.2f}x '
-          f'the original\'s catch-up (over ours)')
+          f'the original\'s catch-up (over ours); attached/plain of plain '
+          f'commits that only send their bytes to a process that fsyncs '
+          f'them and acknowledges, no zc.zrs: '
+          f'{ours["floor attached/plain"]:.2f} '
+          f'(CPU {ours["CPU us/commit floor"]:.0f} us/commit, plain '
+          f'{ours["CPU us/commit plain"]:.0f})')
 
 
 def quartiles(values):
@@ -393,7 +418,7 @@ def summary(runs):
             figures[key] = statistics.median(values)
             continue
         pooled = sorted(sum(values, []))
-        if key == 'attached/plain':
+        if key.endswith('attached/plain'):
             figures[key] = statistics.median(pooled)
             continue
         name = key[:-len(' ms')]

@@ -22,6 +22,13 @@ a plain loopback socket, through the same thread hand-offs a replicated
 commit takes (committing thread, sending thread; receiving thread, which
 applies a small transaction itself; the lag watcher's polling), without
 any work;
+``floor PORT N`` (primary) and ``sink`` (secondary) time the least a
+replicating primary can do per commit, without zc.zrs: N plain commits,
+each followed by the committing thread sending a small transaction's
+bytes to the other process, which writes them to a file, fsyncs it (once
+for what one read brings, like group commit) and answers each with an
+acknowledgement that an asyncio loop thread of the primary receives (as
+our primary does with a zrs2.2 secondary);
 ``restore`` (primary) applies the transactions of its data file to a new
 FileStorage through the storage API the secondary uses, with group
 commit, from memory: what catch-up costs without the network and the
@@ -91,6 +98,9 @@ def main():
                 answer(restore(path, path + '.restored'))
             elif words[0] == 'ping':  # PORT N DELAY: [send times]
                 answer(ping(int(words[1]), int(words[2]), float(words[3])))
+            elif words[0] == 'floor':  # PORT N: like plain's answer
+                answer(floor(int(words[1]), int(words[2]), plain_root,
+                             plain_tm))
             elif words[0] == 'quit':
                 break
         conn.close()
@@ -150,6 +160,8 @@ def main():
                 answer(listen(arrived, received))
             elif words[0] == 'pings':  # [[arrival times], [seen times]]
                 answer([arrived, received])
+            elif words[0] == 'sink':  # [port]; see floor
+                answer(sink(path + '.sink'))
             elif words[0] == 'quit':
                 break
         storage.close()
@@ -279,6 +291,76 @@ def listen(arrived, received):
 
     for target in (receive, watch):
         threading.Thread(target=target, daemon=True).start()
+    return server.getsockname()[1]
+
+
+#: What a small commit of the benchmark's encodes to on the wire (bytes).
+SMALL_TRANSACTION = 400
+#: An acknowledgement on the wire: a 4-byte length and a tid.
+ACKNOWLEDGEMENT = 12
+
+
+def floor(port, count, root, tm):
+    """``count`` plain commits, each followed by sending
+    SMALL_TRANSACTION bytes from the committing thread, each answered by
+    the sink with an acknowledgement an asyncio loop thread receives:
+    [rate, None, time, CPU seconds per commit], like ``plain``."""
+    import asyncio
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    payload = b'x' * SMALL_TRANSACTION
+    with socket.create_connection(('127.0.0.1', port), timeout=30) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        acknowledged = [0]
+        done = threading.Event()
+
+        def receive():
+            acknowledged[0] += len(sock.recv(1 << 16)) // ACKNOWLEDGEMENT
+            if acknowledged[0] >= count:
+                done.set()
+
+        loop.call_soon_threadsafe(loop.add_reader, sock.fileno(), receive)
+        start = time.perf_counter()
+        cpu = time.process_time()
+        for i in range(count):
+            root['x'] = i
+            tm.commit()
+            sock.sendall(payload)
+        rate = count / (time.perf_counter() - start)
+        used = (time.process_time() - cpu) / count
+        done.wait(30)
+        loop.call_soon_threadsafe(loop.remove_reader, sock.fileno())
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(30)
+    loop.close()
+    return [rate, None, time.time(), used]
+
+
+def sink(path):
+    """Accept one connection (see floor) in a thread that appends what it
+    receives to the file ``path``, fsyncs it and answers every
+    SMALL_TRANSACTION bytes with an acknowledgement; the port."""
+    server = socket.create_server(('127.0.0.1', 0))
+    server.settimeout(30)
+
+    def serve():
+        with (server, server.accept()[0] as sock,
+              open(path, 'wb', buffering=0) as durable):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(300)
+            received = 0
+            while True:
+                data = sock.recv(1 << 16)
+                if not data:
+                    break
+                durable.write(data)
+                os.fsync(durable.fileno())
+                received += len(data)
+                answers, received = divmod(received, SMALL_TRANSACTION)
+                sock.sendall(b'a' * ACKNOWLEDGEMENT * answers)
+
+    threading.Thread(target=serve, daemon=True).start()
     return server.getsockname()[1]
 
 
