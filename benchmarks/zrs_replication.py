@@ -112,9 +112,9 @@ def percentile(ordered, fraction):
 #: The stages of an isolated commit's replication, each from the end of
 #: the one before (see zrs_worker.trace_primary and trace_secondary).
 STAGES = (
-    ('loop', 'commit durable -> primary loop runs'),
-    ('filled', 'loop: read, encode'),
-    ('sent', 'loop: send()'),
+    ('loop', 'commit durable -> sending starts'),
+    ('filled', 'read, encode'),
+    ('sent', 'send()'),
     ('received', 'send() -> secondary loop has it'),
     ('dequeued', 'secondary loop -> applier thread'),
     ('applying', 'applier: decode'),

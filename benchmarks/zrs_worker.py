@@ -19,7 +19,7 @@ Two more commands measure the limits of this machine, under the same load
 (our Python only): ``ping PORT N DELAY`` (primary) and ``listen`` /
 ``pings`` (secondary) time isolated messages between the two processes on
 a plain loopback socket, through the same thread hand-offs a replicated
-commit takes (committing thread, sending thread; receiving thread, which
+commit takes (the committing thread sends; receiving thread, which
 applies a small transaction itself; the lag watcher's polling), without
 any work;
 ``floor PORT N`` (primary) and ``sink`` (secondary) time the least a
@@ -36,7 +36,6 @@ decoding.
 """
 import json
 import os
-import queue
 import socket
 import sys
 import threading
@@ -189,9 +188,10 @@ def _traced(cls, name, before=None, after=None):
 
 def trace_primary(storage):
     """Note, per transaction: when the storage's tpc_finish made it
-    durable (``durable``), when the zc.zrs loop began to produce for the
-    secondary (``loop``), and when the bytes were handed to the socket
-    (``sent``: send() returned). The answer to ``stages`` is
+    durable (``durable``), when sending to the secondary began (``loop``:
+    in the committing thread, or the zc.zrs loop over TLS or while it owns
+    the connection), when it was read and encoded (``filled``) and when
+    the bytes were handed to the socket (``sent``: send() returned). The answer to ``stages`` is
     STAGES: ``[stage, time, tid]``."""
     import zc.zrs.primary
     note = STAGES.append
@@ -200,7 +200,7 @@ def trace_primary(storage):
                 ['durable', time.time(), storage.lastTransaction().hex()]))
     _traced(zc.zrs.primary._SecondaryConnection, '_fill',
             after=lambda c: note(['filled', time.time(), None]))
-    _traced(zc.zrs.primary._SecondaryConnection, '_produce',
+    _traced(zc.zrs.primary._SecondaryConnection, '_send_slice',
             before=lambda c: note(['loop', time.time(), None]),
             after=lambda c: note(['sent', time.time(), c.last_tid.hex()]))
     return 'tracing'
@@ -233,26 +233,16 @@ def trace_secondary():
 
 
 def ping(port, count, delay):
-    """Send ``count`` isolated 8-byte messages ``delay`` apart, handing
-    each to a sending thread as a commit nudges the zc.zrs loop; their
+    """Send ``count`` isolated 8-byte messages ``delay`` apart from the
+    calling thread, as a committing thread sends its transaction; their
     send times."""
     sent = []
-    handoff = queue.Queue()
     with socket.create_connection(('127.0.0.1', port), timeout=30) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def send():
-            for message in iter(handoff.get, None):
-                sock.sendall(message)
-
-        sender = threading.Thread(target=send, daemon=True)
-        sender.start()
         for i in range(count):
             time.sleep(delay)
             sent.append(time.time())
-            handoff.put(i.to_bytes(8, 'big'))
-        handoff.put(None)
-        sender.join(30)
+            sock.sendall(i.to_bytes(8, 'big'))
     return sent
 
 
