@@ -205,6 +205,10 @@ def stage_breakdown(python, env, directory, options):
               f'{floor[-1]:7.3f}')
 
 
+#: Where the committing thread's time goes (see zrs_worker.Timing).
+TIMING = ('wall', 'fsync', 'CPU', 'waiting for a core')
+
+
 def throughput(primary, secondary, options, figures, limits):
     """Plain and attached blocks of commits in interleaved pairs (plain
     first, then attached first, ...), each attached block followed,
@@ -213,21 +217,25 @@ def throughput(primary, secondary, options, figures, limits):
     ``limits``, a floor block follows each pair (see zrs_worker.floor)."""
     plain, attached, ratios, complete, floors = [], [], [], [], []
     cpu = {'plain': [], 'attached': [], 'secondary': []}
+    timings = {'plain': [], 'attached': []}
     if limits:
         cpu['floor'] = []
+        timings['floor'] = []
     for pair in range(options.rounds):
         rates = {}
         for kind in (('plain', 'attached') if pair % 2 == 0
                      else ('attached', 'plain')):
             if kind == 'plain':
-                rates[kind], _, _, used = primary.ask(
+                rates[kind], _, _, used, timing = primary.ask(
                     f'plain {options.commits} 0')
                 cpu['plain'].append(used)
+                timings['plain'].append(timing)
                 continue
             secondary_cpu = secondary.ask('cpu')
-            rates[kind], last, finished, used = primary.ask(
+            rates[kind], last, finished, used, timing = primary.ask(
                 f'commit {options.commits} 0')
             cpu['attached'].append(used)
+            timings['attached'].append(timing)
             done_at, _ = secondary.ask(f'wait {last}')
             complete.append(done_at - finished)
             cpu['secondary'].append(
@@ -237,8 +245,10 @@ def throughput(primary, secondary, options, figures, limits):
         ratios.append(rates['attached'] / rates['plain'])
         if limits:
             port = secondary.ask('sink')
-            rate, _, _, used = primary.ask(f'floor {port} {options.commits}')
+            rate, _, _, used, timing = primary.ask(
+                f'floor {port} {options.commits}')
             cpu['floor'].append(used)
+            timings['floor'].append(timing)
             floors.append(rate / rates['plain'])
     figures['plain tx/s'] = statistics.median(plain)
     figures['attached tx/s'] = statistics.median(attached)
@@ -248,6 +258,10 @@ def throughput(primary, secondary, options, figures, limits):
     figures['complete after burst ms'] = statistics.median(complete) * 1000
     for name, values in cpu.items():
         figures[f'CPU us/commit {name}'] = statistics.median(values) * 1e6
+    for name, values in timings.items():
+        for part, label in enumerate(TIMING):
+            figures[f'{label} us/commit {name}'] = statistics.median(
+                timing[part] for timing in values)
 
 
 def lags(primary, secondary, options, figures, limits):
@@ -351,12 +365,33 @@ def main():
           f'sample of every run [IQR: p25-p75]')
     print(f'{"figure":30} {"ours":>12} {"original":>12} {"ratio":>8}')
     for key in ours:
+        if key.split(' us/commit')[0] in TIMING:
+            continue  # in the table below
         if key not in theirs:
             print(f'{key:30} {ours[key]:12.2f}')
             continue
         ratio = ours[key] / theirs[key] if theirs[key] else float('nan')
         print(f'{key:30} {ours[key]:12.2f} {theirs[key]:12.2f} '
               f'{ratio:8.2f}')
+    print("the committing thread's time per commit (us, medians over the "
+          'blocks of every run): wall = fsync + CPU and waiting for a core '
+          'outside fsync + other waiting (GIL, locks, writes)')
+    print(f'{"block":20}' + ''.join(f'{label:>20}'
+                                    for label in TIMING + ('other',)))
+    for name, figures in (('ours', ours), ('original', theirs)):
+        for kind in ('plain', 'attached', 'floor'):
+            if f'wall us/commit {kind}' not in figures:
+                continue
+            parts = [figures[f'{label} us/commit {kind}']
+                     for label in TIMING]
+            print(f'{name + " " + kind:20}' + ''.join(
+                f'{part:20.0f}' for part in parts + [parts[0] - sum(parts[1:])]))
+    wall = ours['wall us/commit plain']
+    slower = ours['fsync us/commit attached'] - ours['fsync us/commit plain']
+    print(f'bound on attached/plain from the fsync alone: the secondary\'s '
+          f'fsyncs on the same disk make ours {slower:.0f} us/commit longer:'
+          f' {wall:.0f} / {wall + slower:.0f} = '
+          f'{wall / (wall + slower):.2f}')
     spread = {name: {key: quartiles(sum((r[key] for r in runs[name]), []))
                      for key in ('attached/plain', 'lag ms')}
               for name in runs}

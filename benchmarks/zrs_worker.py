@@ -7,9 +7,10 @@ stdin, one JSON answer per line on stdout.
     python zrs_worker.py primary PATH PORT PLAIN_PATH
     python zrs_worker.py secondary PATH PORT
 
-Commits answer their rate, the last tid, the time and the CPU time the
-process used per commit (its zc.zrs threads too); ``cpu`` asks a
-secondary for the CPU time it used so far.
+Commits answer their rate, the last tid, the time, the CPU time the
+process used per commit (its zc.zrs threads too) and where the committing
+thread's time went per commit (``Timing``); ``cpu`` asks a secondary for
+the CPU time it used so far.
 
 The primary process also holds a plain FileStorage (PLAIN_PATH), so the
 throughput with and without replication is measured in the same process,
@@ -63,6 +64,7 @@ def main():
         plain_db = ZODB.DB(ZODB.FileStorage.FileStorage(sys.argv[4]))
         plain_tm = transaction.TransactionManager()
         plain_root = plain_db.open(plain_tm).root()
+        timing = Timing()
         answer('ready')
         for line in sys.stdin:
             words = line.split()
@@ -73,12 +75,14 @@ def main():
                               else (plain_root, plain_tm))
                 start = time.perf_counter()
                 cpu = time.process_time()
+                timing.start()
                 for i in range(count):
                     target['x'] = b'x' * size if size else i
                     tm.commit()
                 answer([count / (time.perf_counter() - start),
                         storage.lastTransaction().hex(), time.time(),
-                        (time.process_time() - cpu) / count])
+                        (time.process_time() - cpu) / count,
+                        timing.per_commit(count)])
             elif words[0] == 'isolated':  # N commits DELAY apart
                 count, delay = int(words[1]), float(words[2])
                 done = []
@@ -99,7 +103,7 @@ def main():
                 answer(ping(int(words[1]), int(words[2]), float(words[3])))
             elif words[0] == 'floor':  # PORT N: like plain's answer
                 answer(floor(int(words[1]), int(words[2]), plain_root,
-                             plain_tm))
+                             plain_tm, timing))
             elif words[0] == 'quit':
                 break
         conn.close()
@@ -284,17 +288,62 @@ def listen(arrived, received):
     return server.getsockname()[1]
 
 
+class Timing:
+    """Where the calling (committing) thread's time goes: ``per_commit``
+    answers, in microseconds per commit since ``start()``, [wall, in
+    FileStorage's fsync (wall), the thread's CPU outside it, its waiting
+    for a core outside it (the kernel's run-queue delay, from /proc's
+    schedstat)]. The rest of the wall time is other waiting: for the GIL,
+    a lock, a write."""
+
+    def __init__(self):
+        module = sys.modules['ZODB.FileStorage.FileStorage']
+        fsync = module.fsync
+        self._in_fsync = [0.0, 0.0, 0.0]  # wall, CPU, waiting for a core
+        self._schedstat = os.open(
+            f'/proc/self/task/{threading.get_native_id()}/schedstat',
+            os.O_RDONLY)
+
+        def timed(fd):
+            before = self._clocks()
+            try:
+                return fsync(fd)
+            finally:
+                for i, (then, now) in enumerate(zip(before,
+                                                    self._clocks())):
+                    self._in_fsync[i] += now - then
+
+        module.fsync = timed
+        self._start = None
+
+    def _clocks(self):
+        run_delay = int(os.pread(self._schedstat, 128, 0).split()[1]) / 1e9
+        return time.perf_counter(), time.thread_time(), run_delay
+
+    def _now(self):
+        wall, cpu, waiting = self._clocks()
+        in_wall, in_cpu, in_waiting = self._in_fsync
+        return wall, in_wall, cpu - in_cpu, waiting - in_waiting
+
+    def start(self):
+        self._start = self._now()
+
+    def per_commit(self, count):
+        return [(now - then) / count * 1e6
+                for then, now in zip(self._start, self._now())]
+
+
 #: What a small commit of the benchmark's encodes to on the wire (bytes).
 SMALL_TRANSACTION = 400
 #: An acknowledgement on the wire: a 4-byte length and a tid.
 ACKNOWLEDGEMENT = 12
 
 
-def floor(port, count, root, tm):
+def floor(port, count, root, tm, timing):
     """``count`` plain commits, each followed by sending
     SMALL_TRANSACTION bytes from the committing thread, each answered by
     the sink with an acknowledgement an asyncio loop thread receives:
-    [rate, None, time, CPU seconds per commit], like ``plain``."""
+    [rate, None, time, CPU seconds per commit, timing], like ``plain``."""
     import asyncio
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
@@ -313,10 +362,12 @@ def floor(port, count, root, tm):
         loop.call_soon_threadsafe(loop.add_reader, sock.fileno(), receive)
         start = time.perf_counter()
         cpu = time.process_time()
+        timing.start()
         for i in range(count):
             root['x'] = i
             tm.commit()
             sock.sendall(payload)
+        spent = timing.per_commit(count)
         rate = count / (time.perf_counter() - start)
         used = (time.process_time() - cpu) / count
         done.wait(30)
@@ -324,7 +375,7 @@ def floor(port, count, root, tm):
     loop.call_soon_threadsafe(loop.stop)
     thread.join(30)
     loop.close()
-    return [rate, None, time.time(), used]
+    return [rate, None, time.time(), used, spent]
 
 
 def sink(path):
