@@ -39,7 +39,11 @@ plain commits each followed by the least any replicating primary does
 (the committing thread sending a small transaction's bytes to the other
 process, a loop thread receiving its acknowledgement), without zc.zrs;
 its rate over the pair's plain rate bounds attached/plain on this
-machine.
+machine. For every kind of block it shows where the committing thread's
+time goes per commit: in fsync (the secondary's fsyncs on the same disk
+make the primary's longer: a bound on attached/plain by itself), CPU and
+waiting for a core outside it (the secondary's process takes a core of
+two), and the rest (GIL, locks).
 
 ``--stages`` only times our isolated commits stage by stage (from the
 storage's tpc_finish to the lag watcher, through the loops, send() and
