@@ -240,7 +240,7 @@ def throughput(primary, secondary, options, figures, limits):
                 f'commit {options.commits} 0')
             cpu['attached'].append(used)
             timings['attached'].append(timing)
-            done_at, _ = secondary.ask(f'wait {last}')
+            done_at, _, _ = secondary.ask(f'wait {last}')
             complete.append(done_at - finished)
             cpu['secondary'].append(
                 (secondary.ask('cpu') - secondary_cpu) / options.commits)
@@ -314,11 +314,17 @@ def run(python, env, directory, options, limits):
     last = primary.ask('commit 1 0')[1]
     size = os.path.getsize(path('h.fs'))
     transactions = options.history + options.history // 50 + 2
+    primary_cpu = primary.ask('cpu')
     secondary = Worker(python, env, 'secondary', path('hs.fs'), port)
-    _, seconds = secondary.ask(f'wait {last}')
+    _, seconds, secondary_cpu = secondary.ask(f'wait {last}')
+    primary_cpu = primary.ask('cpu') - primary_cpu
     secondary.close()
     figures['catch-up txn/s'] = transactions / seconds
     figures['catch-up MB/s'] = size / seconds / 1e6
+    # Cores each process kept busy (1.0: one whole core), from the
+    # secondary's start; the primary's includes its wait for it.
+    figures['catch-up cores primary'] = primary_cpu / seconds
+    figures['catch-up cores secondary'] = secondary_cpu / seconds
     if limits:
         count, seconds = primary.ask('restore')
         figures['restore-only txn/s'] = count / seconds
@@ -431,7 +437,10 @@ def main():
           f'a commit); '
           f'restore-only {ours["restore-only txn/s"]:.0f} txn/s = '
           f'{ours["restore-only txn/s"] / theirs["catch-up txn/s"]:.2f}x '
-          f'the original\'s catch-up (over ours); attached/plain of plain '
+          f'the original\'s catch-up (over ours), while catching up the '
+          f'secondary keeps {ours["catch-up cores secondary"]:.2f} core busy '
+          f'(1.00: a whole one; its GIL), the primary '
+          f'{ours["catch-up cores primary"]:.2f}; attached/plain of plain '
           f'commits that only send their bytes to a process that fsyncs '
           f'them and acknowledges, no zc.zrs: '
           f'{ours["floor attached/plain"]:.2f} '

@@ -95,6 +95,8 @@ def main():
                 answer(done)
             elif words[0] == 'trace':  # time the stages from now on
                 answer(trace_primary(storage))
+            elif words[0] == 'cpu':  # CPU seconds this process used
+                answer(time.process_time())
             elif words[0] == 'stages':
                 answer(STAGES)
             elif words[0] == 'restore':  # [transactions, seconds]
@@ -111,7 +113,7 @@ def main():
         plain_db.close()
     else:
         import zc.zrs
-        started = time.time()
+        started, started_cpu = time.time(), time.process_time()
         storage = zc.zrs.Secondary(storage, ('127.0.0.1', int(sys.argv[3])),
                                    reconnect_delay=1)
         seen = {}
@@ -133,7 +135,7 @@ def main():
         answer('ready')
         for line in sys.stdin:
             words = line.split()
-            if words[0] == 'wait':  # until TID: [when, seconds since start]
+            if words[0] == 'wait':  # until TID: [when, seconds, CPU s]
                 target = bytes.fromhex(words[1])
                 deadline = time.time() + 300
                 while (storage.lastTransaction() < target
@@ -146,7 +148,8 @@ def main():
                             break
                         time.sleep(0.0005)
                 when = seen.setdefault(words[1], now)
-                answer([when, when - started])
+                answer([when, when - started,
+                        time.process_time() - started_cpu])
             elif words[0] == 'cpu':  # CPU seconds this process used
                 answer(time.process_time())
             elif words[0] == 'watch':
