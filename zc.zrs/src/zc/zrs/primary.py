@@ -605,6 +605,8 @@ class _SecondaryConnection(asyncio.Protocol):
                 return
 
     def _step(self):
+        """One turn of ``run``, under the lock: the loop owns the
+        connection until it is caught up with nothing pending."""
         self._loop_owns = True
         if self._closed or self.transport.is_closing():
             return
@@ -623,7 +625,9 @@ class _SecondaryConnection(asyncio.Protocol):
         elif self._finishing:
             self.transport.close()
         else:
-            self._loop_owns = self._writer is None  # caught up
+            # Caught up: committing threads send from now on (over TLS,
+            # only the loop can).
+            self._loop_owns = self._writer is None
 
     def _send_slice(self):
         """Write up to a slice of what is durable and not sent yet;
