@@ -210,7 +210,7 @@ def stage_breakdown(python, env, directory, options):
 
 
 #: Where the committing thread's time goes (see zrs_worker.Timing).
-TIMING = ('wall', 'fsync', 'CPU', 'waiting for a core')
+TIMING = ('wall', 'fsync', 'thread CPU', 'waiting for a core')
 
 
 def throughput(primary, secondary, options, figures, limits):
@@ -384,8 +384,8 @@ def main():
         print(f'{key:30} {ours[key]:12.2f} {theirs[key]:12.2f} '
               f'{ratio:8.2f}')
     print("the committing thread's time per commit (us, medians over the "
-          'blocks of every run): wall = fsync + CPU and waiting for a core '
-          'outside fsync + other waiting (GIL, locks, writes)')
+          'blocks of every run): wall = fsync + thread CPU and waiting for a '
+          'core outside fsync + other waiting (GIL, locks, writes)')
     print(f'{"block":20}' + ''.join(f'{label:>20}'
                                     for label in TIMING + ('other',)))
     for name, figures in (('ours', ours), ('original', theirs)):
