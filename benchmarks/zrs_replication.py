@@ -33,7 +33,17 @@ thread (one hop: the floor under any design's lag) and through the same
 thread hand-offs as a replicated commit but without any work (the floor
 under ours), in chunks alternating with the isolated commits, and how
 fast the storage API the secondary applies through restores the
-catch-up history from memory (the ceiling over catch-up).
+catch-up history from memory (the ceiling over catch-up). Beside each
+throughput pair it times a third block, the floor under attached/plain:
+plain commits each followed by the least any replicating primary does
+(the committing thread sending a small transaction's bytes to the other
+process, a loop thread receiving its acknowledgement), without zc.zrs;
+its rate over the pair's plain rate bounds attached/plain on this
+machine. For every kind of block it shows where the committing thread's
+time goes per commit: in fsync (the secondary's fsyncs on the same disk
+make the primary's longer: a bound on attached/plain by itself), CPU and
+waiting for a core outside it (the secondary's process takes a core of
+two), and the rest (GIL, locks).
 
 ``--stages`` only times our isolated commits stage by stage (from the
 storage's tpc_finish to the lag watcher, through the loops, send() and
@@ -106,9 +116,9 @@ def percentile(ordered, fraction):
 #: The stages of an isolated commit's replication, each from the end of
 #: the one before (see zrs_worker.trace_primary and trace_secondary).
 STAGES = (
-    ('loop', 'commit durable -> primary loop runs'),
-    ('filled', 'loop: read, encode'),
-    ('sent', 'loop: send()'),
+    ('loop', 'commit durable -> sending starts'),
+    ('filled', 'read, encode'),
+    ('sent', 'send()'),
     ('received', 'send() -> secondary loop has it'),
     ('dequeued', 'secondary loop -> applier thread'),
     ('applying', 'applier: decode'),
@@ -199,39 +209,63 @@ def stage_breakdown(python, env, directory, options):
               f'{floor[-1]:7.3f}')
 
 
-def throughput(primary, secondary, options, figures):
+#: Where the committing thread's time goes (see zrs_worker.Timing).
+TIMING = ('wall', 'fsync', 'thread CPU', 'waiting for a core')
+
+
+def throughput(primary, secondary, options, figures, limits):
     """Plain and attached blocks of commits in interleaved pairs (plain
     first, then attached first, ...), each attached block followed,
     untimed, by the secondary catching up: neither kind of block pays
-    for the other's replication, and both see the same machine."""
-    plain, attached, ratios, complete = [], [], [], []
+    for the other's replication, and both see the same machine. With
+    ``limits``, a floor block follows each pair (see zrs_worker.floor)."""
+    plain, attached, ratios, complete, floors = [], [], [], [], []
     cpu = {'plain': [], 'attached': [], 'secondary': []}
+    timings = {'plain': [], 'attached': []}
+    if limits:
+        cpu['floor'] = []
+        timings['floor'] = []
     for pair in range(options.rounds):
         rates = {}
         for kind in (('plain', 'attached') if pair % 2 == 0
                      else ('attached', 'plain')):
             if kind == 'plain':
-                rates[kind], _, _, used = primary.ask(
+                rates[kind], _, _, used, timing = primary.ask(
                     f'plain {options.commits} 0')
                 cpu['plain'].append(used)
+                timings['plain'].append(timing)
                 continue
             secondary_cpu = secondary.ask('cpu')
-            rates[kind], last, finished, used = primary.ask(
+            rates[kind], last, finished, used, timing = primary.ask(
                 f'commit {options.commits} 0')
             cpu['attached'].append(used)
-            done_at, _ = secondary.ask(f'wait {last}')
+            timings['attached'].append(timing)
+            done_at, _, _ = secondary.ask(f'wait {last}')
             complete.append(done_at - finished)
             cpu['secondary'].append(
                 (secondary.ask('cpu') - secondary_cpu) / options.commits)
         plain.append(rates['plain'])
         attached.append(rates['attached'])
         ratios.append(rates['attached'] / rates['plain'])
+        if limits:
+            port = secondary.ask('sink')
+            rate, _, _, used, timing = primary.ask(
+                f'floor {port} {options.commits}')
+            cpu['floor'].append(used)
+            timings['floor'].append(timing)
+            floors.append(rate / rates['plain'])
     figures['plain tx/s'] = statistics.median(plain)
     figures['attached tx/s'] = statistics.median(attached)
     figures['attached/plain'] = ratios  # pooled over the runs
+    if limits:
+        figures['floor attached/plain'] = floors
     figures['complete after burst ms'] = statistics.median(complete) * 1000
     for name, values in cpu.items():
         figures[f'CPU us/commit {name}'] = statistics.median(values) * 1e6
+    for name, values in timings.items():
+        for part, label in enumerate(TIMING):
+            figures[f'{label} us/commit {name}'] = statistics.median(
+                timing[part] for timing in values)
 
 
 def lags(primary, secondary, options, figures, limits):
@@ -265,7 +299,7 @@ def run(python, env, directory, options, limits):
     secondary = Worker(python, env, 'secondary', path('s.fs'), port)
     last = primary.ask('commit 1 0')[1]
     secondary.ask(f'wait {last}')
-    throughput(primary, secondary, options, figures)
+    throughput(primary, secondary, options, figures, limits)
     lags(primary, secondary, options, figures, limits)
     secondary.close()
     primary.close()
@@ -280,11 +314,17 @@ def run(python, env, directory, options, limits):
     last = primary.ask('commit 1 0')[1]
     size = os.path.getsize(path('h.fs'))
     transactions = options.history + options.history // 50 + 2
+    primary_cpu = primary.ask('cpu')
     secondary = Worker(python, env, 'secondary', path('hs.fs'), port)
-    _, seconds = secondary.ask(f'wait {last}')
+    _, seconds, secondary_cpu = secondary.ask(f'wait {last}')
+    primary_cpu = primary.ask('cpu') - primary_cpu
     secondary.close()
     figures['catch-up txn/s'] = transactions / seconds
     figures['catch-up MB/s'] = size / seconds / 1e6
+    # Cores each process kept busy (1.0: one whole core), from the
+    # secondary's start; the primary's includes its wait for it.
+    figures['catch-up cores primary'] = primary_cpu / seconds
+    figures['catch-up cores secondary'] = secondary_cpu / seconds
     if limits:
         count, seconds = primary.ask('restore')
         figures['restore-only txn/s'] = count / seconds
@@ -335,12 +375,33 @@ def main():
           f'sample of every run [IQR: p25-p75]')
     print(f'{"figure":30} {"ours":>12} {"original":>12} {"ratio":>8}')
     for key in ours:
+        if key.split(' us/commit')[0] in TIMING:
+            continue  # in the table below
         if key not in theirs:
             print(f'{key:30} {ours[key]:12.2f}')
             continue
         ratio = ours[key] / theirs[key] if theirs[key] else float('nan')
         print(f'{key:30} {ours[key]:12.2f} {theirs[key]:12.2f} '
               f'{ratio:8.2f}')
+    print("the committing thread's time per commit (us, medians over the "
+          'blocks of every run): wall = fsync + thread CPU and waiting for a '
+          'core outside fsync + other waiting (GIL, locks, writes)')
+    print(f'{"block":20}' + ''.join(f'{label:>20}'
+                                    for label in TIMING + ('other',)))
+    for name, figures in (('ours', ours), ('original', theirs)):
+        for kind in ('plain', 'attached', 'floor'):
+            if f'wall us/commit {kind}' not in figures:
+                continue
+            parts = [figures[f'{label} us/commit {kind}']
+                     for label in TIMING]
+            print(f'{name + " " + kind:20}' + ''.join(
+                f'{part:20.0f}' for part in parts + [parts[0] - sum(parts[1:])]))
+    wall = ours['wall us/commit plain']
+    slower = ours['fsync us/commit attached'] - ours['fsync us/commit plain']
+    print(f'bound on attached/plain from the fsync alone: the secondary\'s '
+          f'fsyncs on the same disk make ours {slower:.0f} us/commit longer:'
+          f' {wall:.0f} / {wall + slower:.0f} = '
+          f'{wall / (wall + slower):.2f}')
     spread = {name: {key: quartiles(sum((r[key] for r in runs[name]), []))
                      for key in ('attached/plain', 'lag ms')}
               for name in runs}
@@ -349,6 +410,10 @@ def main():
             f'{name} {spread[name][key][1]:.2f} '
             f'[{spread[name][key][0]:.2f}-{spread[name][key][2]:.2f}]'
             for name in runs))
+    floor = quartiles(sum((r['floor attached/plain'] for r in runs['ours']),
+                          []))
+    print(f'floor attached/plain [IQR] over all samples: ours {floor[1]:.2f} '
+          f'[{floor[0]:.2f}-{floor[2]:.2f}]')
     for key, figure in (('attached/plain', statistics.median),
                         ('complete after burst ms', None),
                         ('lag ms', lambda v: percentile(sorted(v), 0.99)),
@@ -372,7 +437,15 @@ def main():
           f'a commit); '
           f'restore-only {ours["restore-only txn/s"]:.0f} txn/s = '
           f'{ours["restore-only txn/s"] / theirs["catch-up txn/s"]:.2f}x '
-          f'the original\'s catch-up (over ours)')
+          f'the original\'s catch-up (over ours), while catching up the '
+          f'secondary keeps {ours["catch-up cores secondary"]:.2f} core busy '
+          f'(1.00: a whole one; its GIL), the primary '
+          f'{ours["catch-up cores primary"]:.2f}; attached/plain of plain '
+          f'commits that only send their bytes to a process that fsyncs '
+          f'them and acknowledges, no zc.zrs: '
+          f'{ours["floor attached/plain"]:.2f} '
+          f'(CPU {ours["CPU us/commit floor"]:.0f} us/commit, plain '
+          f'{ours["CPU us/commit plain"]:.0f})')
 
 
 def quartiles(values):
@@ -393,7 +466,7 @@ def summary(runs):
             figures[key] = statistics.median(values)
             continue
         pooled = sorted(sum(values, []))
-        if key == 'attached/plain':
+        if key.endswith('attached/plain'):
             figures[key] = statistics.median(pooled)
             continue
         name = key[:-len(' ms')]

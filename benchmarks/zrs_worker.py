@@ -7,9 +7,10 @@ stdin, one JSON answer per line on stdout.
     python zrs_worker.py primary PATH PORT PLAIN_PATH
     python zrs_worker.py secondary PATH PORT
 
-Commits answer their rate, the last tid, the time and the CPU time the
-process used per commit (its zc.zrs threads too); ``cpu`` asks a
-secondary for the CPU time it used so far.
+Commits answer their rate, the last tid, the time, the CPU time the
+process used per commit (its zc.zrs threads too) and where the committing
+thread's time went per commit (``Timing``); ``cpu`` asks a secondary for
+the CPU time it used so far.
 
 The primary process also holds a plain FileStorage (PLAIN_PATH), so the
 throughput with and without replication is measured in the same process,
@@ -19,9 +20,16 @@ Two more commands measure the limits of this machine, under the same load
 (our Python only): ``ping PORT N DELAY`` (primary) and ``listen`` /
 ``pings`` (secondary) time isolated messages between the two processes on
 a plain loopback socket, through the same thread hand-offs a replicated
-commit takes (committing thread, sending thread; receiving thread, which
+commit takes (the committing thread sends; receiving thread, which
 applies a small transaction itself; the lag watcher's polling), without
 any work;
+``floor PORT N`` (primary) and ``sink`` (secondary) time the least a
+replicating primary can do per commit, without zc.zrs: N plain commits,
+each followed by the committing thread sending a small transaction's
+bytes to the other process, which writes them to a file, fsyncs it (once
+for what one read brings, like group commit) and answers each with an
+acknowledgement that an asyncio loop thread of the primary receives (as
+our primary does with a zrs2.2 secondary);
 ``restore`` (primary) applies the transactions of its data file to a new
 FileStorage through the storage API the secondary uses, with group
 commit, from memory: what catch-up costs without the network and the
@@ -29,7 +37,6 @@ decoding.
 """
 import json
 import os
-import queue
 import socket
 import sys
 import threading
@@ -57,6 +64,7 @@ def main():
         plain_db = ZODB.DB(ZODB.FileStorage.FileStorage(sys.argv[4]))
         plain_tm = transaction.TransactionManager()
         plain_root = plain_db.open(plain_tm).root()
+        timing = Timing()
         answer('ready')
         for line in sys.stdin:
             words = line.split()
@@ -67,12 +75,14 @@ def main():
                               else (plain_root, plain_tm))
                 start = time.perf_counter()
                 cpu = time.process_time()
+                timing.start()
                 for i in range(count):
                     target['x'] = b'x' * size if size else i
                     tm.commit()
                 answer([count / (time.perf_counter() - start),
                         storage.lastTransaction().hex(), time.time(),
-                        (time.process_time() - cpu) / count])
+                        (time.process_time() - cpu) / count,
+                        timing.per_commit(count)])
             elif words[0] == 'isolated':  # N commits DELAY apart
                 count, delay = int(words[1]), float(words[2])
                 done = []
@@ -85,12 +95,17 @@ def main():
                 answer(done)
             elif words[0] == 'trace':  # time the stages from now on
                 answer(trace_primary(storage))
+            elif words[0] == 'cpu':  # CPU seconds this process used
+                answer(time.process_time())
             elif words[0] == 'stages':
                 answer(STAGES)
             elif words[0] == 'restore':  # [transactions, seconds]
                 answer(restore(path, path + '.restored'))
             elif words[0] == 'ping':  # PORT N DELAY: [send times]
                 answer(ping(int(words[1]), int(words[2]), float(words[3])))
+            elif words[0] == 'floor':  # PORT N: like plain's answer
+                answer(floor(int(words[1]), int(words[2]), plain_root,
+                             plain_tm, timing))
             elif words[0] == 'quit':
                 break
         conn.close()
@@ -98,7 +113,7 @@ def main():
         plain_db.close()
     else:
         import zc.zrs
-        started = time.time()
+        started, started_cpu = time.time(), time.process_time()
         storage = zc.zrs.Secondary(storage, ('127.0.0.1', int(sys.argv[3])),
                                    reconnect_delay=1)
         seen = {}
@@ -120,7 +135,7 @@ def main():
         answer('ready')
         for line in sys.stdin:
             words = line.split()
-            if words[0] == 'wait':  # until TID: [when, seconds since start]
+            if words[0] == 'wait':  # until TID: [when, seconds, CPU s]
                 target = bytes.fromhex(words[1])
                 deadline = time.time() + 300
                 while (storage.lastTransaction() < target
@@ -133,7 +148,8 @@ def main():
                             break
                         time.sleep(0.0005)
                 when = seen.setdefault(words[1], now)
-                answer([when, when - started])
+                answer([when, when - started,
+                        time.process_time() - started_cpu])
             elif words[0] == 'cpu':  # CPU seconds this process used
                 answer(time.process_time())
             elif words[0] == 'watch':
@@ -150,6 +166,8 @@ def main():
                 answer(listen(arrived, received))
             elif words[0] == 'pings':  # [[arrival times], [seen times]]
                 answer([arrived, received])
+            elif words[0] == 'sink':  # [port]; see floor
+                answer(sink(path + '.sink'))
             elif words[0] == 'quit':
                 break
         storage.close()
@@ -177,9 +195,10 @@ def _traced(cls, name, before=None, after=None):
 
 def trace_primary(storage):
     """Note, per transaction: when the storage's tpc_finish made it
-    durable (``durable``), when the zc.zrs loop began to produce for the
-    secondary (``loop``), and when the bytes were handed to the socket
-    (``sent``: send() returned). The answer to ``stages`` is
+    durable (``durable``), when sending to the secondary began (``loop``:
+    in the committing thread, or the zc.zrs loop over TLS or while it owns
+    the connection), when it was read and encoded (``filled``) and when
+    the bytes were handed to the socket (``sent``: send() returned). The answer to ``stages`` is
     STAGES: ``[stage, time, tid]``."""
     import zc.zrs.primary
     note = STAGES.append
@@ -188,7 +207,7 @@ def trace_primary(storage):
                 ['durable', time.time(), storage.lastTransaction().hex()]))
     _traced(zc.zrs.primary._SecondaryConnection, '_fill',
             after=lambda c: note(['filled', time.time(), None]))
-    _traced(zc.zrs.primary._SecondaryConnection, '_produce',
+    _traced(zc.zrs.primary._SecondaryConnection, '_send_slice',
             before=lambda c: note(['loop', time.time(), None]),
             after=lambda c: note(['sent', time.time(), c.last_tid.hex()]))
     return 'tracing'
@@ -221,26 +240,16 @@ def trace_secondary():
 
 
 def ping(port, count, delay):
-    """Send ``count`` isolated 8-byte messages ``delay`` apart, handing
-    each to a sending thread as a commit nudges the zc.zrs loop; their
+    """Send ``count`` isolated 8-byte messages ``delay`` apart from the
+    calling thread, as a committing thread sends its transaction; their
     send times."""
     sent = []
-    handoff = queue.Queue()
     with socket.create_connection(('127.0.0.1', port), timeout=30) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def send():
-            for message in iter(handoff.get, None):
-                sock.sendall(message)
-
-        sender = threading.Thread(target=send, daemon=True)
-        sender.start()
         for i in range(count):
             time.sleep(delay)
             sent.append(time.time())
-            handoff.put(i.to_bytes(8, 'big'))
-        handoff.put(None)
-        sender.join(30)
+            sock.sendall(i.to_bytes(8, 'big'))
     return sent
 
 
@@ -279,6 +288,123 @@ def listen(arrived, received):
 
     for target in (receive, watch):
         threading.Thread(target=target, daemon=True).start()
+    return server.getsockname()[1]
+
+
+class Timing:
+    """Where the calling (committing) thread's time goes: ``per_commit``
+    answers, in microseconds per commit since ``start()``, [wall, in
+    FileStorage's fsync (wall), the thread's CPU outside it, its waiting
+    for a core outside it (the kernel's run-queue delay, from /proc's
+    schedstat)]. The rest of the wall time is other waiting: for the GIL,
+    a lock, a write."""
+
+    def __init__(self):
+        module = sys.modules['ZODB.FileStorage.FileStorage']
+        fsync = module.fsync
+        self._in_fsync = [0.0, 0.0, 0.0]  # wall, CPU, waiting for a core
+        self._schedstat = os.open(
+            f'/proc/self/task/{threading.get_native_id()}/schedstat',
+            os.O_RDONLY)
+
+        def timed(fd):
+            before = self._clocks()
+            try:
+                return fsync(fd)
+            finally:
+                for i, (then, now) in enumerate(zip(before,
+                                                    self._clocks())):
+                    self._in_fsync[i] += now - then
+
+        module.fsync = timed
+        self._start = None
+
+    def _clocks(self):
+        run_delay = int(os.pread(self._schedstat, 128, 0).split()[1]) / 1e9
+        return time.perf_counter(), time.thread_time(), run_delay
+
+    def _now(self):
+        wall, cpu, waiting = self._clocks()
+        in_wall, in_cpu, in_waiting = self._in_fsync
+        return wall, in_wall, cpu - in_cpu, waiting - in_waiting
+
+    def start(self):
+        self._start = self._now()
+
+    def per_commit(self, count):
+        return [(now - then) / count * 1e6
+                for then, now in zip(self._start, self._now())]
+
+
+#: What a small commit of the benchmark's encodes to on the wire (bytes).
+SMALL_TRANSACTION = 400
+#: An acknowledgement on the wire: a 4-byte length and a tid.
+ACKNOWLEDGEMENT = 12
+
+
+def floor(port, count, root, tm, timing):
+    """``count`` plain commits, each followed by sending
+    SMALL_TRANSACTION bytes from the committing thread, each answered by
+    the sink with an acknowledgement an asyncio loop thread receives:
+    [rate, None, time, CPU seconds per commit, timing], like ``plain``."""
+    import asyncio
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    payload = b'x' * SMALL_TRANSACTION
+    with socket.create_connection(('127.0.0.1', port), timeout=30) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        acknowledged = [0]
+        done = threading.Event()
+
+        def receive():
+            acknowledged[0] += len(sock.recv(1 << 16)) // ACKNOWLEDGEMENT
+            if acknowledged[0] >= count:
+                done.set()
+
+        loop.call_soon_threadsafe(loop.add_reader, sock.fileno(), receive)
+        start = time.perf_counter()
+        cpu = time.process_time()
+        timing.start()
+        for i in range(count):
+            root['x'] = i
+            tm.commit()
+            sock.sendall(payload)
+        spent = timing.per_commit(count)
+        rate = count / (time.perf_counter() - start)
+        used = (time.process_time() - cpu) / count
+        done.wait(30)
+        loop.call_soon_threadsafe(loop.remove_reader, sock.fileno())
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(30)
+    loop.close()
+    return [rate, None, time.time(), used, spent]
+
+
+def sink(path):
+    """Accept one connection (see floor) in a thread that appends what it
+    receives to the file ``path``, fsyncs it and answers every
+    SMALL_TRANSACTION bytes with an acknowledgement; the port."""
+    server = socket.create_server(('127.0.0.1', 0))
+    server.settimeout(30)
+
+    def serve():
+        with (server, server.accept()[0] as sock,
+              open(path, 'wb', buffering=0) as durable):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(300)
+            received = 0
+            while True:
+                data = sock.recv(1 << 16)
+                if not data:
+                    break
+                durable.write(data)
+                os.fsync(durable.fileno())
+                received += len(data)
+                answers, received = divmod(received, SMALL_TRANSACTION)
+                sock.sendall(b'a' * ACKNOWLEDGEMENT * answers)
+
+    threading.Thread(target=serve, daemon=True).start()
     return server.getsockname()[1]
 
 

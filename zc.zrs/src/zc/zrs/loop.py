@@ -6,10 +6,17 @@ on first use, shared by every Primary and Secondary of the process, and
 stops it at interpreter exit. Storage I/O (reading the primary's file,
 applying transactions on a secondary) happens in threads of its own, never
 on this loop.
+
+A ``SocketWriter`` lets a thread other than the loop's write to a
+connection's socket itself (a committing primary thread sends its
+transaction without waiting for the loop to wake up); the loop sends only
+what the socket could not take at once.
 """
 import asyncio
 import atexit
 import concurrent.futures
+import os
+import socket
 import threading
 
 
@@ -110,6 +117,80 @@ def soon(loop, function, *args):
     except RuntimeError:
         if not loop.is_closed():
             raise
+
+
+class SocketWriter:
+    """Writes to the socket of a plain (TCP or unix) transport on ``loop``
+    from any thread, the transport itself only reading.
+
+    ``write(data)`` sends what the socket takes at once from the calling
+    thread and keeps the rest in ``pending``; ``flush()`` (on the loop)
+    sends more of it, and until ``pending`` is empty the loop calls
+    ``writable()`` whenever the socket can take more. The caller
+    serializes ``write``, ``flush`` and ``close`` (one lock of its own).
+    It writes through a duplicate of the socket's descriptor, so the
+    transport closing its own never leaves a write aimed at a reused
+    number: the connection ends once ``close()`` closes the duplicate too.
+    """
+
+    def __init__(self, loop, transport, writable):
+        self._loop = loop
+        self._sock = socket.socket(
+            fileno=os.dup(transport.get_extra_info('socket').fileno()))
+        self._sock.setblocking(False)
+        self._writable = writable
+        self._watching = False
+        self.pending = bytearray()
+        self.error = None  # the OSError that broke the connection, if any
+
+    @classmethod
+    def supports(cls, transport):
+        """Whether ``transport``'s bytes are its socket's (not TLS)."""
+        return (transport.get_extra_info('ssl_object') is None
+                and transport.get_extra_info('socket') is not None)
+
+    def write(self, data):
+        """Send ``data`` after anything pending, as far as the socket
+        takes it now; the rest waits for ``flush``."""
+        if self.pending or self.error is not None:
+            self.pending += data
+            return
+        self._send(data)
+
+    def flush(self):
+        """On the loop: send what is pending (as far as the socket takes
+        it); True once nothing is. Until then ``writable()`` is called
+        when the socket can take more."""
+        if self.pending and self.error is None:
+            pending, self.pending = self.pending, bytearray()
+            self._send(pending)
+        done = not self.pending or self.error is not None
+        if done != (not self._watching):
+            if done:
+                self._loop.remove_writer(self._sock.fileno())
+            else:
+                self._loop.add_writer(self._sock.fileno(), self._writable)
+            self._watching = not done
+        return done
+
+    def _send(self, data):
+        try:
+            sent = self._sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError as exc:  # the transport's reading sees it too
+            self.error = exc
+            return
+        if sent < len(data):
+            self.pending += memoryview(data)[sent:]
+
+    def close(self):
+        """On the loop: stop writing (what is pending is dropped)."""
+        if self._watching:
+            self._loop.remove_writer(self._sock.fileno())
+            self._watching = False
+        self._sock.close()
+        self.pending = bytearray()
 
 
 @atexit.register

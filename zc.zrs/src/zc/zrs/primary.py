@@ -1,12 +1,16 @@
 """The primary: a storage wrapper that streams every committed transaction
 to the secondaries connected to its replication address.
 
-Committing threads only note how far the data file is durable and nudge
-the zc.zrs loop (once: a nudge on its way covers the commits that follow
-it); the loop reads the file and writes to the secondaries' sockets, a
-slice at a time, at once. Batching comes from the socket: while a
-secondary's buffer is full the connection waits, and its next send carries
-every transaction committed meanwhile. No commit waits for a timer.
+A committing thread sends its transaction itself: it notes how far the
+data file is durable, reads what is new from the file, encodes it and
+hands it to each caught-up secondary's socket (zc.zrs.loop.SocketWriter),
+with no hand-off to the zc.zrs loop on the way. The loop does the rest:
+reading the secondaries' acknowledgements, a new secondary's catch-up
+(a slice at a time), and whatever a socket could not take at once.
+Batching comes from the socket: while a secondary's socket is full the
+loop owns the connection, and its next send carries every transaction
+committed meanwhile. No commit waits for a timer. (Over TLS, whose bytes
+only the transport can write, a commit nudges the loop instead.)
 
 With synchronous commit (``synchronous`` N > 0), ``tpc_finish`` returns
 (and calls its callback: ZEO's invalidations to other clients) only once
@@ -19,6 +23,7 @@ import asyncio
 import errno
 import logging
 import os
+import threading
 import time
 
 import ZODB.blob
@@ -52,7 +57,7 @@ PROGRESS_INTERVAL = 0.5
 #: Bytes gathered before they are handed to the socket (and the loop
 #: attends to other connections).
 SLICE_SIZE = 1 << 18
-#: The socket buffer a connection lets fill before it pauses.
+#: The transport buffer a TLS connection lets fill before it pauses.
 WRITE_HIGH_WATER = 1 << 20
 
 
@@ -279,8 +284,9 @@ class ReplicationServer:
     how far its file is durable (``end``), the connections, the
     acknowledgements and epoch.
 
-    Committing threads only note the new end and nudge the loop
-    (``committed``); the loop then has every connection send what is new.
+    Committing threads note the new end and have every connection send
+    what is new (``committed``): caught-up ones from the committing thread
+    itself, those over TLS through a nudge to the loop.
     """
 
     def __init__(self, storage, filestorage, acknowledgements, epoch):
@@ -332,16 +338,23 @@ class ReplicationServer:
         if self.closed:
             return
         self.end = fsinternals.durable_end(self._filestorage)
-        if self.connections and not self._wake_pending:
+        nudge = False
+        for connection in list(self.connections):
+            if connection.direct:
+                connection.push()
+            else:
+                nudge = True
+        if nudge and not self._wake_pending:
             self._wake_pending = True
             zrsloop.soon(self.loop, self._produce)
 
     def _produce(self):
-        """On the loop: every connection sends what is new (unless its
-        socket is full: then it sends when it drains)."""
+        """On the loop: every connection the committing threads do not
+        send to sends what is new."""
         self._wake_pending = False
         for connection in list(self.connections):
-            connection.produce()
+            if not connection.direct:
+                connection.run()
 
     def status(self):
         """A status dict per streaming connection (see
@@ -440,11 +453,20 @@ class ReplicationServer:
 
 
 class _SecondaryConnection(asyncio.Protocol):
-    """The primary's end of one secondary's connection, on the loop.
+    """The primary's end of one secondary's connection.
 
-    Reads the opening, then keep-alives and (zrs2.2) acknowledgements;
-    streams the transactions after the secondary's start tid, then new ones
-    as they commit, and moves to the new file after a pack."""
+    Reads the opening, then keep-alives and (zrs2.2) acknowledgements, on
+    the loop; streams the transactions after the secondary's start tid,
+    then new ones as they commit, and moves to the new file after a pack.
+
+    What streaming changes (the file position, the encoder, the bytes the
+    socket has not taken yet) changes under ``_lock``: on the loop
+    (``run``: the catch-up, a socket that can take more, the finish, a
+    commit over TLS) or in a committing thread (``push``). A committing
+    thread sends only while the loop does not own the connection
+    (``_loop_owns``: it is catching up, waiting for the socket, or
+    finishing); otherwise, or if the lock is taken, it leaves ``_pushed``,
+    which the holder looks at once it lets go: no commit goes unsent."""
 
     def __init__(self, server):
         self.server = server
@@ -465,8 +487,13 @@ class _SecondaryConnection(asyncio.Protocol):
         self._stream = None
         self._sent_tid = None  # the last one gathered in the batch
         self._encoder = None
-        self._paused = False
-        self._scheduled = None
+        self._lock = threading.Lock()
+        self._writer = None  # a zrsloop.SocketWriter, unless over TLS
+        self.direct = False  # committing threads write themselves
+        self._loop_owns = True  # until caught up; see the class docstring
+        self._pushed = False
+        self._paused = False  # TLS: the transport's buffer is full
+        self._closed = False
         self._finishing = False
         self._starting = None
 
@@ -475,7 +502,12 @@ class _SecondaryConnection(asyncio.Protocol):
     def connection_made(self, transport):
         self.transport = transport
         self.server.handshaking.add(self)
-        transport.set_write_buffer_limits(WRITE_HIGH_WATER)
+        if zrsloop.SocketWriter.supports(transport):
+            self._writer = zrsloop.SocketWriter(self.loop, transport,
+                                                self.run)
+            self.direct = True
+        else:
+            transport.set_write_buffer_limits(WRITE_HIGH_WATER)
         peer = transport.get_extra_info('peername')
         self.peer = (f'{peer[0]}:{peer[1]}' if isinstance(peer, tuple)
                      else str(peer or 'unix socket'))
@@ -511,7 +543,8 @@ class _SecondaryConnection(asyncio.Protocol):
             return
         opening = self.opening
         if opening.epoch is not None:
-            self.transport.write(protocol.epoch_message(self.server.epoch))
+            with self._lock:
+                self._write(protocol.epoch_message(self.server.epoch))
             if opening.epoch > self.server.epoch:
                 self.server.stale(self, opening.epoch)
                 self.transport.close()
@@ -550,8 +583,7 @@ class _SecondaryConnection(asyncio.Protocol):
         if self.acknowledgement.acknowledges:
             # It has what it starts from: in sync if that is the last.
             self.server.acknowledgements.acknowledge(self, start_tid)
-        if self._scheduled is None:
-            self._produce()
+        self.run()
 
     def _open(self, after_tid):
         """Open the current data file and find the first transaction after
@@ -582,31 +614,90 @@ class _SecondaryConnection(asyncio.Protocol):
 
     # Streaming.
 
-    def produce(self):
-        """More may be durable: send it (unless waiting for the socket)."""
-        if self._scheduled is None and not self._paused:
-            self._produce()
+    def push(self):
+        """From a committing thread: send what is new now, unless the loop
+        owns the connection (then the loop sends it)."""
+        self._pushed = True
+        while (self._pushed and not self._loop_owns
+               and self._lock.acquire(blocking=False)):
+            try:
+                if self._loop_owns or self._closed:
+                    return
+                self._pushed = False
+                more = self._send_slice()
+                if more or (more is not None and self._writer.pending):
+                    self._loop_owns = True  # the rest is the loop's
+                    zrsloop.soon(self.loop, self.run)
+            finally:
+                self._lock.release()
 
-    def _produce(self):
-        """Send a slice of what is durable and not sent yet."""
-        self._scheduled = None
-        if self.transport.is_closing():
+    def run(self):
+        """On the loop: send what the socket has not taken yet and what is
+        new, a slice at a time, until caught up (then committing threads
+        send), and close once caught up if finishing."""
+        while True:
+            with self._lock:
+                self._pushed = False
+                self._step()
+            if self._loop_owns or not self._pushed:
+                return
+
+    def _step(self):
+        """One turn of ``run``, under the lock: the loop owns the
+        connection until it is caught up with nothing pending."""
+        self._loop_owns = True
+        if self._closed or self.transport.is_closing():
             return
+        if self._writer is not None and not self._writer.flush():
+            return  # the writer calls run() when the socket takes more
+        if self._paused:
+            return  # resume_writing() calls run()
+        more = self._send_slice()
+        if more is None:
+            return
+        if self._writer is not None and not self._writer.flush():
+            return
+        if more:
+            if not self._paused:
+                self.loop.call_soon(self.run)  # let other connections in
+        elif self._finishing:
+            self.transport.close()
+        else:
+            # Caught up: committing threads send from now on (over TLS,
+            # only the loop can).
+            self._loop_owns = self._writer is None
+
+    def _send_slice(self):
+        """Write up to a slice of what is durable and not sent yet;
+        whether there is more (None: the connection failed)."""
         try:
             if self._data_file is None and not self._open(self._sent_tid):
-                return  # a pack is under way; its end comes with a wake-up
+                return False  # a pack is under way; its end comes later
             more = self._fill()
         except Exception:
             logger.exception('replicating to secondary %s', self.peer)
-            self.transport.abort()
-            return
+            self._abort()
+            return None
         if self._encoder.buffer:
-            self.transport.write(self._encoder.take())
+            # Before the bytes go: the secondary may acknowledge them.
             self.last_tid = self._sent_tid
-        if more and not self._paused:
-            self._scheduled = self.loop.call_soon(self._produce)
-        elif not more and self._finishing:
-            self.transport.close()  # after what is buffered is sent
+            self._write(self._encoder.take())
+        return None if self._closed else more
+
+    def _write(self, data):
+        if self._writer is None:
+            self.transport.write(data)
+            return
+        self._writer.write(data)
+        if self._writer.error is not None and not self._closed:
+            logger.info('secondary %s: %s; closing the connection',
+                        self.peer, self._writer.error)
+            self._abort()
+
+    def _abort(self):
+        """From any thread: drop the connection."""
+        self._closed = True
+        zrsloop.soon(self.loop, self.transport.abort)
 
     def _fill(self):
         """Gather up to SLICE_SIZE bytes; True if there is more to send."""
@@ -649,27 +740,32 @@ class _SecondaryConnection(asyncio.Protocol):
 
     def resume_writing(self):
         self._paused = False
-        if self._scheduled is None:
-            self._scheduled = self.loop.call_soon(self._produce)
+        self.loop.call_soon(self.run)
 
     def finish(self):
         """Send what is committed, then close."""
         self._finishing = True
         if not self.started or self._data_file is None:
             self.transport.close()
-        elif self._scheduled is None and not self._paused:
-            self._produce()
+        else:
+            self.run()
 
     def unsent(self):
         """Roughly how many bytes the secondary has still to receive: those
         waiting for the socket and what is not gathered yet."""
-        return self.transport.get_write_buffer_size() + self.bytes_behind
+        return self._waiting_for_socket() + self.bytes_behind
 
     def progress(self):
         """What changes while the secondary takes data from its socket
         (so the buffer drains, or the connection gathers more)."""
-        return (self.transport.get_write_buffer_size(), self.last_tid,
-                self.bytes_behind)
+        return self._waiting_for_socket(), self.last_tid, self.bytes_behind
+
+    def _waiting_for_socket(self):
+        """The bytes gathered that the socket has not taken yet (the
+        SocketWriter's, or over TLS the transport's)."""
+        if self._writer is not None:
+            return len(self._writer.pending)
+        return self.transport.get_write_buffer_size()
 
     def status(self, primary_last):
         last = self.last_tid
@@ -695,10 +791,12 @@ class _SecondaryConnection(asyncio.Protocol):
         self.server.connections.discard(self)
         self.server.handshaking.discard(self)
         self.server.acknowledgements.disconnected(self)
-        if self._scheduled is not None:
-            self._scheduled.cancel()
-        if self._stream is not None:
-            self._stream.close()
-        self._close_file()
+        with self._lock:  # a committing thread may be writing
+            self._closed = True
+            if self._writer is not None:
+                self._writer.close()
+            if self._stream is not None:
+                self._stream.close()
+            self._close_file()
         self.lost.set_result(None)
         logger.info('secondary %s disconnected', self.peer)

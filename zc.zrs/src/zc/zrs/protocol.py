@@ -275,7 +275,29 @@ _S_MIDDLE = b'q\x02X\x06\x00\x00\x00latin1q\x03tq\x04Rq\x05h\x01(X'
 _S_TAIL = b'q\x06h\x03tq\x07Rq\x08X\x00\x00\x00\x00q\tNtq\ntq\x0b.'
 _C_HEAD = b'(X\x01\x00\x00\x00Cq\x00' + _ENCODE
 _C_TAIL = b'q\x02X\x06\x00\x00\x00latin1q\x03tq\x04Rq\x05tq\x06tq\x07.'
+_T_HEAD = b'(X\x01\x00\x00\x00Tq\x00' + _ENCODE
 _TEXT_LENGTH = struct.Struct('<I')
+
+
+def _text_of(value):
+    """The BINUNICODE argument (length and UTF-8) of bytes pickled as
+    the latin-1 text they stand for."""
+    text = value.decode('latin-1').encode('utf-8')
+    return _TEXT_LENGTH.pack(len(text)) + text
+
+
+def record_message(oid, tid, data_txn):
+    """What ``dumps(('S', (oid, tid, '', data_txn)))`` returns, built
+    from the layout above when there is no data_txn (most records)."""
+    if data_txn is not None or oid is tid:  # one object: a memo reference
+        return dumps(('S', (oid, tid, '', data_txn)))
+    return b''.join((_S_HEAD, _text_of(oid), _S_MIDDLE, _text_of(tid),
+                     _S_TAIL))
+
+
+def checksum_message(digest):
+    """What ``dumps(('C', (digest,)))`` returns."""
+    return _C_HEAD + _text_of(digest) + _C_TAIL
 
 
 def _fast(payload):
@@ -409,7 +431,7 @@ class Encoder:
     transactions into ``buffer`` and keeps the running checksum.
 
     A transaction (``tid``, ``status``, ``user``, ``description``,
-    ``extension``) comes with its records (``oid``, ``tid``, ``data``,
+    ``extension`` and ``extension_bytes``) comes with its records (``oid``, ``tid``, ``data``,
     ``data_txn``), as zc.zrs.filescan reads them; ``blob_file(record)``
     is the path of a record's blob file, or None.
     """
@@ -417,6 +439,9 @@ class Encoder:
     def __init__(self, start_tid):
         self._checksum = Checksum(start_tid)
         self.buffer = bytearray()
+        # The T message after its tid, for the last header seen (commits
+        # in a row tend to share their user, description and extension).
+        self._header = self._header_tail = None
 
     def take(self):
         """The bytes encoded so far (the buffer is emptied)."""
@@ -429,18 +454,36 @@ class Encoder:
         block: a sender can stop there when ``buffer`` is big enough and go
         on later (a huge transaction never has to sit in memory)."""
         add = self._add
-        add(dumps(('T', (txn.tid, txn.status, txn.user, txn.description,
-                         txn.extension))))
+        add(self._transaction_message(txn))
         for record in records:
             path = blob_file(record)
             if path is None:
-                add(dumps(('S', (record.oid, record.tid, '',
-                                 record.data_txn))))
+                add(record_message(record.oid, record.tid, record.data_txn))
                 add(record.data or b'')
             else:
                 yield from self._blob(record, path)
             yield True
-        add(dumps(('C', (self._checksum.digest(),))))
+        add(checksum_message(self._checksum.digest()))
+
+    def _transaction_message(self, txn):
+        """``dumps(('T', (tid, status, user, description, extension)))``:
+        the part after the tid is the previous transaction's if its header
+        was the same (``extension_bytes``: the extension as stored)."""
+        header = (txn.status, txn.user, txn.description,
+                  txn.extension_bytes)
+        if header != self._header:
+            self._header = header
+            self._header_tail = None
+            placeholder = bytes(8)
+            message = dumps(('T', (placeholder, txn.status, txn.user,
+                                   txn.description, txn.extension)))
+            head = _T_HEAD + _text_of(placeholder)
+            if message.startswith(head):
+                self._header_tail = message[len(head):]
+        if self._header_tail is None:
+            return dumps(('T', (txn.tid, txn.status, txn.user,
+                                txn.description, txn.extension)))
+        return b''.join((_T_HEAD, _text_of(txn.tid), self._header_tail))
 
     def _blob(self, record, path):
         with open(path, 'rb') as blob:
@@ -458,7 +501,8 @@ class Encoder:
 
     def _add(self, payload):
         self._checksum.update(payload)
-        self.buffer += frame(payload)
+        self.buffer += _LENGTH.pack(len(payload))
+        self.buffer += payload
 
 
 class Record:

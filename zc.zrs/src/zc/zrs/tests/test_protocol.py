@@ -78,6 +78,40 @@ class DecoderTests(unittest.TestCase):
             b'(X\x10\x00\x00\x00' + b'd' * 16 + b'q\x02'
             b'X\x06\x00\x00\x00latin1q\x03tq\x04Rq\x05tq\x06tq\x07.')
 
+    def test_built_messages_are_the_pickles(self):
+        # The encoder builds S and C messages (and T messages after the
+        # first of a header) from their layout: byte for byte the pickles.
+        for value in range(256):
+            oid = bytes([value]) * 4 + bytes([255 - value, 0, 128, value])
+            tid = bytes([value, 200]) * 4
+            self.assertEqual(protocol.record_message(oid, tid, None),
+                             protocol.dumps(('S', (oid, tid, '', None))))
+            self.assertEqual(protocol.record_message(oid, tid, tid),
+                             protocol.dumps(('S', (oid, tid, '', tid))))
+            self.assertEqual(protocol.checksum_message(oid + tid),
+                             protocol.dumps(('C', (oid + tid,))))
+        encoder = protocol.Encoder(z64)
+        headers = [(' ', b'', b'', {}), (' ', b'', b'', {}),
+                   ('p', b'u', b'u', {}), (' ', b'me', b'note', {'x': [1]}),
+                   (' ', b'me', b'note', {'x': [1]}), (' ', b'', b'', {})]
+        expected = bytearray()
+        checksum = protocol.Checksum(z64)
+        for i, (status, user, description, extension) in enumerate(headers):
+            txn = filescan.Transaction()
+            txn.tid = bytes([i, 0x80 + i]) * 4
+            txn.status, txn.user, txn.description = status, user, description
+            txn.extension_bytes = (pickle.dumps(extension, 3) if extension
+                                   else b'')
+            list(encoder.transaction(txn, []))
+            for payload in (protocol.dumps(('T', (txn.tid, status, user,
+                                                  description, extension))),
+                            None):
+                if payload is None:
+                    payload = protocol.dumps(('C', (checksum.digest(),)))
+                checksum.update(payload)
+                expected += protocol.frame(payload)
+        self.assertEqual(encoder.take(), expected)
+
     def test_altered_record_messages_are_unpickled_or_refused(self):
         tid = b'\x04\r7u?&\x0f3'
         payload = protocol.dumps(('S', (b'\0' * 8, tid, '', None)))

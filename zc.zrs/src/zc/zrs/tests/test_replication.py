@@ -7,6 +7,7 @@ import pickle
 import socket
 import struct
 import tempfile
+import threading
 import time
 import unittest
 from unittest import mock
@@ -217,6 +218,69 @@ class HandshakeTests(TempDirTest):
         with self.assertRaises(ValueError):
             zc.zrs.Primary(ZODB.MappingStorage.MappingStorage(),
                            ('127.0.0.1', 0))
+
+
+class StreamingTests(TempDirTest):
+    """How commits reach a connected secondary: from the committing
+    thread, and through the loop when the socket is full."""
+
+    def setUp(self):
+        super().setUp()
+        self.primary, self.db = self.primary_db()
+        self.commit(self.db)
+        self.raw = RawSecondary(self.primary.address)
+        self.addCleanup(self.raw.close)
+        self.raw.send(b'zrs2.0')
+        self.raw.send(z64)
+        self.md5 = hashlib.md5(z64)
+        tids = [t.tid for t in self.primary.iterator()]
+        self.assertEqual(self.transactions(len(tids)), tids)
+
+    def transactions(self, count):
+        """The tids of the next ``count`` transactions on the raw
+        connection, their checksums verified."""
+        tids = []
+        while len(tids) < count:
+            payload = self.raw.message()
+            kind, args = pickle.loads(payload)
+            if kind == 'T':
+                tids.append(args[0])
+            elif kind == 'S':
+                self.md5.update(payload)
+                payload = self.raw.message()
+            elif kind == 'C':
+                self.assertEqual(args[0], self.md5.digest())
+            self.md5.update(payload)
+        return tids
+
+    def test_a_commit_is_sent_by_the_committing_thread(self):
+        # With the zc.zrs loop busy, a commit still reaches a caught-up
+        # secondary: no hand-off to the loop on the way.
+        loop = zc.zrs.loop.get_loop()
+        release = threading.Event()
+        self.addCleanup(release.set)
+        zc.zrs.loop.soon(loop, release.wait, support.TIMEOUT)
+        self.raw.sock.settimeout(support.TIMEOUT / 4)  # the loop waits more
+        self.commit(self.db)
+        self.assertEqual(self.transactions(1),
+                         [self.primary.lastTransaction()])
+
+    def test_a_secondary_that_stops_reading_gets_every_commit_in_order(self):
+        # Commits go on while the secondary's socket is full (the loop
+        # keeps what it cannot take); once it reads, it gets them all, in
+        # order, and commits are sent directly again.
+        self.raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+        [connection] = self.primary._server.connections
+        for _ in range(100):
+            self.commit(self.db, size=100_000)
+        self.assertTrue(connection._writer.pending)  # the socket was full
+        tids = [t.tid for t in self.primary.iterator()]
+        self.assertEqual(self.transactions(100), tids[-100:])
+        wait(lambda: not connection._loop_owns, timeout=support.TIMEOUT)
+        self.commit(self.db)
+        self.assertEqual(self.transactions(1),
+                         [self.primary.lastTransaction()])
+        self.assertNoErrors()
 
 
 class BlobTests(TempDirTest):
