@@ -573,7 +573,8 @@ class ClosingTests(TempDirTest):
         self.addCleanup(raw.close)
         raw.send(b'zrs2.1')
         raw.send(z64)
-        wait(lambda: any(c._paused for c in primary._server.connections),
+        wait(lambda: any(c._waiting_for_socket()
+                         for c in primary._server.connections),
              timeout=support.TIMEOUT)  # its socket is full
         stall = 1
         with mock.patch.multiple(zc.zrs.primary, CLOSE_TIMEOUT=30,
