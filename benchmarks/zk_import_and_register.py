@@ -195,8 +195,9 @@ def p99(latencies):
 
 def quartiles(values):
     """(first quartile, median, third quartile) of ``values``."""
-    q1, q2, q3 = statistics.quantiles(values, n=4, method='inclusive')
-    return q1, q2, q3
+    if len(values) < 2:
+        return values * 3
+    return tuple(statistics.quantiles(values, n=4, method='inclusive'))
 
 
 KAZOO = 'kazoo create -> ChildrenWatch'
