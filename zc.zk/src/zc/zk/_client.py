@@ -18,7 +18,7 @@ from zc.zk import event, subtrees
 from zc.zk._addresses import format_addr, local_hosts, parse_addr
 from zc.zk._data import decode, encode
 from zc.zk._errors import FailedConnect, LinkLoop
-from zc.zk._paths import join, normalize
+from zc.zk._paths import child, join, normalize
 from zc.zk._tree import LINK
 from zc.zk._views import Children, Properties
 
@@ -247,7 +247,9 @@ class ZooKeeper:
     def _register(self, path, name, acl, properties):
         data = dict(properties, pid=os.getpid())
         event.notify(event.RegisteringServer(name, path, data, self))
-        node = join(path, name)
+        # ``path`` is resolved, hence normalized: a name without a slash
+        # (``host:port``, never ``.`` or ``..``) needs no normalizing.
+        node = join(path, name) if '/' in name else child(path, name)
         data = encode(data)
         self.client.create(node, data, acl, ephemeral=True)
         with self._lock:
@@ -279,6 +281,8 @@ class ZooKeeper:
     def resolve(self, path):
         """The real path of ``path``, following node links (``name ->``
         properties on a parent) after normalizing ``.`` and ``..``."""
+        if path in self._real_nodes:    # a normalized path, known real
+            return path
         return self._resolve(normalize(path), ())
 
     def _resolve(self, path, followed):

@@ -32,6 +32,11 @@ _NODE = re.compile(
 # decimal integers of up to 18 digits, quoted strings without escapes,
 # and the three constants. Anything else goes through literal_eval.
 _PLAIN_NODE = re.compile(r'/([^\s/:]+)')   # no type: most node lines
+# Most property lines at once: a name and a plain value (a decimal
+# integer or a quoted string without escapes), in one match.
+_PLAIN_PROPERTY = re.compile(
+    _NAME + r'\s*=\s*(?:(?P<int>-?(?:0|[1-9][0-9]{0,17}))'
+    r'|\'(?P<single>[^\'\\]*)\'|"(?P<double>[^"\\]*)")$')
 _SIMPLE_INT = re.compile(r'-?(?:0|[1-9][0-9]{0,17})')
 _SIMPLE_STRING = re.compile(r'\'[^\'\\]*\'|"[^"\\]*"')
 _CONSTANTS = {'True': True, 'False': False, 'None': None}
@@ -114,6 +119,11 @@ def parse_tree(text, node_class=ParseNode):
             if match.re is _NODE and match['type']:
                 node.properties['type'] = match['type'].strip()
             last_node = node
+        elif match := _PLAIN_PROPERTY.match(item):
+            kind = match.lastgroup
+            _add_property(parent, match['name'],
+                          int(match[kind]) if kind == 'int' else match[kind],
+                          error)
         elif match := _PROPERTY.match(item):
             try:
                 value = parse_value(match['value'])

@@ -1,4 +1,5 @@
 """The tree text format, node data encoding, addresses and ACL specs."""
+import ast
 import logging
 import os
 import tempfile
@@ -99,6 +100,22 @@ class ParseTreeTests(unittest.TestCase):
         for text, value in values.items():
             self.assertEqual(parse(f'/a\n  x = {text}\n')
                              .children['a'].properties, {'x': value}, text)
+
+    def test_plain_values_read_as_literal_eval_reads_them(self):
+        # Integers and unescaped strings are read by a regular expression
+        # (they are most of a large tree); they and their near misses,
+        # which go through literal_eval, read as literal_eval reads them.
+        for text in ["0", "-0", "7", "-42", "9" * 18, "9" * 19, "-" + "9" * 25,
+                     "''", '""', "'it\"s'", '"it\'s"', r"'a\'b'", r"'\n'",
+                     "'a' 'b'", "'='", "'x = 1'", "0x1f", "1_000"]:
+            for line in (f'x = {text}', f'x={text}', f'x  =\t{text}'):
+                self.assertEqual(
+                    parse(f'/a\n  {line}\n').children['a'].properties,
+                    {'x': ast.literal_eval(text)}, line)
+        with self.assertRaises(zc.zk.TreeSyntaxError) as caught:
+            parse('/a\n  x = 007\n')     # not a literal, not plain either
+        self.assertTrue(caught.exception.reason.startswith(
+            'Bad property value ('))
 
     def test_property_values_are_never_evaluated(self):
         # The file must be safe to validate: nothing in it runs.

@@ -205,6 +205,22 @@ class ViewTests(ZooKeeperTestCase):
         wait_for(lambda: values[-1] == {'x': 2})
         self.assertEqual(properties.real_path, '/a/d')
 
+    def test_children_iterate_sorted_and_call_back_on_changes_only(self):
+        for name in ('m', 'z', 'a', 'q'):
+            self.zk.create(f'/a/c/{name}')
+        children = self.zk.children('/a/c')
+        seen = []
+        children(lambda c: seen.append(list(c)))
+        self.assertEqual(seen, [['a', 'm', 'q', 'z']])
+        self.assertEqual((len(children), 'q' in children, 'b' in children),
+                         (4, True, False))
+        children.refresh()  # the same names: no call
+        self.zk.delete('/a/c/m')
+        wait_for(lambda: seen[-1] == ['a', 'q', 'z'])
+        self.zk.create('/a/c/b')
+        wait_for(lambda: seen[-1] == ['a', 'b', 'q', 'z'])
+        self.assertEqual(len(seen), 3)
+
     def test_failing_callback_is_removed_and_logged(self):
         children = self.zk.children('/a')
         calls = []
