@@ -234,6 +234,54 @@ class Decoder:
     def __init__(self):
         self._buffer = io.BytesIO()
         self._unpickler = _ControlUnpickler(self._buffer, encoding='bytes')
+        # The T message after its tid, and what it decoded to, for the
+        # last header seen (commits in a row tend to share their user,
+        # description and extension: the Encoder reuses the same bytes).
+        self._header_tail = None
+        self._header_rest = None
+
+    def transaction_header(self, payload):
+        """The normalized ``(tid, status, user, description, extension)``
+        of a T message (``transaction_header``); InputError for anything
+        else. When the part after the tid is the previous header's, only
+        the tid is read."""
+        tail = self._header_tail
+        if tail is not None and payload.startswith(_T_HEAD) \
+                and payload.endswith(tail):
+            tid, pos = _latin1(payload, len(_T_HEAD))
+            if tid is not None and len(tid) == 8 \
+                    and pos + len(tail) == len(payload):
+                status, user, description, extension = self._header_rest
+                return tid, status, user, description, dict(extension)
+        header = self._header(payload)
+        self._remember_header(payload, header)
+        return header
+
+    def _header(self, payload):
+        kind, args = self.loads(payload)
+        if kind != 'T':
+            raise InputError(f'expected a transaction, got {kind}')
+        return transaction_header(args)
+
+    def _remember_header(self, payload, header):
+        """Keep the part of ``payload`` after the tid if it means the same
+        whatever the tid (checked by decoding it after another tid: a
+        pickle's later parts may refer back to the tid's object)."""
+        self._header_tail = self._header_rest = None
+        if not payload.startswith(_T_HEAD):
+            return
+        tid, pos = _latin1(payload, len(_T_HEAD))
+        if tid is None:
+            return
+        tail = payload[pos:]
+        other = b'\1' * 8 if tid != b'\1' * 8 else b'\2' * 8
+        try:
+            again = self._header(_T_HEAD + _text_of(other) + tail)
+        except InputError:
+            return
+        if again[0] == other and again[1:] == header[1:]:
+            self._header_tail = tail
+            self._header_rest = header[1:4] + (dict(header[4]),)
 
     def loads(self, payload):
         """``(kind, args)`` of a T, S, B or C message; InputError for
@@ -574,10 +622,7 @@ class StreamDecoder:
     # States: each takes the next payload.
 
     def _expect_transaction(self, payload):
-        kind, args = self._decoder.loads(payload)
-        if kind != 'T':
-            raise InputError(f'expected a transaction, got {kind}')
-        header = transaction_header(args)
+        header = self._decoder.transaction_header(payload)
         if header[0] <= self.last_tid:
             raise InputError(f'transaction {tid_repr(header[0])} is not '
                              f'after {tid_repr(self.last_tid)}')

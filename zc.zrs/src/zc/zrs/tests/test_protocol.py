@@ -130,6 +130,45 @@ class DecoderTests(unittest.TestCase):
                 if got is not None:
                     self.assertEqual(got, expected)
 
+    def test_repeated_transaction_headers_decode_as_unpickled(self):
+        # After the first T message of a header, only the tid of the next
+        # ones with the same part after it is read: what comes back is what
+        # the unpickler reads, for every tid, header after header.
+        headers = [(' ', b'', b'', {}), (' ', b'', b'', {}),
+                   ('p', b'u', b'u', {}), (' ', b'me', b'note', {'x': [1]}),
+                   (' ', b'me', b'note', {'x': [1]}), (' ', b'', b'', {})]
+        for status, user, description, extension in headers:
+            for value in range(256):
+                tid = bytes([value, 200 - value % 7]) * 4
+                payload = protocol.dumps(('T', (tid, status, user,
+                                                description, extension)))
+                expected = protocol.transaction_header(
+                    pickle.loads(payload, encoding='bytes')[1])
+                header = self.decoder.transaction_header(payload)
+                self.assertEqual(header, expected)
+                header[4]['changed'] = True  # each gets its own extension
+        self.assertIsNotNone(self.decoder._header_tail)
+
+    def test_a_header_referring_to_its_tid_is_decoded_each_time(self):
+        # The user is the tid's very object: pickled as a reference to it,
+        # so the part after the tid means something else with another tid.
+        for value in range(3):
+            tid = bytes([value + 1]) * 8
+            payload = protocol.dumps(('T', (tid, ' ', tid, b'', {})))
+            self.assertEqual(self.decoder.transaction_header(payload),
+                             (tid, ' ', tid, b'', {}))
+        self.assertIsNone(self.decoder._header_tail)
+
+    def test_transaction_header_refuses_other_messages(self):
+        tid = b'\x04\r7u?&\x0f3'
+        self.decoder.transaction_header(
+            protocol.dumps(('T', (tid, ' ', b'', b'', {}))))
+        for payload in (protocol.dumps(('C', (b'\x01' * 16,))),
+                        protocol.dumps(('T', (b'short', ' ', b'', b'', {}))),
+                        protocol.dumps(('T', (tid, 'x', b'', b'', {})))):
+            with self.assertRaises(protocol.InputError):
+                self.decoder.transaction_header(payload)
+
     def test_transaction_header_normalizes_python2_strings(self):
         header = protocol.transaction_header(
             ('\x04\r7u?&\x0f3', b' ', 'user', 'note', {b'key': 1}))
