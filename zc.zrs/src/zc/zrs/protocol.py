@@ -383,6 +383,34 @@ def _latin1(payload, pos):
         return None, pos
 
 
+def record_oid(payload, suffix):
+    """The oid of an S message without a data_txn, read from its layout
+    when its part after the oid is ``suffix`` (``record_suffix`` of the
+    transaction's tid: the same for all its records); None if it is not
+    such a message."""
+    head = len(_S_HEAD)
+    if not (payload.startswith(_S_HEAD) and payload.endswith(suffix)
+            and len(payload) >= head + 4 + len(suffix)):
+        return None
+    size, = _TEXT_LENGTH.unpack_from(payload, head)
+    if head + 4 + size + len(suffix) != len(payload):
+        return None
+    text = payload[head + 4:head + 4 + size]
+    if size == 8 and text.isascii():  # latin-1 and UTF-8 alike
+        return text
+    try:
+        oid = text.decode('utf-8').encode('latin-1')
+    except UnicodeError:
+        return None
+    return oid if len(oid) == 8 else None
+
+
+def record_suffix(tid):
+    """What follows the oid in the S messages of transaction ``tid``
+    without a data_txn."""
+    return _S_MIDDLE + _text_of(tid) + _S_TAIL
+
+
 def _bytes8(value, what):
     if isinstance(value, str):  # a Python 2 primary's native string
         value = value.encode('latin-1')
@@ -424,13 +452,12 @@ def record_header(args):
 
 
 class Checksum:
-    """The running MD5 of a connection, seeded with the start tid."""
+    """The running MD5 of a connection, seeded with the start tid
+    (``update`` is the hash's own: it is called for every message)."""
 
     def __init__(self, start_tid):
         self._md5 = hashlib.md5(start_tid)
-
-    def update(self, payload):
-        self._md5.update(payload)
+        self.update = self._md5.update
 
     def digest(self):
         return self._md5.digest()
@@ -447,30 +474,39 @@ class FrameReader:
     def __init__(self, max_size=None):
         self._buffer = bytearray()
         self._max_size = max_size
+        self._needed = 0  # bytes the buffer holds before a message is whole
 
     def feed(self, data):
-        """Add bytes; return the list of complete payloads (each copied
-        once, straight from ``data`` when nothing was left over)."""
+        """Add bytes; return the list of complete payloads (each sliced
+        once, straight from ``data`` when nothing was left over; a message
+        arriving in many pieces is only gathered until it is whole)."""
         buffer = self._buffer
         if buffer:
             buffer += data
-            data = buffer
+            if len(buffer) < self._needed:
+                return []
+            data = bytes(buffer)
+            buffer.clear()
         messages = []
+        append = messages.append
+        unpack = _LENGTH.unpack_from
+        max_size = self._max_size
         pos = 0
         end = len(data)
-        with memoryview(data) as view:
-            while end - pos >= 4:
-                size, = _LENGTH.unpack_from(view, pos)
-                if self._max_size is not None and size > self._max_size:
-                    raise InputError(f'message of {size} bytes is too long')
-                if end - pos - 4 < size:
-                    break
-                messages.append(bytes(view[pos + 4:pos + 4 + size]))
-                pos += 4 + size
-            if data is not buffer:
+        while end - pos >= 4:
+            size, = unpack(data, pos)
+            if max_size is not None and size > max_size:
+                raise InputError(f'message of {size} bytes is too long')
+            stop = pos + 4 + size
+            if stop > end:
+                break
+            append(data[pos + 4:stop])
+            pos = stop
+        if pos < end:
+            with memoryview(data) as view:
                 buffer += view[pos:]
-        if pos and data is buffer:
-            del buffer[:pos]
+            self._needed = (4 + unpack(buffer)[0] if len(buffer) >= 4
+                            else 4)
         return messages
 
 
@@ -593,6 +629,7 @@ class StreamDecoder:
         self._reader = FrameReader()
         self._decoder = Decoder()
         self._transaction = None
+        self._record_suffix = None
         self._record = None
         self._blob_file = None
         self._state = self._expect_transaction
@@ -627,11 +664,22 @@ class StreamDecoder:
             raise InputError(f'transaction {tid_repr(header[0])} is not '
                              f'after {tid_repr(self.last_tid)}')
         self._transaction = Transaction(header)
+        self._record_suffix = record_suffix(header[0])
         self._state = self._expect_record
 
     def _expect_record(self, payload):
-        kind, args = self._decoder.loads(payload)
         transaction = self._transaction
+        oid = record_oid(payload, self._record_suffix)
+        if oid is not None:  # most records: nothing more to check
+            record = Record()
+            record.oid = oid
+            record.tid = transaction.tid
+            record.data_txn = record.blob = record.blocks = None
+            self._record = record
+            transaction.records.append(record)
+            self._state = self._expect_data
+            return
+        kind, args = self._decoder.loads(payload)
         if kind == 'C':
             digest, = args
             if self._check_checksums and digest != self._checksum.digest():
