@@ -1,13 +1,21 @@
-"""The secondary's applier: one thread that turns the primary's byte
-stream into committed transactions.
+"""The secondary's applier: turns the primary's byte stream into
+committed transactions.
 
-The loop only receives bytes and queues them; this thread decodes them
-(zc.zrs.protocol's StreamDecoder: whole transactions whose checksum
-matched) and applies each one with ``tpc_begin`` / ``restore`` /
-``tpc_vote`` / ``tpc_finish``. Keeping the decoding and the storage writes
-in one thread keeps the two from fighting over the GIL.
+The loop receives bytes; they are decoded (zc.zrs.protocol's
+StreamDecoder: whole transactions whose checksum matched) and applied with
+``tpc_begin`` / ``restore`` / ``tpc_vote`` / ``tpc_finish``. A little data
+arriving while nothing else is waiting (a transaction committed on its
+own, the common case once caught up) is processed at once by the loop
+that received it: handing it to another thread costs a thread wake-up,
+as long as the work itself on a busy machine, and adds its delay to the
+secondary's lag. Anything bigger, or arriving while earlier data is still
+being processed, goes to the applier's thread, in order: a catch-up keeps
+the loop free, and the decoding and the storage writes stay in one thread
+instead of fighting over the GIL. Only a storage whose fsyncs group commit
+takes over (a plain FileStorage) is written from the loop: the loop never
+waits for a disk.
 
-Once what it applied is durable (zc.zrs.groupsync, whose syncing thread
+Once what was applied is durable (zc.zrs.groupsync, whose syncing thread
 fsyncs while the applier goes on), the newest transaction is acknowledged
 to connections that want acknowledgements (zrs2.2): never before, and one
 acknowledgement for a batch.
@@ -31,6 +39,9 @@ logger = logging.getLogger('zc.zrs.secondary')
 
 #: Received bytes waiting for the applier before reading pauses.
 MAX_QUEUED_BYTES = 16 << 20
+#: Received data up to this size is processed by the loop itself when
+#: nothing else is waiting (bounds how long it keeps the loop busy).
+AT_ONCE_BYTES = 16 << 10
 #: The applier re-checks whether it should stop this often.
 POLL_INTERVAL = 1.0
 
@@ -40,11 +51,11 @@ class Applier:
     ``storage``, then calls ``invalidate(tid, oids)`` (a DB's
     invalidate, say: it must not fail the transaction, which is committed).
 
-    ``feed(connection, data)`` (from the loop) queues received bytes, and
-    ``feed(connection, None)`` the end of a connection. ``pending`` counts
-    what is queued and not yet processed; a new connection starts only once
-    the applier is ``settled`` (nothing pending, and on disk), from the
-    storage's last transaction.
+    ``feed(connection, data)`` (from the loop) processes or queues
+    received bytes, and ``feed(connection, None)`` the end of a
+    connection. ``pending`` counts what is fed and not yet processed; a new
+    connection starts only once the applier is ``settled`` (nothing
+    pending, and on disk), from the storage's last transaction.
     """
 
     def __init__(self, storage, invalidate, check_checksums, blobs):
@@ -60,11 +71,13 @@ class Applier:
         self._syncing = 0  # syncs asked for and not done
         self._streams = {}
         self._unacknowledged = {}  # connection -> newest tid applied
+        self._sync = None  # groupsync.GroupSync, once started
         self._thread = threading.Thread(
             target=self._run, daemon=True,
             name=f'zc.zrs applier {storage.getName()}')
 
     def start(self):
+        self._sync = groupsync.GroupSync(self.storage)
         self._thread.start()
 
     def close(self, timeout):
@@ -80,17 +93,24 @@ class Applier:
     def feed(self, connection, data):
         size = len(data) if data else 0
         with self._lock:
+            # Nothing pending: the thread is idle and stays so until this
+            # is processed (it only takes what is queued), so processing
+            # it here keeps the order and never overlaps with the thread.
+            at_once = (not self.pending and not self.closed
+                       and size <= AT_ONCE_BYTES and self._sync.deferring)
             self.pending += 1
             self._pending_bytes += size
             full = self._pending_bytes >= MAX_QUEUED_BYTES
+        if at_once:
+            self._handle(connection, data, more_waiting=False)
+            return
         self.queue.put((connection, data))
         if full:
             connection.pause()
 
-    # In the applier thread.
+    # In the applier thread (or the loop, for data processed at once).
 
     def _run(self):
-        sync = groupsync.GroupSync(self.storage)
         try:
             while True:
                 try:
@@ -102,24 +122,28 @@ class Applier:
                 if item is None:
                     break
                 connection, data = item
-                try:
-                    self._process(connection, data)
-                finally:
-                    if sync.applied(more_waiting=not self.queue.empty()):
-                        self._sync(sync)
-                    self._processed(connection, data)
+                self._handle(connection, data,
+                             more_waiting=not self.queue.empty())
             # What is left was received but will be fetched again.
             for stream in self._streams.values():
                 stream.discard()
         finally:
-            sync.close()
+            self._sync.close()
 
-    def _sync(self, sync):
+    def _handle(self, connection, data, more_waiting):
+        try:
+            self._process(connection, data)
+        finally:
+            if self._sync.applied(more_waiting=more_waiting):
+                self._make_durable()
+            self._processed(connection, data)
+
+    def _make_durable(self):
         """Have everything applied made durable, and then acknowledged."""
         unacknowledged, self._unacknowledged = self._unacknowledged, {}
         with self._lock:
             self._syncing += 1
-        sync.sync(functools.partial(self._synced, unacknowledged))
+        self._sync.sync(functools.partial(self._synced, unacknowledged))
 
     def _synced(self, unacknowledged):
         """From the syncing thread: what was applied is durable; say

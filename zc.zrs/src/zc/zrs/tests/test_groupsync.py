@@ -43,17 +43,24 @@ class GroupSyncTests(TempDirTest):
                 unittest.mock.patch.object(groupsync.os, 'fsync', grouped):
             secondary = self.secondary(primary.address)
             self.caught_up(secondary, primary)
-            wait(lambda: grouped.calls > 0, timeout=support.TIMEOUT)
+            # Acknowledged: the fsync covering the last one has returned
+            # (any later sync finds nothing to write).
+            self.durable(primary)
+            self.assertGreater(grouped.calls, 0)
             self.assertEqual(per_transaction.calls, 0)
             self.assertLess(grouped.calls, 100)
             before = grouped.calls
             self.commit(db)  # an isolated commit is synced at once
-            self.caught_up(secondary, primary)
-            wait(lambda: grouped.calls == before + 1, timeout=support.TIMEOUT)
+            self.durable(primary)
+            self.assertEqual(grouped.calls, before + 1)
             secondary.close()
         self.assertNoErrors()
         support.assert_replica(self, self.path('primary.fs'),
                                self.path('secondary.fs'))
+
+    def durable(self, primary):
+        wait(lambda: primary.acknowledged() == primary.lastTransaction(),
+             timeout=support.TIMEOUT)
 
     def test_only_plain_filestorages_defer(self):
         class Custom(ZODB.FileStorage.FileStorage):
