@@ -130,6 +130,35 @@ class DecoderTests(unittest.TestCase):
                 if got is not None:
                     self.assertEqual(got, expected)
 
+    def test_record_oids_read_from_the_layout_are_the_unpickled(self):
+        # The StreamDecoder reads a record's oid knowing the rest of its S
+        # message (the transaction's tid): every byte value in every
+        # position, and nothing but such a message of that tid.
+        for value in range(256):
+            oid = bytes([value]) * 4 + bytes([255 - value, 0, 128, value])
+            tid = bytes([value, 200]) * 4
+            suffix = protocol.record_suffix(tid)
+            payload = protocol.dumps(('S', (oid, tid, '', None)))
+            self.assertEqual(protocol.record_oid(payload, suffix), oid)
+            self.assertEqual(pickle.loads(payload, encoding='bytes'),
+                             ('S', (oid, tid, '', None)))
+            for other in (protocol.dumps(('S', (oid, tid, '', tid))),
+                          protocol.dumps(('S', (oid, oid, '', None))),
+                          protocol.dumps(('S', (oid[:7], tid, '', None))),
+                          protocol.dumps(('C', (oid + tid,)))):
+                self.assertIsNone(protocol.record_oid(other, suffix))
+        tid = b'\x04\r7u?&\x0f3'
+        suffix = protocol.record_suffix(tid)
+        payload = protocol.dumps(('S', (b'\0' * 8, tid, '', None)))
+        for i in range(len(payload)):
+            for altered in (payload[:i] + payload[i + 1:],
+                            payload[:i] + b'\x00' + payload[i + 1:],
+                            payload[:i] + b'X' + payload[i:]):
+                oid = protocol.record_oid(altered, suffix)
+                if oid is not None:
+                    self.assertEqual(pickle.loads(altered, encoding='bytes'),
+                                     ('S', (oid, tid, '', None)))
+
     def test_repeated_transaction_headers_decode_as_unpickled(self):
         # After the first T message of a header, only the tid of the next
         # ones with the same part after it is read: what comes back is what
