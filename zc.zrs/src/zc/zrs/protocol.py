@@ -477,16 +477,29 @@ class FrameReader:
         self._needed = 0  # bytes the buffer holds before a message is whole
 
     def feed(self, data):
-        """Add bytes; return the list of complete payloads (each sliced
+        """Add bytes; return the list of complete payloads (each copied
         once, straight from ``data`` when nothing was left over; a message
-        arriving in many pieces is only gathered until it is whole)."""
+        arriving in pieces is only gathered until it is whole)."""
         buffer = self._buffer
         if buffer:
             buffer += data
             if len(buffer) < self._needed:
                 return []
-            data = bytes(buffer)
-            buffer.clear()
+            with memoryview(buffer) as view:
+                messages, pos = self._split(view, bytes)
+            del buffer[:pos]
+        else:
+            messages, pos = self._split(data, None)
+            if pos < len(data):
+                with memoryview(data) as view:
+                    buffer += view[pos:]
+        self._needed = (4 + _LENGTH.unpack_from(buffer)[0]
+                        if len(buffer) >= 4 else 4)
+        return messages
+
+    def _split(self, data, copy):
+        """The whole messages at the start of ``data`` (each passed through
+        ``copy`` unless None) and where the rest starts."""
         messages = []
         append = messages.append
         unpack = _LENGTH.unpack_from
@@ -500,14 +513,10 @@ class FrameReader:
             stop = pos + 4 + size
             if stop > end:
                 break
-            append(data[pos + 4:stop])
+            payload = data[pos + 4:stop]
+            append(payload if copy is None else copy(payload))
             pos = stop
-        if pos < end:
-            with memoryview(data) as view:
-                buffer += view[pos:]
-            self._needed = (4 + unpack(buffer)[0] if len(buffer) >= 4
-                            else 4)
-        return messages
+        return messages, pos
 
 
 class Encoder:
