@@ -14,6 +14,7 @@ protocol id) is asked again at once with zrs2.1.
 """
 import asyncio
 import logging
+import threading
 
 import ZODB.interfaces
 import zope.interface
@@ -335,7 +336,13 @@ class _PrimaryConnection(asyncio.Protocol):
     """The secondary's end of the connection, on the loop: sends the
     opening and keep-alives, checks a zrs2.2 primary's epoch, passes what
     arrives to the applier and the applier's acknowledgements to the
-    primary."""
+    primary.
+
+    Over plain TCP (or a unix socket) everything is sent through a
+    zrsloop.SocketWriter: the syncing thread sends an acknowledgement
+    itself once its fsync returned, instead of waking the loop to send it
+    (over TLS, the loop sends it).
+    """
 
     def __init__(self, replicator, address, start_tid, protocol_id):
         self.replicator = replicator
@@ -354,12 +361,18 @@ class _PrimaryConnection(asyncio.Protocol):
         self._epoch_reader = (protocol.EpochReader() if self.acknowledges
                               else None)
         self._keep_alive = None
+        self._writer = None  # a zrsloop.SocketWriter, unless over TLS
+        self._writing = threading.Lock()  # serializes the writer's use
+        self._ended = False  # connection_lost: nothing more is sent
 
     def connection_made(self, transport):
         self.transport = transport
         self.replicator.connection = self
-        transport.write(protocol.opening(self.protocol_id, self.start_tid,
-                                         self.replicator.epoch))
+        if zrsloop.SocketWriter.supports(transport):
+            self._writer = zrsloop.SocketWriter(self.loop, transport,
+                                                self._flush)
+        self._write(protocol.opening(self.protocol_id, self.start_tid,
+                                     self.replicator.epoch))
         logger.info('connected to primary %s (%s), starting after %s',
                     self.address, self.protocol_id.decode(),
                     tid_repr(self.start_tid))
@@ -374,8 +387,33 @@ class _PrimaryConnection(asyncio.Protocol):
     def _send_keep_alive(self):
         self._keep_alive = None
         if not self.transport.is_closing():
-            self.transport.write(protocol.KEEP_ALIVE)
+            self._write(protocol.KEEP_ALIVE)
             self._schedule_keep_alive()
+
+    def _write(self, data):
+        """On the loop: send ``data``."""
+        if self._writer is None:
+            self.transport.write(data)
+        else:
+            self._send(data)
+
+    def _send(self, data):
+        """From any thread: send ``data`` through the writer, as far as
+        the socket takes it now; the loop sends the rest."""
+        with self._writing:
+            if self._ended:
+                return
+            self._writer.write(data)
+            waiting = bool(self._writer.pending)
+        if waiting:
+            zrsloop.soon(self.loop, self._flush)
+
+    def _flush(self):
+        """On the loop: send what the writer holds (and once the socket
+        can take more, again)."""
+        with self._writing:
+            if not self._ended:
+                self._writer.flush()
 
     def data_received(self, data):
         self.heard_from = True
@@ -415,9 +453,12 @@ class _PrimaryConnection(asyncio.Protocol):
         return False
 
     def acknowledge(self, tid):
-        """From the applier thread: everything up to ``tid`` is
+        """From the syncing thread: everything up to ``tid`` is
         durable."""
-        zrsloop.soon(self.loop, self._acknowledge, tid)
+        if self._writer is not None:
+            self._send(protocol.acknowledgement(tid))
+        else:
+            zrsloop.soon(self.loop, self._acknowledge, tid)
 
     def _acknowledge(self, tid):
         if not self.transport.is_closing():
@@ -449,6 +490,10 @@ class _PrimaryConnection(asyncio.Protocol):
     def connection_lost(self, exc):
         if self._keep_alive is not None and self._keep_alive.active():
             self._keep_alive.cancel()
+        with self._writing:
+            self._ended = True
+            if self._writer is not None:
+                self._writer.close()
         self.applier.feed(self, None)  # drops a partial transaction
         if self.replicator.connection is self:
             self.replicator.connection = None

@@ -5,9 +5,11 @@ killed."""
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 import unittest
+import unittest.mock
 
 import transaction
 import ZConfig
@@ -21,6 +23,7 @@ from ZODB.utils import z64
 from zope.testing.wait import wait
 
 import zc.zrs
+from zc.zrs import groupsync
 from zc.zrs import protocol
 from zc.zrs.interfaces import Fenced
 from zc.zrs.synchronous import Acknowledgements
@@ -719,3 +722,62 @@ class ConfigurationTests(TempDirTest):
                            'synchronous', 'needs replicate-to')
         self.assertRefused(f'{to}\nreplicate-from 127.0.0.1:1\n'
                            f'synchronous 1', 'relay', 'cannot be synchronous')
+
+
+class AcknowledgementSendingTests(TempDirTest):
+
+    def test_the_syncing_thread_sends_acknowledgements_itself(self):
+        # Over TCP, the acknowledgement goes out from the syncing thread
+        # once its fsync returned: even while the loop is busy.
+        source = ZODB.DB(ZODB.FileStorage.FileStorage(self.path('src.fs')))
+        self.addCleanup(source.close)
+        with source.transaction() as conn:
+            conn.root()['x'] = 1
+        tid = source.storage.lastTransaction()
+        encoder = protocol.Encoder(z64)
+        for txn in source.storage.iterator():
+            list(encoder.transaction(txn, [
+                type('R', (), dict(oid=r.oid, tid=r.tid, data=r.data,
+                                   data_txn=r.data_txn))
+                for r in txn]))
+        listener = socket.create_server(('127.0.0.1', 0))
+        listener.settimeout(support.TIMEOUT)
+        self.addCleanup(listener.close)
+        fsync_may_go = threading.Event()
+        loop_may_go = threading.Event()
+        self.addCleanup(loop_may_go.set)
+        self.addCleanup(fsync_may_go.set)
+        real_fsync = os.fsync
+
+        def fsync(fd):
+            fsync_may_go.wait(support.TIMEOUT)
+            return real_fsync(fd)
+
+        with unittest.mock.patch.object(groupsync.os, 'fsync', fsync):
+            secondary = self.secondary(listener.getsockname())
+            primary = RawSecondary.__new__(RawSecondary)  # its framing
+            primary.sock, _ = listener.accept()
+            primary.sock.settimeout(support.TIMEOUT)
+            primary.buffer = b''
+            self.assertEqual(primary.message(), protocol.SYNC_PROTOCOL)
+            self.assertEqual(primary.message(), z64)
+            primary.message()  # the secondary's epoch
+            primary.sock.sendall(protocol.epoch_message(1)
+                                 + encoder.take())
+            wait(lambda: secondary.lastTransaction() == tid,
+                 timeout=support.TIMEOUT)
+            blocked = threading.Event()
+            unblocked = threading.Event()
+
+            def block():
+                blocked.set()
+                loop_may_go.wait(support.TIMEOUT)
+                unblocked.set()
+            zc.zrs.loop.soon(zc.zrs.loop.get_loop(), block)
+            blocked.wait(support.TIMEOUT)
+            fsync_may_go.set()
+            primary.sock.settimeout(5)  # far less than the loop's block
+            self.assertEqual(primary.message(), tid)
+            self.assertFalse(unblocked.is_set())
+            loop_may_go.set()
+            primary.sock.close()
