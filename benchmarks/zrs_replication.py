@@ -293,7 +293,8 @@ def lags(primary, secondary, options, figures, limits):
 def decode_seconds(path):
     """How long our secondary's decoder takes over the transactions of
     the data file ``path`` (encoded as our primary sends them, in 256 KiB
-    reads as the loop receives them), from memory: with restore-only, the
+    reads as the loop receives them), from memory (the best of three
+    passes): with restore-only, the
     secondary's own work during a catch-up, in one thread."""
     from zc.zrs import filescan
     from zc.zrs import protocol
@@ -308,11 +309,15 @@ def decode_seconds(path):
     data_file.close()
     data = encoder.take()
     reads = [data[i:i + (256 << 10)] for i in range(0, len(data), 256 << 10)]
-    decoder = protocol.StreamDecoder(bytes(8))
-    start = time.perf_counter()
-    for read in reads:
-        decoder.feed(read)
-    return time.perf_counter() - start
+    best = None
+    for _ in range(3):  # the best of three passes
+        decoder = protocol.StreamDecoder(bytes(8))
+        start = time.perf_counter()
+        for read in reads:
+            decoder.feed(read)
+        seconds = time.perf_counter() - start
+        best = seconds if best is None else min(best, seconds)
+    return best
 
 
 def run(python, env, directory, options, limits):
