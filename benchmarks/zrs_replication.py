@@ -294,8 +294,8 @@ def decode_seconds(path):
     """How long our secondary's decoder takes over the transactions of
     the data file ``path`` (encoded as our primary sends them, in 256 KiB
     reads as the loop receives them), from memory (the best of three
-    passes): with restore-only, the
-    secondary's own work during a catch-up, in one thread."""
+    passes): with restore-only, the secondary's own work during a
+    catch-up, in one thread."""
     from zc.zrs import filescan
     from zc.zrs import protocol
     data_file = filescan.DataFile(path)
