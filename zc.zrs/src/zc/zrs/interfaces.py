@@ -54,4 +54,4 @@ class IAppliedConnection(zope.interface.Interface):
 
     def acknowledge(tid):
         """Tell the primary that everything up to ``tid`` is durable here
-        (from the applier thread)."""
+        (from the syncing thread, once its fsync returned)."""
