@@ -493,6 +493,7 @@ def main():
 def verdict(met):
     return 'met' if met else 'missed'
 
+
 def quartiles(values):
     """p25, median, p75."""
     return statistics.quantiles(values, n=4, method='inclusive')
