@@ -84,11 +84,6 @@ class WSGITransport:
     propagate unchanged (which is what ``handleErrors = False`` is for).
     """
 
-    #: The ``Connection`` header the browser sends by default: there is
-    #: no connection to keep, and applications see what
-    #: zope.testbrowser sends them.
-    connection_header = 'close'
-
     def __init__(self, app):
         self.app = app
         self._sites = {}
@@ -199,9 +194,6 @@ class HTTPTransport:
     address is connected to directly (``_connect``). The request and
     response themselves are ``_wire``'s.
     """
-
-    #: The ``Connection`` header the browser sends by default.
-    connection_header = 'keep-alive'
 
     def __init__(self):
         self._idle = {}  # (scheme, netloc): a connected socket

@@ -44,7 +44,11 @@ BACKENDS = ('fast', 'chromium')
 REDIRECTS = frozenset((301, 302, 303, 307, 308))
 MAX_REDIRECTS = 100
 _SET_COOKIE = ('set-cookie', 'set-cookie2')
-USER_AGENT = 'Python-urllib/2.4'
+#: What zope.testbrowser sends (the contract). Over HTTP,
+#: ``addHeader('Connection', 'keep-alive')`` keeps connections open between
+#: requests (see _transport.HTTPTransport).
+DEFAULT_HEADERS = (('Connection', 'close'),
+                   ('User-Agent', 'Python-urllib/2.4'))
 
 
 class _Visit:
@@ -95,9 +99,7 @@ class Browser(Strict):
             self._transport = HTTPTransport()
         self._cookie_policy = CookiePolicy()
         self._jar = http.cookiejar.CookieJar(self._cookie_policy)
-        self._headers = [
-            ('Connection', self._transport.connection_header),
-            ('User-Agent', USER_AGENT)]
+        self._headers = list(DEFAULT_HEADERS)
         self._history = []
         self._page = None
         self._robots = {}

@@ -126,7 +126,7 @@ class HTTPTests(unittest.TestCase):
         self.browser.open(self.url + '/headers')
         port = self.url.rsplit(':', 1)[1]
         self.assertEqual(self.browser.contents.splitlines(), [
-            'Connection: keep-alive',
+            'Connection: close',
             f'Host: 127.0.0.1:{port}',
             'User-Agent: Python-urllib/2.4',
             'X-Zope-Handle-Errors: True',
@@ -290,7 +290,7 @@ class WireTests(unittest.TestCase):
         head = server.request.split(b'\r\n')
         self.assertEqual(head[0], b'POST /form?a=1 HTTP/1.1')
         self.assertEqual(head[1:6], [
-            b'Host: ' + server.url[7:].encode(), b'Connection: keep-alive',
+            b'Host: ' + server.url[7:].encode(), b'Connection: close',
             b'User-Agent: Python-urllib/2.4',
             b'Content-Type: application/x-www-form-urlencoded',
             b'X-zope-handle-errors: True'])
@@ -483,6 +483,13 @@ class KeepAliveTests(unittest.TestCase):
     server allows it, given up when it says so or closes them, never
     reused after an error."""
 
+    def browser(self):
+        """A browser that asks for persistent connections (by default it
+        says ``Connection: close``, as zope.testbrowser does)."""
+        browser = Browser()
+        browser.addHeader('Connection', 'keep-alive')
+        return browser
+
     def serve(self, **options):
         server = KeepAliveServer(**options)
         self.addCleanup(server.close)
@@ -490,7 +497,7 @@ class KeepAliveTests(unittest.TestCase):
 
     def walk(self, server, browser=None):
         """Open a page, click its link, open another: three requests."""
-        browser = browser or Browser()
+        browser = browser or self.browser()
         browser.open(server.url + '/first')
         browser.getLink('next').click()
         browser.open(server.url + '/last')
@@ -517,7 +524,7 @@ class KeepAliveTests(unittest.TestCase):
         for reset in (False, True):
             with self.subTest(reset=reset):
                 server = self.serve(idle=0.05, reset=reset)
-                browser = Browser()
+                browser = self.browser()
                 browser.open(server.url + '/first')
                 self.assertTrue(
                     server.closed_idle.wait(KeepAliveServer.WAIT))
@@ -534,7 +541,7 @@ class KeepAliveTests(unittest.TestCase):
         server = self.serve(idle=0.05, last_words=(
             b'HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n'
             b'Connection: close\r\n\r\n'))
-        browser = Browser()
+        browser = self.browser()
         browser.open(server.url + '/first')
         self.assertTrue(server.closed_idle.wait(KeepAliveServer.WAIT))
         browser.getLink('next').click()
@@ -549,7 +556,7 @@ class KeepAliveTests(unittest.TestCase):
         # the request, got no answer, and sends it again on a new
         # connection; a POST too, as browsers do.
         server = self.serve(drop_after=1)
-        browser = Browser()
+        browser = self.browser()
         browser.open(server.url + '/first')
         browser.getLink('next').click()
         self.assertEqual(browser.title, '/next')
@@ -562,7 +569,7 @@ class KeepAliveTests(unittest.TestCase):
 
     def test_sent_again_only_once(self):
         server = self.serve(drop_after=1, answered=1)
-        browser = Browser()
+        browser = self.browser()
         browser.open(server.url + '/first')
         with self.assertRaises(http.client.RemoteDisconnected):
             browser.open(server.url + '/second')
@@ -585,15 +592,20 @@ class KeepAliveTests(unittest.TestCase):
 
     def test_a_request_saying_close_is_the_last_on_its_connection(self):
         server = self.serve()
-        browser = Browser()
+        browser = self.browser()
         browser.addHeader('Connection', 'close')
         self.walk(server, browser)
+        self.assertEqual(len(server.connections), 3)
+
+    def test_by_default_each_request_has_a_connection_of_its_own(self):
+        server = self.serve()
+        self.walk(server, Browser())
         self.assertEqual(len(server.connections), 3)
 
     def test_no_reuse_after_an_error(self):
         # The late answer to /slow must not be taken for the next page's.
         server = self.serve()
-        browser = Browser()
+        browser = self.browser()
         browser.open(server.url + '/first')
         browser.timeout = 0.2
         with self.assertRaises(TimeoutError):
@@ -606,7 +618,7 @@ class KeepAliveTests(unittest.TestCase):
 
     def test_one_connection_per_site(self):
         first, second = self.serve(), self.serve()
-        browser = Browser()
+        browser = self.browser()
         for _ in range(2):
             browser.open(first.url + '/a')
             browser.open(second.url + '/b')
