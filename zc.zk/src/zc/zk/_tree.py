@@ -32,13 +32,18 @@ _NODE = re.compile(
 # decimal integers of up to 18 digits, quoted strings without escapes,
 # and the three constants. Anything else goes through literal_eval.
 _PLAIN_NODE = re.compile(r'/([^\s/:]+)')   # no type: most node lines
-# Most property lines at once: a name and a plain value (a decimal
-# integer or a quoted string without escapes), in one match.
+_INT = r'-?(?:0|[1-9][0-9]{0,17})'
+_IN_SINGLE_QUOTES = r"[^'\\]*"   # the text of a quoted string without
+_IN_DOUBLE_QUOTES = r'[^"\\]*'   # escapes
+_SIMPLE_INT = re.compile(_INT)
+_SIMPLE_STRING = re.compile(
+    f"'{_IN_SINGLE_QUOTES}'|\"{_IN_DOUBLE_QUOTES}\"")
+# Most property lines at once: a name and a plain value (as above), in
+# one match.
 _PLAIN_PROPERTY = re.compile(
-    _NAME + r'\s*=\s*(?:(?P<int>-?(?:0|[1-9][0-9]{0,17}))'
-    r'|\'(?P<single>[^\'\\]*)\'|"(?P<double>[^"\\]*)")$')
-_SIMPLE_INT = re.compile(r'-?(?:0|[1-9][0-9]{0,17})')
-_SIMPLE_STRING = re.compile(r'\'[^\'\\]*\'|"[^"\\]*"')
+    _NAME + rf'\s*=\s*(?:(?P<int>{_INT})'
+    rf"|'(?P<single>{_IN_SINGLE_QUOTES})'"
+    rf'|"(?P<double>{_IN_DOUBLE_QUOTES})")$')
 _CONSTANTS = {'True': True, 'False': False, 'None': None}
 
 
