@@ -377,8 +377,11 @@ def _latin1(payload, pos):
         return None, pos
     size, = _TEXT_LENGTH.unpack_from(payload, pos)
     end = pos + 4 + size
+    text = payload[pos + 4:end]
+    if text.isascii():  # the same in UTF-8 and latin-1
+        return bytes(text), end  # (no copy of bytes)
     try:
-        return payload[pos + 4:end].decode('utf-8').encode('latin-1'), end
+        return text.decode('utf-8').encode('latin-1'), end
     except UnicodeError:
         return None, pos
 
@@ -388,21 +391,12 @@ def record_oid(payload, suffix):
     when its part after the oid is ``suffix`` (``record_suffix`` of the
     transaction's tid: the same for all its records); None if it is not
     such a message."""
-    head = len(_S_HEAD)
-    if not (payload.startswith(_S_HEAD) and payload.endswith(suffix)
-            and len(payload) >= head + 4 + len(suffix)):
+    if not (payload.startswith(_S_HEAD) and payload.endswith(suffix)):
         return None
-    size, = _TEXT_LENGTH.unpack_from(payload, head)
-    if head + 4 + size + len(suffix) != len(payload):
+    oid, pos = _latin1(payload, len(_S_HEAD))
+    if oid is None or len(oid) != 8 or pos + len(suffix) != len(payload):
         return None
-    text = payload[head + 4:head + 4 + size]
-    if size == 8 and text.isascii():  # latin-1 and UTF-8 alike
-        return text
-    try:
-        oid = text.decode('utf-8').encode('latin-1')
-    except UnicodeError:
-        return None
-    return oid if len(oid) == 8 else None
+    return oid
 
 
 def record_suffix(tid):
