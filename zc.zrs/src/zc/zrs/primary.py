@@ -433,11 +433,13 @@ class ReplicationServer:
                 timeout=min(PROGRESS_INTERVAL, deadline - clock()),
                 return_when=asyncio.FIRST_COMPLETED)
             for connection in list(connections):
-                mark, since = progress[connection]
                 if connection.lost.done():
                     connections.remove(connection)
-                elif connection.progress() != mark:
-                    progress[connection] = connection.progress(), clock()
+                    continue
+                mark, since = progress[connection]
+                seen = connection.progress()
+                if seen != mark:
+                    progress[connection] = seen, clock()
                 elif clock() - since >= STALL_TIMEOUT:
                     logger.warning(
                         'secondary %s took nothing for %s seconds: '
