@@ -218,8 +218,8 @@ class FailoverTests(unittest.TestCase):
             conn.root()['start'] = 1
         self.cluster.in_sync()
         secondary = self.cluster.nodes['b'].process
-        secondary.send_signal(signal.SIGSTOP)
         self.addCleanup(secondary.send_signal, signal.SIGCONT)
+        support.stop(secondary)
         for i in range(24):  # more than the sockets between them hold
             with db.transaction() as conn:
                 conn.root()[i] = PersistentMapping(data=os.urandom(1 << 20))
