@@ -15,7 +15,8 @@ ZooKeeper holding a small tree, reachable as ``KazooClient(connection_string)``
 ``ZOOKEEPER`` / ``ZooKeeperLayer`` (``zc.zk.testing.layer``) run a real
 ZooKeeper from Debian's ``zookeeper`` package for a layer's tests
 (``RestartableZooKeeperLayer``: one of its own, for tests that restart it);
-``zc.zk.testing.server`` starts standalone servers and ensembles.
+``zc.zk.testing.server`` starts standalone servers and ensembles;
+``stop_process(pid)`` makes one hang (SIGSTOP), and returns once it does.
 """
 import os
 import time
@@ -30,7 +31,7 @@ from zc.zk.testing.fake import FakeClient, FakeServer
 from zc.zk.testing.layer import (CONNECTION_VARIABLE, ZOOKEEPER,
                                  RestartableZooKeeperLayer, ZooKeeperLayer)
 from zc.zk.testing.server import (Ensemble, Server, ZooKeeperUnavailable,
-                                  free_port)
+                                  free_port, stop_process)
 from zc.zk.testing.sessions import expire_session
 
 __all__ = [
@@ -38,7 +39,7 @@ __all__ = [
     'testing_with_real_zookeeper', 'assert_', 'wait_until',
     'ZOOKEEPER', 'ZooKeeperLayer', 'RestartableZooKeeperLayer', 'Server',
     'Ensemble',
-    'ZooKeeperUnavailable', 'free_port', 'expire_session',
+    'ZooKeeperUnavailable', 'free_port', 'stop_process', 'expire_session',
     'FakeServer', 'FakeClient',
 ]
 

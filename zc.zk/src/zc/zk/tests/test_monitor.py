@@ -19,7 +19,7 @@ from zope.testing.wait import wait
 
 import zc.zk
 import zc.zk.monitor
-from zc.zk.testing import ZOOKEEPER, Server, free_port
+from zc.zk.testing import ZOOKEEPER, Server, free_port, stop_process
 
 
 class Connection:
@@ -162,8 +162,8 @@ class UnreachableTests(unittest.TestCase):
         zk.register('/app/providers', '127.0.0.1:1')
         # A server that hangs: the session still looks connected, and
         # kazoo would wait for its answer until the session times out.
-        os.kill(server.process.pid, signal.SIGSTOP)
         try:
+            stop_process(server.process.pid)
             message = (f'no answer from ZooKeeper at {server.address} within'
                        ' 1 seconds')
             # (The host's session may log its own trouble meanwhile.)

@@ -2,18 +2,17 @@
 import contextlib
 import logging
 import os
-import signal
 import subprocess
 import sys
 
 import ZODB.FileStorage
 from ZODB.Connection import TransactionMetaData
 from ZODB.utils import z64
-from zope.testing.wait import wait
 
 # free_port: for servers that cannot report the port they bound, like the
-# original zc.zrs and runzeo.
+# original zc.zrs and runzeo. stop_process: SIGSTOP, and wait until it took.
 from zc.zk.testing import free_port  # noqa: F401 (for the tests)
+from zc.zk.testing import stop_process  # noqa: F401 (for the tests)
 from zc.zrs.testing import same_bytes
 
 #: Upper bound on any single wait in the tests.
@@ -121,25 +120,3 @@ def captured_logs(name='zc.zrs'):
     finally:
         capture.uninstall()
 
-
-def stop(process):
-    """Stop ``process`` (a Popen) with SIGSTOP, and return once every one
-    of its threads is stopped. The signal stops a process's threads one
-    after the other, each when it next runs: until the last one stopped,
-    another can still receive and answer. Without this wait a stopped
-    secondary acknowledged the next commit (CI, a busy machine); a child
-    with an echoing thread answered 7 times in 100 on an idle one."""
-    process.send_signal(signal.SIGSTOP)
-    tasks = f'/proc/{process.pid}/task'
-    wait(lambda: all(_thread_state(tasks, task) in ('T', 't', None)
-                     for task in os.listdir(tasks)),
-         timeout=TIMEOUT, message=f'process {process.pid} not stopped')
-
-
-def _thread_state(tasks, task):
-    """A thread's state letter from /proc (None once it is gone)."""
-    try:
-        with open(os.path.join(tasks, task, 'stat')) as f:
-            return f.read().rsplit(')', 1)[1].split()[0]
-    except FileNotFoundError:
-        return None

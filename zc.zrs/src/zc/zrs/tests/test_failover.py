@@ -219,7 +219,7 @@ class FailoverTests(unittest.TestCase):
         self.cluster.in_sync()
         secondary = self.cluster.nodes['b'].process
         self.addCleanup(secondary.send_signal, signal.SIGCONT)
-        support.stop(secondary)
+        support.stop_process(secondary.pid)
         for i in range(24):  # more than the sockets between them hold
             with db.transaction() as conn:
                 conn.root()[i] = PersistentMapping(data=os.urandom(1 << 20))

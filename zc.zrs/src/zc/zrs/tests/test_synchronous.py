@@ -619,7 +619,7 @@ class SecondaryProcessTests(TempDirTest):
     def test_a_stopped_secondary(self):
         primary, db, secondary = self.synchronous_primary()
         self.commit(db, 5)
-        support.stop(secondary)
+        support.stop_process(secondary.pid)
         self.assertRaises(NotAcknowledged, self.commit, db)
         self.assertRaises(NotAcknowledged, self.commit, db)  # at tpc_begin
         os.kill(secondary.pid, signal.SIGCONT)
