@@ -409,10 +409,18 @@ class SwitchoverTests(OnTheCluster):
         self.assertEqual(out, f"{new['name']} is the primary now (epoch"
                               f" {new['epoch']})\n")
         # The old primary follows, in the new epoch, in the same process.
-        self.assertEqual(self.node('secondary', document),
+        # The command returns once the new primary serves; the old one,
+        # stepped down, follows it a moment later (on a busy machine, after
+        # that first status).
+        def follows():
+            row = self.service(old['name'])
+            return (row.get('role'), row.get('epoch')) == ('secondary',
+                                                            new['epoch'])
+        wait(follows, timeout=30, wait=0.1)
+        follower = self.service(old['name'])
+        self.assertEqual(follower,
                          dict(old, role='secondary', epoch=new['epoch'],
-                              lag_seconds=self.node(
-                                  'secondary', document)['lag_seconds']))
+                              lag_seconds=follower['lag_seconds']))
         self.smoke_passes('a switchover')
         status, out, err = self.base('failover', '--to', old['name'])
         self.assertEqual((status, err), (0, ''))
