@@ -34,6 +34,9 @@ PROMPT_EXIT = 5
 class FailoverTests(unittest.TestCase):
 
     layer = ZOOKEEPER
+    #: A node's unexpected ERROR is shown whole: the test directory, and
+    #: the log with it, is gone by the time anyone reads the failure.
+    maxDiff = None
 
     def setUp(self):
         hacluster.quiet_kazoo()
