@@ -83,11 +83,9 @@ class ZEOServer:
         self._call_soon(abort)
 
     def forget_clients(self):
-        """After ZEO's ``invalidateCache`` (which closes the connections of
-        our storage's clients, from its thread): abort their transactions,
-        which ZEO would leave holding the commit lock, and forget them, so
-        that no invalidation is written to their closed connections.
-        Schedules it from any thread."""
+        """Abort the transactions of our storage's clients, forget them
+        and close their connections, in one callback of the ZEO server's
+        thread (see _AbortingDB). Schedules it from any thread."""
         def forget(server):
             _forget_clients(self._zeo_storages(server))
         self._call_soon(forget)
@@ -123,16 +121,25 @@ def _abort(zeo_storage):
 
 class _AbortingDB:
     """The ZEO server's database as a node's storages see it. Having the
-    clients drop their caches (``invalidateCache``: ZEO closes their
-    connections) then aborts their transactions, which ZEO would leave
-    holding the commit lock, and forgets them (see _forget_clients)."""
+    clients drop their caches (``invalidateCache``) closes their
+    connections as ZEO does, and also aborts their transactions, which
+    ZEO would leave holding the commit lock, and forgets them (see
+    _forget_clients)."""
 
     def __init__(self, db, server):
         self._db = db
         self._server = server
 
     def invalidateCache(self):  # noqa: N802 (the storage API's name)
-        self._db.invalidateCache()
+        # ZEO's own rebuilds the invalidation queue, then schedules closing
+        # each client's connection, a callback each. Forgetting the clients
+        # after those left a gap: a vote that waited for the commit lock
+        # ran in between and was answered on its closed connection (Python
+        # 3.13's transports raise TypeError there, which asyncio logs as
+        # an ERROR). So the queue is rebuilt as ZEO does, and one callback
+        # aborts, forgets and closes every client.
+        server, storage_id = self._db.server, self._db.storage_id
+        server._setup_invq(storage_id, server.storages[storage_id])
         self._server.forget_clients()
 
     def __getattr__(self, name):
