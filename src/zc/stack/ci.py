@@ -9,7 +9,8 @@ first in the checkout itself, every other in a mirror of the checkout's
 sources (``.ci/scratch/<python>/``) with its own ``.venv``, ``bin/`` and
 eggs, so no run uses what was built for another Python. Mirrors are kept
 between runs: set-up is slow only the first time. The exit status is 0 only
-when every run passed.
+when every run passed. The failed tests are named again, each with the line
+that says why, just before the counts: CI's log may be shown by its end.
 """
 import argparse
 import contextlib
@@ -33,6 +34,15 @@ RUN_TIMEOUT = 3600
 #: Not passed on: each run is a make of its own, with its own Python path.
 INHERITED = ('PYTHONPATH', 'MAKEFLAGS', 'MAKELEVEL', 'MFLAGS')
 SUMMARY = re.compile(r'^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$')
+#: How zope.testrunner opens the report of a failed test.
+FAILED_TEST = re.compile(r'^(Failure|Error) in test (.+)$')
+#: The line of such a report that says why: the exception raised, or
+#: where a doctest's example failed.
+REASON = re.compile(r'^([A-Za-z_][\w.]*(Error|Exception|Failure|Exit)\b'
+                    r'|File ".*", line \d+)')
+#: Longest line of the failure digest: a CI log viewer may show only the
+#: end of the output, where the digest is.
+DIGEST_WIDTH = 300
 #: Built or generated in a checkout: not mirrored, and kept in a mirror.
 GENERATED = frozenset({
     '.git', '.ci/scratch', '.venv', '.venv-pip', '.python-built', 'bin',
@@ -90,11 +100,41 @@ def total(counts):
     return line + (f', {skipped} skipped' if skipped else '')
 
 
-def run_suite(directory, python, out, timeout=RUN_TIMEOUT):
+class FailureDigest:
+    """The failed tests of a run, each with the line that says why, read
+    from zope.testrunner's output as it goes by: repeated at the end of
+    CI's output, where a viewer that shows only the end finds them."""
+
+    def __init__(self):
+        self.failures = []  # [test, reason or None]
+
+    def feed(self, line):
+        line = line.rstrip('\n')
+        match = FAILED_TEST.match(line)
+        if match:
+            self.failures.append([f'{match[1]}: {match[2]}', None])
+        elif self.failures and self.failures[-1][1] is None and (
+                REASON.match(line)):
+            self.failures[-1][1] = line
+
+    def lines(self, python):
+        for test, reason in self.failures:
+            yield _clip(f'== {python}: {test}')
+            if reason:
+                yield _clip(f'     {reason}')
+
+
+def _clip(line):
+    return line if len(line) <= DIGEST_WIDTH else (
+        line[:DIGEST_WIDTH - 3] + '...')
+
+
+def run_suite(directory, python, out, timeout=RUN_TIMEOUT, digest=None):
     """Run ``make test PYTHON=python`` in ``directory``, writing its
-    output to ``out``; return its status and counts (None when it printed
-    no closing line). After ``timeout`` seconds it is killed, with every
-    process it started."""
+    output to ``out`` (and to ``digest``, a ``FailureDigest``, if given);
+    return its status and counts (None when it printed no closing line).
+    After ``timeout`` seconds it is killed, with every process it
+    started."""
     env = {k: v for k, v in os.environ.items() if k not in INHERITED}
     counts = None
     with subprocess.Popen(['make', 'test', f'PYTHON={python}'],
@@ -108,6 +148,8 @@ def run_suite(directory, python, out, timeout=RUN_TIMEOUT):
             out.write(line)
             out.flush()
             counts = parse(line) or counts
+            if digest is not None:
+                digest.feed(line)
         status = make.wait()
         expired = timer.finished.is_set()
         timer.cancel()
@@ -123,9 +165,9 @@ def _kill_group(pid):
 
 
 def run_all(root, pythons, scratch, parallel=True):
-    """Run the suite for each Python; return ``(python, status, counts)``
-    for each. The first run's output is shown as it comes; the others'
-    (in parallel) when they are done."""
+    """Run the suite for each Python; return ``(python, status, counts,
+    digest)`` for each. The first run's output is shown as it comes; the
+    others' (in parallel) when they are done."""
     runs = []
     for index, python in enumerate(pythons):
         directory = root
@@ -139,7 +181,9 @@ def run_all(root, pythons, scratch, parallel=True):
     def run(python, directory, out):
         print(f'== make test PYTHON={python} in {directory}', file=out,
               flush=True)
-        results[python] = run_suite(directory, python, out)
+        digest = FailureDigest()
+        results[python] = (*run_suite(directory, python, out,
+                                      digest=digest), digest)
 
     threads = [threading.Thread(target=run, args=r) for r in runs]
     for thread in threads:
@@ -171,14 +215,17 @@ def main(argv=None, root=ROOT):
     results = run_all(root, options.pythons,
                       options.scratch or root / SCRATCH,
                       parallel=not options.sequential)
+    for python, status, counts, digest in results:
+        for line in digest.lines(python):
+            print(line)
     failed = False
-    for python, status, counts in results:
+    for python, status, counts, digest in results:
         print(f'== {python}: ' + (total([counts]) if counts else
                                   'no test summary: set-up failed or no'
                                   ' tests ran (see above)')
               + ('' if status == 0 else f' (exit status {status})'))
         failed = failed or status != 0 or counts is None
-    counted = [c for _, _, c in results if c]
+    counted = [c for _, _, c, _ in results if c]
     if len(counted) < len(results):
         print('error: not every Python ran the suite', file=sys.stderr)
         return 1

@@ -21,7 +21,16 @@ MAKEFILE = textwrap.dedent('''\
     \t@echo "set-up for $(PYTHON)"
     \t@case "$(PYTHON)" in \\
     \t  good) echo "3 passed, 0 failed";; \\
-    \t  bad) echo "2 passed, 1 failed, 4 skipped"; exit 1;; \\
+    \t  bad) echo "Failure in test test_x (pkg.tests.T.test_x)"; \\
+    \t       echo "Traceback (most recent call last):"; \\
+    \t       echo '  File "t.py", line 3, in test_x'; \\
+    \t       echo "AssertionError: 1 != 2"; echo; \\
+    \t       echo "Error in test /pkg/README.rst"; \\
+    \t       echo "Failed doctest test for README.rst"; \\
+    \t       echo '  File "/pkg/README.rst", line 1, in README.rst'; \\
+    \t       echo; echo 'File "/pkg/README.rst", line 9, in README.rst'; \\
+    \t       echo "Failure in test test_$(LONG)"; \\
+    \t       echo "2 passed, 1 failed, 4 skipped"; exit 1;; \\
     \t  slow) sleep 30;; \\
     \t  *) echo "no tests"; exit 2;; \\
     \tesac
@@ -114,6 +123,20 @@ class CITests(unittest.TestCase):
                 '== bad: 2 passed, 1 failed, 4 skipped (exit status 2)',
                 '5 passed, 1 failed, 4 skipped'])
             self.assertIn('set-up for bad', lines)
+
+    def test_failed_tests_are_repeated_before_the_totals(self):
+        # A viewer of CI's output that shows only its end still says
+        # which tests failed, and why, in lines of a bounded width.
+        with unittest.mock.patch.dict(os.environ, LONG='y' * 400):
+            status, lines, err = self.main('bad', 'good')
+        long = '== bad: Failure: test_' + 'y' * 400
+        self.assertEqual(lines[-8:-2], [
+            '== bad: Failure: test_x (pkg.tests.T.test_x)',
+            '     AssertionError: 1 != 2',
+            '== bad: Error: /pkg/README.rst',
+            '     File "/pkg/README.rst", line 9, in README.rst',
+            long[:ci.DIGEST_WIDTH - 3] + '...',
+            '== bad: 2 passed, 1 failed, 4 skipped (exit status 2)'])
 
     def test_first_python_in_the_checkout_others_in_mirrors(self):
         status, lines, err = self.main('good', 'good2')
