@@ -27,15 +27,20 @@ CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(
 
 #: The tests of ZEO 6.2 that exercise zdaemon: TestZEOOptions (14, built on
 #: our TestZDOptions), TestZEOServerSocket (4), zdoptions.test,
-#: dynamic_server_ports.test, runzeo_without_configfile,
-#: runzeo_logrotate_on_sigusr2 and test_runzeo_msgpack_support (three
-#: ZEO.server() calls): 23.
+#: dynamic_server_ports.test, runzeo_without_configfile and
+#: test_runzeo_msgpack_support (three ZEO.server() calls): 22. Not ZEO's
+#: runzeo_logrotate_on_sigusr2, which races with its own signal: it
+#: connects a client right after sending SIGUSR2 and reads the new log at
+#: once, so a server slower to take the signal than the client to connect
+#: fails it (FileNotFoundError, the connection in the old log: seen in CI
+#: under load). ZEOProcessTests.test_runzeo_reopens_its_log_on_sigusr2
+#: checks the same, waiting for the reopening first.
 ZEO_TESTS = [
     '--package', 'ZEO.tests',
     '-m', 'testZEOOptions$', '-m', 'testZEOServer$', '-m', 'testZEO$',
     '-t', 'TestZEOOptions', '-t', 'TestZEOServerSocket', '-t', 'zdoptions',
     '-t', 'dynamic_server_ports', '-t', 'runzeo_without_configfile',
-    '-t', 'runzeo_logrotate_on_sigusr2', '-t', 'test_runzeo_msgpack_support',
+    '-t', 'test_runzeo_msgpack_support',
 ]
 
 
@@ -76,7 +81,7 @@ class ReplacementTests(unittest.TestCase):
                 text=True, timeout=300)
         output = done.stdout + done.stderr
         self.assertEqual(done.returncode, 0, output[-5000:])
-        self.assertRegex(output, r'Total: 23 tests, 0 failures, 0 errors')
+        self.assertRegex(output, r'Total: 22 tests, 0 failures, 0 errors')
 
 
 class ServerTests(unittest.TestCase):
@@ -189,6 +194,28 @@ class ZEOProcessTests(unittest.TestCase):
         log = self.sandbox.read('zeo.log')
         self.assertIn('listening on', log)
         self.assertIn('terminated by SIGTERM', log)
+
+    def test_runzeo_reopens_its_log_on_sigusr2(self):
+        # ZEO's runzeo_logrotate_on_sigusr2, waiting for the reopening
+        # before it connects a client: everything after the signal goes to
+        # the new log, nothing to the renamed one.
+        read = self.sandbox.read  # '' for a file not there (yet)
+        with support.running([self.runzeo, '-C', self.conf],
+                             self.sandbox.path) as server:
+            support.wait_for_value(lambda: 'listening on' in read('zeo.log'),
+                                   message='the server listening')
+            os.rename(self.sandbox.join('zeo.log'),
+                      self.sandbox.join('zeo.1'))
+            before = read('zeo.1')
+            server.send_signal(signal.SIGUSR2)
+            support.wait_for_value(
+                lambda: 'Log files reopened successfully' in read('zeo.log'),
+                message='the server reopening its log')
+            self.store('after the rotation')
+            support.wait_for_value(
+                lambda: ') disconnected\n' in read('zeo.log'),
+                message='the client in the new log')
+            self.assertEqual(read('zeo.1'), before)
 
     def test_runzeo_usage_error(self):
         done = subprocess.run(
