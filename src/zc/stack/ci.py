@@ -36,13 +36,16 @@ INHERITED = ('PYTHONPATH', 'MAKEFLAGS', 'MAKELEVEL', 'MFLAGS')
 SUMMARY = re.compile(r'^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$')
 #: How zope.testrunner opens the report of a failed test.
 FAILED_TEST = re.compile(r'^(Failure|Error) in test (.+)$')
-#: The line of such a report that says why: the exception raised, or
-#: where a doctest's example failed.
-REASON = re.compile(r'^([A-Za-z_][\w.]*(Error|Exception|Failure|Exit)\b'
-                    r'|File ".*", line \d+)')
+#: The line of such a report that says why: the exception raised (its
+#: dotted name, alone or before ": ", unindented: the first such line after
+#: a traceback's indented frames), or where a doctest's example failed.
+REASON = re.compile(r'^([A-Za-z_][\w.]*(: |$)|File ".*", line \d+)')
 #: Longest line of the failure digest: a CI log viewer may show only the
 #: end of the output, where the digest is.
 DIGEST_WIDTH = 300
+#: Where a failure's report has surely ended (its layer's count, the
+#: run's totals): a report without a reason line gets none from later on.
+REPORT_END = re.compile(r'^(  Ran \d+ tests|Total: |\d+ passed, )')
 #: Built or generated in a checkout: not mirrored, and kept in a mirror.
 GENERATED = frozenset({
     '.git', '.ci/scratch', '.venv', '.venv-pip', '.python-built', 'bin',
@@ -107,15 +110,19 @@ class FailureDigest:
 
     def __init__(self):
         self.failures = []  # [test, reason or None]
+        self._in_report = False  # the last failure's reason still to come
 
     def feed(self, line):
         line = line.rstrip('\n')
         match = FAILED_TEST.match(line)
         if match:
             self.failures.append([f'{match[1]}: {match[2]}', None])
-        elif self.failures and self.failures[-1][1] is None and (
-                REASON.match(line)):
+            self._in_report = True
+        elif self._in_report and REPORT_END.match(line):
+            self._in_report = False
+        elif self._in_report and REASON.match(line):
             self.failures[-1][1] = line
+            self._in_report = False
 
     def lines(self, python):
         for test, reason in self.failures:

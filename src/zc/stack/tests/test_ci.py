@@ -29,6 +29,10 @@ MAKEFILE = textwrap.dedent('''\
     \t       echo "Failed doctest test for README.rst"; \\
     \t       echo '  File "/pkg/README.rst", line 1, in README.rst'; \\
     \t       echo; echo 'File "/pkg/README.rst", line 9, in README.rst'; \\
+    \t       echo "Failure in test test_y (pkg.tests.T.test_y)"; \\
+    \t       echo "Traceback (most recent call last):"; \\
+    \t       echo "Stdout:"; echo "Expected:"; \\
+    \t       echo "zope.testing.wait.TimeOutWaitingFor: ready"; \\
     \t       echo "Failure in test test_$(LONG)"; \\
     \t       echo "2 passed, 1 failed, 4 skipped"; exit 1;; \\
     \t  slow) sleep 30;; \\
@@ -130,11 +134,13 @@ class CITests(unittest.TestCase):
         with unittest.mock.patch.dict(os.environ, LONG='y' * 400):
             status, lines, err = self.main('bad', 'good')
         long = '== bad: Failure: test_' + 'y' * 400
-        self.assertEqual(lines[-8:-2], [
+        self.assertEqual(lines[-10:-2], [
             '== bad: Failure: test_x (pkg.tests.T.test_x)',
             '     AssertionError: 1 != 2',
             '== bad: Error: /pkg/README.rst',
             '     File "/pkg/README.rst", line 9, in README.rst',
+            '== bad: Failure: test_y (pkg.tests.T.test_y)',
+            '     zope.testing.wait.TimeOutWaitingFor: ready',
             long[:ci.DIGEST_WIDTH - 3] + '...',
             '== bad: 2 passed, 1 failed, 4 skipped (exit status 2)'])
 
